@@ -1,0 +1,1 @@
+"""Rate-limit state for HubSpot accounts, kept atomically in Redis by Lua scripts."""

@@ -1,0 +1,64 @@
+"""Durable counters per simulation, object type and metric (created, failed, dead, thinned …).
+
+Redis holds the live numbers while a simulation runs; these rows are what survives it. Increments
+are atomic upserts, so several daemons can flush into the same row without losing an update.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy import select
+from sqlalchemy.dialects.mysql import insert as mysql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from schema.tables import simulation_counters as counters
+
+Counts = dict[str, dict[str, int]]
+"""``{object_type: {metric: value}}``"""
+
+
+class CountersRepo:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def increment(self, sim_id: int, deltas: Mapping[tuple[str, str], int]) -> None:
+        """Add each ``{(object_type, metric): n}`` to its counter, creating it at 0 first.
+
+        All deltas land in one transaction: either every counter moves or none does.
+        """
+        rows = [
+            {"simulation_id": sim_id, "object_type": kind, "metric": metric, "value": n}
+            for (kind, metric), n in deltas.items()
+            if n
+        ]
+        if not rows:
+            return
+        async with self._engine.begin() as conn:
+            if conn.dialect.name == "mysql":
+                my = mysql_insert(counters)
+                await conn.execute(
+                    my.on_duplicate_key_update(value=counters.c.value + my.inserted.value), rows
+                )
+            else:
+                lite = sqlite_insert(counters)
+                await conn.execute(
+                    lite.on_conflict_do_update(
+                        index_elements=["simulation_id", "object_type", "metric"],
+                        set_={"value": counters.c.value + lite.excluded.value},
+                    ),
+                    rows,
+                )
+
+    async def get(self, sim_id: int) -> Counts:
+        """Every counter of the simulation; absent counters are simply missing (read them as 0)."""
+        query = select(counters.c.object_type, counters.c.metric, counters.c.value).where(
+            counters.c.simulation_id == sim_id
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        result: Counts = {}
+        for row in rows:
+            result.setdefault(row.object_type, {})[row.metric] = int(row.value)
+        return result

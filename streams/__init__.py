@@ -1,0 +1,1 @@
+"""A reliable, sharded job queue on Redis Streams consumer groups. Knows nothing of CRMs."""

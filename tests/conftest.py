@@ -1,0 +1,146 @@
+"""Shared fixtures: real SQLite and MariaDB stores, and a real Redis found by the project's helper.
+
+MariaDB is at ``SIMCRM_TEST_MYSQL_URL`` (default ``mysql+asyncmy://root@127.0.0.1:3306``); each test
+session works in a database of its own, dropped at the end. When it cannot be reached the MySQL
+half of the store tests is skipped, unless ``SIMCRM_TEST_REQUIRE_MYSQL=1`` (set by ``.ci/run``),
+which turns that into a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import pytest
+from sqlalchemy import delete, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from engine.redis_endpoint import RedisEndpoint, redis_endpoint
+from engine.settings import load_settings
+from schema.store import Store
+from schema.tables import metadata
+
+MYSQL_SERVER_URL = os.environ.get("SIMCRM_TEST_MYSQL_URL", "mysql+asyncmy://root@127.0.0.1:3306")
+REQUIRE_MYSQL = os.environ.get("SIMCRM_TEST_REQUIRE_MYSQL") == "1"
+TEST_REDIS_DB = 15
+T = TypeVar("T")
+
+
+def run_blocking(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine to completion on a loop of its own, even from inside a running loop.
+
+    Session fixtures use it: they may be first requested from an async test's own loop.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(factory())).result()
+
+
+async def _mysql_admin(statement: str) -> None:
+    engine = create_async_engine(MYSQL_SERVER_URL)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+class MySQLServer:
+    """Creates throwaway databases on the test MariaDB and drops them at the end."""
+
+    def __init__(self) -> None:
+        self.databases: list[str] = []
+
+    def new_database(self) -> str:
+        name = f"simcrm_test_{uuid.uuid4().hex[:12]}"
+        run_blocking(lambda: _mysql_admin(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
+        self.databases.append(name)
+        return make_url(MYSQL_SERVER_URL).set(database=name).render_as_string(hide_password=False)
+
+    def drop_all(self) -> None:
+        for name in self.databases:
+            statement = f"DROP DATABASE IF EXISTS {name}"
+            run_blocking(lambda: _mysql_admin(statement))  # noqa: B023 - runs before the next turn
+
+
+@pytest.fixture(scope="session")
+def mysql_server() -> Iterator[MySQLServer]:
+    try:
+        run_blocking(lambda: _mysql_admin("SELECT 1"))
+    except Exception as exc:
+        message = f"MariaDB not reachable at {make_url(MYSQL_SERVER_URL)!r}: {exc}"
+        if REQUIRE_MYSQL:
+            pytest.fail(message)
+        pytest.skip(message)
+    server = MySQLServer()
+    yield server
+    server.drop_all()
+
+
+@pytest.fixture(scope="session")
+def mysql_session_url(mysql_server: MySQLServer) -> str:
+    """One migrated MariaDB database shared by the session; tests empty its tables."""
+    url = mysql_server.new_database()
+
+    async def migrate() -> None:
+        async with Store.open(url, require_schema=False) as store:
+            await store.migrate()
+
+    run_blocking(migrate)
+    return url
+
+
+@pytest.fixture(params=["sqlite", "mysql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An empty, unmigrated database of each kind."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db')}/simcrm.db"
+    server: MySQLServer = request.getfixturevalue("mysql_server")
+    return server.new_database()
+
+
+class Clock:
+    """A settable UTC clock for the store's timestamps."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture(params=["sqlite", "mysql"])
+async def store(
+    request: pytest.FixtureRequest, tmp_path: object, clock: Clock
+) -> AsyncIterator[Store]:
+    """A migrated, empty store on SQLite and on MariaDB."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path}/simcrm.db"
+        async with Store.open(url, require_schema=False, now=clock) as fresh:
+            await fresh.migrate()
+            yield fresh
+        return
+    url = request.getfixturevalue("mysql_session_url")
+    async with Store.open(url, now=clock) as shared:
+        async with shared.engine.begin() as conn:
+            for table in reversed(metadata.sorted_tables):
+                await conn.execute(delete(table))
+        yield shared
+
+
+@pytest.fixture(scope="session")
+def redis_endpoint_for_tests() -> Iterator[RedisEndpoint]:
+    """The Redis the project's own helper finds (embedded when none answers), test DB 15."""
+    settings = load_settings().model_copy(update={"redis_db": TEST_REDIS_DB})
+    with redis_endpoint(settings) as endpoint:
+        yield endpoint
