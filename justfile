@@ -19,6 +19,10 @@ setup: _venv
 test *args: _venv
     {{bin}}/pytest {{args}}
 
+# run a benchmark: `just bench NAME [options]` (no NAME lists them; see bench/README.md)
+bench *args: _venv
+    {{bin}}/python -m bench {{args}}
+
 # ruff (lint and format check) and mypy (strict)
 lint: _venv
     {{bin}}/ruff check .

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import pytest
+from redis.asyncio import Redis
 from sqlalchemy import delete, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -25,10 +26,11 @@ from engine.redis_endpoint import RedisEndpoint, redis_endpoint
 from engine.settings import load_settings
 from schema.store import Store
 from schema.tables import metadata
+from tests.servers import RedisClusterServers, RedisServer
 
 MYSQL_SERVER_URL = os.environ.get("SIMCRM_TEST_MYSQL_URL", "mysql+asyncmy://root@127.0.0.1:3306")
 REQUIRE_MYSQL = os.environ.get("SIMCRM_TEST_REQUIRE_MYSQL") == "1"
-TEST_REDIS_DB = 15
+TEST_REDIS_DB = int(os.environ.get("SIMCRM_TEST_REDIS_DB", "15"))
 T = TypeVar("T")
 
 
@@ -140,7 +142,52 @@ async def store(
 
 @pytest.fixture(scope="session")
 def redis_endpoint_for_tests() -> Iterator[RedisEndpoint]:
-    """The Redis the project's own helper finds (embedded when none answers), test DB 15."""
+    """The Redis the project's own helper finds (embedded when none answers).
+
+    Tests use database ``SIMCRM_TEST_REDIS_DB`` (15) of it, emptied before each test that asks
+    for ``redis``; point two concurrent test runs at different databases.
+    """
     settings = load_settings().model_copy(update={"redis_db": TEST_REDIS_DB})
     with redis_endpoint(settings) as endpoint:
         yield endpoint
+
+
+@pytest.fixture
+def redis_url(redis_endpoint_for_tests: RedisEndpoint) -> str:
+    return redis_endpoint_for_tests.url
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    """A client (bytes responses) on the test database, flushed before the test."""
+    client: Redis = Redis.from_url(redis_url)
+    await client.flushdb()
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[RedisClusterServers]:
+    """A private 3-master Redis Cluster (Redis 6.2) on loopback, for the whole session."""
+    cluster = RedisClusterServers()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.close()
+
+
+@pytest.fixture
+def redis_server_factory() -> Iterator[Callable[..., RedisServer]]:
+    """Start private redis-servers (``appendonly=True`` for restart tests); all stopped after."""
+    servers: list[RedisServer] = []
+
+    def start(**options: Any) -> RedisServer:
+        server = RedisServer(**options)
+        servers.append(server)
+        server.start()
+        return server
+
+    yield start
+    for server in servers:
+        server.close()

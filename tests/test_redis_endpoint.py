@@ -23,14 +23,9 @@ from engine.redis_endpoint import (
     redis_endpoint,
 )
 from engine.settings import Settings
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def alive(pid: int) -> bool:
