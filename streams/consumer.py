@@ -1,0 +1,329 @@
+"""One shard as seen by one worker: read, run, settle, renew claims, reclaim, hand back.
+
+Reads go through the ``read`` script (primary stream first, the secondary one only for what the
+primary could not fill); when both are empty the consumer blocks on both streams with
+``XREADGROUP … BLOCK``. Jobs are grouped by type and run by their handler (one task per job, or
+one per batch); outcomes are buffered and flushed by one settle loop, so one round trip settles
+everything that finished meanwhile. Every job holds a worker slot from read to settlement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import structlog
+from redis.exceptions import RedisError, ResponseError
+
+from streams.clock import Clock
+from streams.config import QueueConfig
+from streams.errors import PayloadError
+from streams.handlers import Batched, Handler, run_batch, run_one
+from streams.job import Priority, decode_job
+from streams.keys import GROUP, QueueKeys
+from streams.outcomes import Category, DeadLetter, Outcome
+from streams.scripts import Scripts
+from streams.settle import STREAM_ORDER, Delivery, SettleCounts, Settlements, dead_record
+from streams.slots import Slots
+
+log = structlog.get_logger("streams.consumer")
+
+RETRY_PAUSE_S = 0.5
+PENDING_PAGE = 1_000
+
+
+def _payload_of(fields: Any) -> Any:
+    """The ``j`` value of a stream entry's fields (a flat list, or a dict from redis-py)."""
+    if isinstance(fields, dict):
+        return fields.get(b"j", fields.get("j"))
+    for index in range(0, len(fields) - 1, 2):
+        if fields[index] in (b"j", "j"):
+            return fields[index + 1]
+    return None
+
+
+class ShardConsumer:
+    """The work of one worker on one shard."""
+
+    def __init__(
+        self,
+        shard: int,
+        *,
+        client: Any,
+        keys: QueueKeys,
+        scripts: Scripts,
+        config: QueueConfig,
+        clock: Clock,
+        handlers: Mapping[str, Handler],
+        settlements: Settlements,
+        slots: Slots,
+        consumer: str,
+    ) -> None:
+        self.shard = shard
+        self._client = client
+        self._keys = keys
+        self._scripts = scripts
+        self._config = config
+        self._clock = clock
+        self._handlers = handlers
+        self._settlements = settlements
+        self._slots = slots
+        self.consumer = consumer
+        self._streams = keys.streams(shard)
+        self._priority_of: dict[Any, Priority] = {}
+        for priority, name in zip(STREAM_ORDER, self._streams, strict=True):
+            self._priority_of[name] = self._priority_of[name.encode()] = priority
+        self.in_flight: dict[Any, Delivery] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+        self._settle_wanted = asyncio.Event()
+        self._closing = False
+        self._cursors = {priority: "0-0" for priority in STREAM_ORDER}
+        self.totals = SettleCounts()
+        self._log = log.bind(shard=shard)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    async def read_once(self, *, block: bool) -> int:
+        """Take free slots, read up to that many entries and start them; returns how many."""
+        wanted = await self._slots.take(self._config.read_count)
+        got = 0
+        try:
+            lists = await self._scripts.run("read", self._streams, [GROUP, self.consumer, wanted])
+            entries = [
+                (priority, entry)
+                for priority, items in zip(STREAM_ORDER, lists, strict=True)
+                for entry in items
+            ]
+            if not entries and block:
+                entries = await self._blocking_read(max(1, wanted // 2))
+            got = len(entries)
+        finally:
+            self._slots.give_back(wanted - got)
+        self._start([(priority, entry[0], _payload_of(entry[1]), 1) for priority, entry in entries])
+        return got
+
+    async def _blocking_read(self, count: int) -> list[tuple[Priority, Any]]:
+        reply = await self._client.xreadgroup(
+            GROUP,
+            self.consumer,
+            dict.fromkeys(self._streams, ">"),
+            count=count,
+            block=self._config.block_ms,
+        )
+        if not reply:
+            return []
+        pairs = reply.items() if isinstance(reply, dict) else reply
+        entries: list[tuple[Priority, Any]] = []
+        for name, items in pairs:
+            priority = self._priority_of[name]
+            if items and isinstance(items[0], list) and items[0] and isinstance(items[0][0], list):
+                items = items[0]  # RESP3 wraps each stream's entries once more
+            entries.extend((priority, (entry_id, fields)) for entry_id, fields in items)
+        return entries
+
+    async def read_loop(self) -> None:
+        """Read and start jobs until cancelled."""
+        while True:
+            try:
+                await self.read_once(block=True)
+            except ResponseError as exc:
+                if "NOGROUP" in str(exc):
+                    await ensure_groups(self._client, self._keys, [self.shard])
+                    continue
+                self._log.error("queue_read_failed", error=str(exc))
+                await asyncio.sleep(RETRY_PAUSE_S)
+            except (RedisError, OSError) as exc:
+                self._log.error("queue_read_failed", error=str(exc))
+                await asyncio.sleep(RETRY_PAUSE_S)
+
+    # -- running ---------------------------------------------------------------------------
+
+    def _start(self, raw: Sequence[tuple[Priority, Any, Any, int]]) -> None:
+        by_type: dict[str, list[Delivery]] = {}
+        for priority, entry_id, payload, deliveries in raw:
+            try:
+                job = decode_job(payload) if payload is not None else None
+            except PayloadError:
+                job = None
+            if job is None:
+                self._log.error("job_payload_invalid", entry_id=str(entry_id))
+                self._settlements.add_record(priority, ("a", entry_id, ""))
+                continue
+            delivery = Delivery(job, entry_id, priority, payload, deliveries)
+            self.in_flight[entry_id] = delivery
+            if deliveries > self._config.max_deliveries:
+                self._log.warning(
+                    "job_stalled", job_id=job.id, scope=job.scope, deliveries=deliveries
+                )
+                error = f"delivered {deliveries - 1} times without being settled"
+                self._settlements.add_record(
+                    priority, dead_record(delivery, Category.STALLED, error, self._clock.now_ms())
+                )
+                continue
+            by_type.setdefault(job.type, []).append(delivery)
+        for job_type, deliveries_of_type in by_type.items():
+            handler = self._handlers.get(job_type)
+            if handler is None:
+                outcome = DeadLetter(Category.UNKNOWN, f"no handler for job type {job_type!r}")
+                for delivery in deliveries_of_type:
+                    self._settlements.add(delivery, outcome)
+            elif isinstance(handler, Batched):
+                size = handler.max_batch
+                for start in range(0, len(deliveries_of_type), size):
+                    chunk = deliveries_of_type[start : start + size]
+                    self._spawn(self._run_batch(handler, chunk))
+            else:
+                for delivery in deliveries_of_type:
+                    self._spawn(self._run_one(handler, delivery))
+        if len(self._settlements):
+            self._settle_wanted.set()
+
+    def _spawn(self, coro: Any) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _run_one(self, handler: Any, delivery: Delivery) -> None:
+        self._settle(delivery, await run_one(handler, delivery.job))
+
+    async def _run_batch(self, handler: Batched, chunk: list[Delivery]) -> None:
+        outcomes = await run_batch(handler, [delivery.job for delivery in chunk])
+        for delivery, outcome in zip(chunk, outcomes, strict=True):
+            self._settle(delivery, outcome)
+
+    def _settle(self, delivery: Delivery, outcome: Outcome) -> None:
+        self._settlements.add(delivery, outcome)
+        self._settle_wanted.set()
+
+    # -- settling --------------------------------------------------------------------------
+
+    async def settle_loop(self) -> None:
+        """Flush buffered settlements whenever there are some, until :meth:`stop_settling`."""
+        while not self._closing:
+            await self._settle_wanted.wait()
+            self._settle_wanted.clear()
+            await self.flush()
+
+    def stop_settling(self) -> None:
+        """Let :meth:`settle_loop` finish its current flush and return."""
+        self._closing = True
+        self._settle_wanted.set()
+
+    async def flush(self) -> None:
+        """Send everything buffered; on a Redis error keep trying (the entries stay pending)."""
+        batches = self._settlements.take()
+        if not batches:
+            return
+        while True:
+            try:
+                counts = await self._settlements.send(batches)
+                break
+            except (RedisError, OSError) as exc:
+                self._log.error("queue_settle_failed", error=str(exc))
+                await asyncio.sleep(RETRY_PAUSE_S)
+        self.totals = self.totals + counts
+        settled = 0
+        for _, records in batches:
+            settled += len(records)
+            for record in records:
+                self.in_flight.pop(record[1], None)
+        self._slots.give_back(settled)
+
+    # -- claims ----------------------------------------------------------------------------
+
+    async def heartbeat(self) -> None:
+        """Renew the claim on every entry this consumer holds; log the ones it lost."""
+        for priority, stream in zip(STREAM_ORDER, self._streams, strict=True):
+            ids = [d.entry_id for d in list(self.in_flight.values()) if d.priority is priority]
+            for start in range(0, len(ids), PENDING_PAGE):
+                lost = await self._scripts.run(
+                    "heartbeat",
+                    [stream],
+                    [GROUP, self.consumer, *ids[start : start + PENDING_PAGE]],
+                )
+                if lost:
+                    self._log.warning("job_claim_lost", entries=len(lost), stream=priority.value)
+
+    async def reclaim(self) -> int:
+        """Take over entries idle past the visibility timeout (as many as free slots allow)."""
+        total = 0
+        for priority, stream in zip(STREAM_ORDER, self._streams, strict=True):
+            if self._slots.free == 0:
+                break
+            room = await self._slots.take(self._config.read_count)
+            claimed: list[Any] = []
+            try:
+                cursor, claimed, lost = await self._scripts.run(
+                    "reclaim",
+                    [stream],
+                    [
+                        GROUP,
+                        self.consumer,
+                        self._config.visibility_ms,
+                        self._cursors[priority],
+                        room,
+                    ],
+                )
+                self._cursors[priority] = cursor
+            finally:
+                self._slots.give_back(room - len(claimed))
+            if lost:
+                self._log.error("job_entries_lost", entries=len(lost), stream=priority.value)
+            if claimed:
+                self._log.info("jobs_reclaimed", count=len(claimed), stream=priority.value)
+                self._start(
+                    [(priority, item[0], item[1] or None, int(item[2])) for item in claimed]
+                )
+            total += len(claimed)
+        return total
+
+    async def release(self) -> int:
+        """Hand every entry still pending for this consumer back to the group, claimable at once
+        and without counting the interrupted delivery. Used at shutdown."""
+        released = 0
+        for stream in self._streams:
+            while True:
+                pending = await self._client.xpending_range(
+                    stream, GROUP, min="-", max="+", count=PENDING_PAGE, consumername=self.consumer
+                )
+                ids = [item["message_id"] for item in pending]
+                if not ids:
+                    break
+                released += int(
+                    await self._scripts.run(
+                        "release",
+                        [stream],
+                        [GROUP, self.consumer, self._config.visibility_ms, *ids],
+                    )
+                )
+                if len(ids) < PENDING_PAGE:
+                    break
+        self.in_flight.clear()
+        return released
+
+    async def forget_idle_consumers(self) -> int:
+        """Remove consumers with nothing pending that have been idle past ``consumer_gc_ms``."""
+        removed = 0
+        for stream in self._streams:
+            for info in await self._client.xinfo_consumers(stream, GROUP):
+                name = info.get("name")
+                if name in (self.consumer, self.consumer.encode()):
+                    continue
+                if (
+                    int(info.get("pending", 0)) == 0
+                    and int(info.get("idle", 0)) > self._config.consumer_gc_ms
+                ):
+                    removed += int(await self._client.xgroup_delconsumer(stream, GROUP, name))
+        return removed
+
+
+async def ensure_groups(client: Any, keys: QueueKeys, shards: Sequence[int]) -> None:
+    """Create the consumer group on every ready stream of ``shards``; existing ones are kept."""
+    for shard in shards:
+        for stream in keys.streams(shard):
+            try:
+                await client.xgroup_create(stream, GROUP, id="0", mkstream=True)
+            except ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise

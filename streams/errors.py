@@ -1,0 +1,59 @@
+"""Errors of the queue, and the exceptions handlers raise to steer a job.
+
+Hierarchy::
+
+    QueueError                      anything the queue itself refuses or cannot do
+    ├── PayloadError                a job or dead letter that does not decode, or bad job fields
+    ├── ScriptError                 a Lua script is missing, malformed, or failed to load
+    └── ConfigError                 a queue option out of range (the message names the option)
+
+    JobError(category, message)     raised by a handler about the job it runs
+    ├── RetryableJobError           try again (attempt + 1, with backoff, or ``after_ms``)
+    └── PermanentJobError           no point retrying: dead-letter the job now
+
+Any other exception a handler raises is treated as ``RetryableJobError(Category.UNKNOWN)``.
+Messages never carry secrets: handlers must not put tokens in them.
+"""
+
+from __future__ import annotations
+
+from streams.outcomes import Category
+
+
+class QueueError(Exception):
+    """Base of the queue's own errors."""
+
+
+class PayloadError(QueueError, ValueError):
+    """A job that cannot be encoded or decoded; the message names the field."""
+
+
+class ScriptError(QueueError):
+    """A Lua script could not be read, parsed or loaded into Redis."""
+
+
+class ConfigError(QueueError, ValueError):
+    """A queue option is out of range; the message names the option."""
+
+
+class JobError(Exception):
+    """Raised by a handler: the job failed for a reason of ``category``."""
+
+    def __init__(self, category: Category, message: str = "") -> None:
+        super().__init__(message or category.value)
+        self.category = category
+        self.message = message or category.value
+
+
+class RetryableJobError(JobError):
+    """The job may succeed later: retry it, after ``after_ms`` or the type's backoff."""
+
+    def __init__(
+        self, category: Category, message: str = "", *, after_ms: int | None = None
+    ) -> None:
+        super().__init__(category, message)
+        self.after_ms = after_ms
+
+
+class PermanentJobError(JobError):
+    """Retrying cannot help (bad input, auth revoked …): dead-letter the job now."""

@@ -1,0 +1,75 @@
+"""Every Redis key the queue uses, built in one place.
+
+All keys of shard ``k`` carry the hash tag ``{q<k>}``, so every script touching one shard's keys
+runs on one Cluster slot. A scope always maps to one shard, so its dead-letter keys carry that
+shard's tag too. With the default prefix ``simcrm``, shard 3 holds::
+
+    simcrm:{q3}:ready:primary        stream   jobs ready now, read first (group "workers")
+    simcrm:{q3}:ready:secondary      stream   jobs ready now, read when primary has none
+    simcrm:{q3}:delayed              zset     "<class><job>" scored by due epoch ms
+    simcrm:{q3}:ids                  set      ids of live jobs (ready, delayed or running)
+    simcrm:{q3}:dead                 stream   dead letters of every scope on the shard
+    simcrm:{q3}:dead:scopes          hash     scope -> dead letters it has in the stream
+    simcrm:{q3}:dead:counts:<scope>  hash     category -> dead letters of the scope
+    simcrm:{q3}:dead:samples:<scope> list     newest dead-letter summaries of the scope (capped)
+
+Scripts receive these names as KEYS; none is assembled inside Lua.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from streams.errors import ConfigError
+from streams.job import Priority
+from streams.sharding import shard_for
+
+GROUP = "workers"
+DEFAULT_PREFIX = "simcrm"
+
+
+@dataclass(frozen=True, slots=True)
+class QueueKeys:
+    """Key names for a queue of ``shards`` shards under ``prefix``."""
+
+    shards: int
+    prefix: str = DEFAULT_PREFIX
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.shards <= 1024:
+            raise ConfigError("shards must be from 1 to 1024")
+        if not self.prefix or "{" in self.prefix or "}" in self.prefix:
+            raise ConfigError("prefix must be non-empty and hold no braces")
+
+    def shard_of(self, scope: str) -> int:
+        return shard_for(scope, self.shards)
+
+    def tag(self, shard: int) -> str:
+        if not 0 <= shard < self.shards:
+            raise ConfigError(f"shard must be from 0 to {self.shards - 1} (got {shard})")
+        return f"{self.prefix}:{{q{shard}}}"
+
+    def ready(self, shard: int, priority: Priority) -> str:
+        return f"{self.tag(shard)}:ready:{priority.value}"
+
+    def streams(self, shard: int) -> tuple[str, str]:
+        """The shard's ready streams in reading order: primary, then secondary."""
+        return self.ready(shard, Priority.PRIMARY), self.ready(shard, Priority.SECONDARY)
+
+    def delayed(self, shard: int) -> str:
+        return f"{self.tag(shard)}:delayed"
+
+    def ids(self, shard: int) -> str:
+        return f"{self.tag(shard)}:ids"
+
+    def dead(self, shard: int) -> str:
+        return f"{self.tag(shard)}:dead"
+
+    def dead_scopes(self, shard: int) -> str:
+        return f"{self.tag(shard)}:dead:scopes"
+
+    def dead_counts(self, scope: str) -> str:
+        return f"{self.tag(self.shard_of(scope))}:dead:counts:{scope}"
+
+    def dead_samples(self, scope: str) -> str:
+        return f"{self.tag(self.shard_of(scope))}:dead:samples:{scope}"

@@ -1,0 +1,90 @@
+"""The delayed mover: promotes due jobs from each shard's delayed set to its ready streams.
+
+Every worker runs one for its shards. A pass calls the ``promote`` script per shard (pipelined),
+repeating for a shard while it moves full batches, then sleeps until the earliest remaining due
+time, but never longer than ``mover_interval_ms`` (jobs enqueued by other processes are seen within
+that) and never less than a millisecond. :meth:`DelayedMover.nudge` wakes it early. The script is
+atomic, so any number of movers on the same shards never move a job twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import structlog
+from redis.exceptions import RedisError
+
+from streams.clock import Clock
+from streams.config import QueueConfig
+from streams.keys import QueueKeys
+from streams.scripts import KeyOrArg, Scripts
+
+log = structlog.get_logger("streams.mover")
+
+ERROR_PAUSE_S = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class PromoteResult:
+    """What one pass did: jobs moved, and the earliest due time left (None when empty)."""
+
+    moved: int
+    next_due_ms: int | None
+
+
+class DelayedMover:
+    def __init__(
+        self, keys: QueueKeys, scripts: Scripts, config: QueueConfig, clock: Clock
+    ) -> None:
+        self._keys = keys
+        self._scripts = scripts
+        self._config = config
+        self._clock = clock
+        self._wake = asyncio.Event()
+
+    def nudge(self) -> None:
+        """Run the next pass now (e.g. after enqueuing a job due soon)."""
+        self._wake.set()
+
+    async def promote(self, shards: Sequence[int]) -> PromoteResult:
+        """Move every due job of ``shards``, in batches of ``mover_batch`` per script call."""
+        now = self._clock.now_ms()
+        todo = list(shards)
+        moved = 0
+        next_due: int | None = None
+        while todo:
+            calls = [self._call(shard, now) for shard in todo]
+            results = await self._scripts.run_many(calls)
+            again = []
+            for shard, (count, due) in zip(todo, results, strict=True):
+                moved += int(count)
+                if int(count) >= self._config.mover_batch:
+                    again.append(shard)
+                elif int(due) >= 0:
+                    next_due = int(due) if next_due is None else min(next_due, int(due))
+            todo = again
+        return PromoteResult(moved, next_due)
+
+    def _call(self, shard: int, now: int) -> tuple[str, list[str], list[KeyOrArg]]:
+        primary, secondary = self._keys.streams(shard)
+        keys = [self._keys.delayed(shard), primary, secondary]
+        return "promote", keys, [now, self._config.mover_batch]
+
+    async def run(self, shards: Sequence[int]) -> None:
+        """Promote forever (until cancelled)."""
+        while True:
+            self._wake.clear()
+            try:
+                result = await self.promote(shards)
+            except (RedisError, OSError) as exc:
+                log.error("delayed_promote_failed", error=str(exc))
+                await asyncio.sleep(ERROR_PAUSE_S)
+                continue
+            wait_ms = self._config.mover_interval_ms
+            if result.next_due_ms is not None:
+                wait_ms = min(wait_ms, max(1, result.next_due_ms - self._clock.now_ms()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait_ms / 1000)

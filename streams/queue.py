@@ -1,0 +1,135 @@
+"""The queue as one object: producer, workers, dead letters and gauges over one Redis client.
+
+::
+
+    async with Queue(client, QueueConfig(shards=4), policies={"contact": RetryPolicy(3)}) as queue:
+        await queue.enqueue_many([job_a, (job_b, due_ms)])
+        async with queue.worker({"contact": Batched(send_contacts)}) as worker:
+            await worker.run_until_signal()
+
+Entering the queue loads every Lua script (a broken script stops start-up) and creates the
+consumer groups. The client may be a ``redis.asyncio.Redis`` or ``RedisCluster``; the queue does
+not close it. Nothing is kept at module level: two queues with different prefixes coexist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+from streams.clock import Clock, SystemClock
+from streams.config import QueueConfig
+from streams.consumer import ensure_groups
+from streams.deadletters import DeadLetters
+from streams.handlers import Handler
+from streams.job import Job
+from streams.keys import QueueKeys
+from streams.mover import DelayedMover, PromoteResult
+from streams.producer import Producer, Scheduled
+from streams.retry import RetryPolicy
+from streams.scripts import Scripts
+from streams.settle import DEFAULT_POLICY
+from streams.stats import ShardStats, queue_stats
+from streams.worker import Worker
+
+
+class Queue:
+    def __init__(
+        self,
+        client: Any,
+        config: QueueConfig | None = None,
+        *,
+        policies: Mapping[str, RetryPolicy] | None = None,
+        default_policy: RetryPolicy = DEFAULT_POLICY,
+        clock: Clock | None = None,
+    ) -> None:
+        self.client = client
+        self.config = config or QueueConfig()
+        self.keys = QueueKeys(self.config.shards, self.config.prefix)
+        self.clock: Clock = clock or SystemClock()
+        self.policies: Mapping[str, RetryPolicy] = dict(policies or {})
+        self.default_policy = default_policy
+        self.scripts = Scripts(client)
+        self.mover = DelayedMover(self.keys, self.scripts, self.config, self.clock)
+        self.producer = Producer(
+            self.keys, self.scripts, self.config, self.clock, on_delayed=self.mover.nudge
+        )
+        self.dead_letters = DeadLetters(client, self.keys, self.scripts, self.config)
+        self._workers: list[Worker] = []
+
+    async def __aenter__(self) -> Queue:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        """Load the scripts and create the consumer group of every shard (idempotent)."""
+        await self.scripts.load()
+        await ensure_groups(self.client, self.keys, range(self.keys.shards))
+
+    async def close(self) -> None:
+        """Stop every worker this queue started (gracefully); the client stays open."""
+        for worker in self._workers:
+            await worker.stop()
+        self._workers.clear()
+
+    def policy(self, job_type: str) -> RetryPolicy:
+        return self.policies.get(job_type, self.default_policy)
+
+    # -- producing -------------------------------------------------------------------------
+
+    async def enqueue(self, job: Job, *, due_ms: int | None = None) -> bool:
+        """Enqueue one job (see :meth:`Producer.enqueue`)."""
+        return await self.producer.enqueue(job, due_ms=due_ms)
+
+    async def enqueue_many(self, jobs: Iterable[Scheduled]) -> int:
+        """Enqueue many jobs in one round trip (see :meth:`Producer.enqueue_many`)."""
+        return await self.producer.enqueue_many(jobs)
+
+    # -- consuming -------------------------------------------------------------------------
+
+    def worker(
+        self,
+        handlers: Mapping[str, Handler],
+        *,
+        shards: Sequence[int] | None = None,
+        name: str | None = None,
+        run_mover: bool = True,
+        run_reaper: bool = True,
+    ) -> Worker:
+        """A worker for ``shards`` (all by default); start it with ``async with`` or ``start()``."""
+        worker = Worker(
+            client=self.client,
+            keys=self.keys,
+            scripts=self.scripts,
+            config=self.config,
+            clock=self.clock,
+            handlers=handlers,
+            policies=self.policies,
+            default_policy=self.default_policy,
+            mover=DelayedMover(self.keys, self.scripts, self.config, self.clock),
+            shards=shards,
+            name=name,
+            run_mover=run_mover,
+            run_reaper=run_reaper,
+        )
+        self._workers.append(worker)
+        return worker
+
+    async def promote_due(self, shards: Sequence[int] | None = None) -> PromoteResult:
+        """Move every due delayed job now (what the mover does in the background)."""
+        return await self.mover.promote(range(self.keys.shards) if shards is None else shards)
+
+    # -- watching --------------------------------------------------------------------------
+
+    async def stats(self) -> list[ShardStats]:
+        """Gauges of every shard (see :mod:`streams.stats`)."""
+        return await queue_stats(self.client, self.keys, self.clock)

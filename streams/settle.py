@@ -1,0 +1,197 @@
+"""Turning outcomes into settlement records, and sending many of them in one round trip.
+
+A record is computed when the outcome arrives (so due times use the clock at that moment) and
+buffered; :meth:`Settlements.flush` sends everything buffered for a shard as one ``settle`` script
+call per ready stream, pipelined. The script applies a record only if its entry was still
+pending, so a flush retried after a lost reply changes nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from streams.clock import Clock
+from streams.config import QueueConfig
+from streams.job import Job, Priority
+from streams.keys import GROUP, QueueKeys
+from streams.outcomes import Ack, Category, DeadLetter, Defer, Outcome, Retry
+from streams.retry import RetryPolicy
+from streams.scripts import KeyOrArg, Scripts
+
+DEFAULT_POLICY = RetryPolicy(attempts=3, backoff_ms=(1_000, 5_000))
+STREAM_ORDER = (Priority.PRIMARY, Priority.SECONDARY)
+MAX_RECORDS_PER_CALL = 500
+
+
+class Delivery:
+    """A job handed to this consumer: the decoded job, its stream entry and raw payload."""
+
+    __slots__ = ("deliveries", "entry_id", "job", "payload", "priority")
+
+    def __init__(
+        self,
+        job: Job,
+        entry_id: bytes | str,
+        priority: Priority,
+        payload: bytes | str,
+        deliveries: int = 1,
+    ) -> None:
+        self.job = job
+        self.entry_id = entry_id
+        self.priority = priority
+        self.payload = payload
+        self.deliveries = deliveries
+
+
+@dataclass(frozen=True, slots=True)
+class SettleCounts:
+    acked: int = 0
+    rescheduled: int = 0
+    dead: int = 0
+    stale: int = 0
+
+    def __add__(self, other: SettleCounts) -> SettleCounts:
+        return SettleCounts(
+            self.acked + other.acked,
+            self.rescheduled + other.rescheduled,
+            self.dead + other.dead,
+            self.stale + other.stale,
+        )
+
+
+# A record: ("a", entry, job_id) | ("r", entry, due_ms, member) |
+# ("d", entry, job_id, scope, category, error, attempts, payload, sample)
+Record = tuple[Any, ...]
+
+
+def dead_record(delivery: Delivery, category: Category, error: str, now_ms: int) -> Record:
+    job = delivery.job
+    sample = orjson.dumps(
+        {
+            "id": job.id,
+            "type": job.type,
+            "category": category.value,
+            "error": error,
+            "attempts": job.attempt,
+            "failed_at": now_ms,
+        }
+    )
+    return (
+        "d",
+        delivery.entry_id,
+        job.id,
+        job.scope,
+        category.value,
+        error,
+        job.attempt,
+        delivery.payload,
+        sample,
+    )
+
+
+def record_for(delivery: Delivery, outcome: Outcome, policy: RetryPolicy, now_ms: int) -> Record:
+    """The settlement record for ``outcome`` of ``delivery`` under the type's ``policy``."""
+    job = delivery.job
+    if isinstance(outcome, Ack):
+        return ("a", delivery.entry_id, job.id)
+    if isinstance(outcome, Defer):
+        member = job.priority.code.encode() + _as_bytes(delivery.payload)
+        return ("r", delivery.entry_id, now_ms + outcome.after_ms, member)
+    if isinstance(outcome, Retry):
+        allowed = job.max_attempts or policy.attempts
+        if job.attempt >= allowed:
+            return dead_record(delivery, outcome.category, outcome.error, now_ms)
+        wait = outcome.after_ms
+        if wait is None:
+            wait = policy.delay_before_retry(job.attempt)
+        member = job.priority.code.encode() + job.next_attempt().encode()
+        return ("r", delivery.entry_id, now_ms + wait, member)
+    if isinstance(outcome, DeadLetter):
+        return dead_record(delivery, outcome.category, outcome.error, now_ms)
+    raise TypeError(f"not an outcome: {outcome!r}")
+
+
+def _as_bytes(value: bytes | str) -> bytes:
+    return value if isinstance(value, bytes) else value.encode()
+
+
+class Settlements:
+    """The records waiting to be sent for one shard, by ready stream."""
+
+    def __init__(
+        self,
+        shard: int,
+        keys: QueueKeys,
+        scripts: Scripts,
+        config: QueueConfig,
+        clock: Clock,
+        policies: Mapping[str, RetryPolicy],
+        default_policy: RetryPolicy = DEFAULT_POLICY,
+    ) -> None:
+        self._shard = shard
+        self._keys = keys
+        self._scripts = scripts
+        self._config = config
+        self._clock = clock
+        self._policies = policies
+        self._default_policy = default_policy
+        self._buffers: dict[Priority, list[Record]] = {p: [] for p in STREAM_ORDER}
+
+    def __len__(self) -> int:
+        return sum(len(buffer) for buffer in self._buffers.values())
+
+    def add(self, delivery: Delivery, outcome: Outcome) -> None:
+        policy = self._policies.get(delivery.job.type, self._default_policy)
+        record = record_for(delivery, outcome, policy, self._clock.now_ms())
+        self._buffers[delivery.priority].append(record)
+
+    def add_record(self, priority: Priority, record: Record) -> None:
+        """Buffer a ready-made record (its entry id is ``record[1]``)."""
+        self._buffers[priority].append(record)
+
+    def take(self) -> list[tuple[Priority, list[Record]]]:
+        """Everything buffered, emptying the buffers."""
+        taken = [(p, buffer) for p, buffer in self._buffers.items() if buffer]
+        self._buffers = {p: [] for p in STREAM_ORDER}
+        return taken
+
+    async def send(self, batches: list[tuple[Priority, list[Record]]]) -> SettleCounts:
+        """Send taken records in one pipelined round trip; raises if Redis fails."""
+        calls: list[tuple[str, list[str], list[KeyOrArg]]] = []
+        for priority, items in batches:
+            for start in range(0, len(items), MAX_RECORDS_PER_CALL):
+                calls.append(self._call(priority, items[start : start + MAX_RECORDS_PER_CALL]))
+        results = await self._scripts.run_many(calls)
+        total = SettleCounts()
+        for result in results:
+            total = total + SettleCounts(*(int(n) for n in result))
+        return total
+
+    def _call(
+        self, priority: Priority, records: list[Record]
+    ) -> tuple[str, list[str], list[KeyOrArg]]:
+        shard, keys = self._shard, self._keys
+        script_keys = [
+            keys.ready(shard, priority),
+            keys.delayed(shard),
+            keys.ids(shard),
+            keys.dead(shard),
+            keys.dead_scopes(shard),
+        ]
+        args: list[KeyOrArg] = [GROUP, self._clock.now_ms(), self._config.dead_sample_max]
+        scope_index: dict[str, int] = {}
+        for record in records:
+            if record[0] != "d":
+                args.extend(record)
+                continue
+            scope = record[3]
+            index = scope_index.get(scope)
+            if index is None:
+                index = scope_index[scope] = len(scope_index) + 1
+                script_keys += [keys.dead_counts(scope), keys.dead_samples(scope)]
+            args.extend((record[0], record[1], record[2], index, *record[3:]))
+        return "settle", script_keys, args

@@ -1,0 +1,233 @@
+"""A worker: one process's consumers for N shards, with the delayed mover, the reaper and the
+heartbeat, under one concurrency limit, with an explicit, graceful shutdown.
+
+Lifecycle::
+
+    async with queue.worker(handlers) as worker:   # groups ensured, loops running
+        await worker.run_until_signal()            # SIGINT / SIGTERM → stop()
+
+:meth:`Worker.stop` stops reading and reclaiming, lets in-flight jobs finish for ``grace_ms``,
+cancels the rest, settles everything that finished, and hands every entry it still holds back to
+the group (claimable at once, the interrupted delivery not counted), so another worker takes them
+over; nothing is lost. A cancelled job must tolerate being run again (at-least-once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import uuid
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+import structlog
+from redis.exceptions import RedisError
+
+from streams.clock import Clock
+from streams.config import QueueConfig
+from streams.consumer import ShardConsumer, ensure_groups
+from streams.handlers import Handler
+from streams.keys import QueueKeys
+from streams.mover import DelayedMover
+from streams.retry import RetryPolicy
+from streams.scripts import Scripts
+from streams.settle import SettleCounts, Settlements
+from streams.slots import Slots
+
+log = structlog.get_logger("streams.worker")
+
+
+def consumer_name() -> str:
+    """A name unique to this process and worker: ``host:pid:random``."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Worker:
+    def __init__(
+        self,
+        *,
+        client: Any,
+        keys: QueueKeys,
+        scripts: Scripts,
+        config: QueueConfig,
+        clock: Clock,
+        handlers: Mapping[str, Handler],
+        policies: Mapping[str, RetryPolicy],
+        default_policy: RetryPolicy,
+        mover: DelayedMover,
+        shards: Sequence[int] | None = None,
+        name: str | None = None,
+        run_mover: bool = True,
+        run_reaper: bool = True,
+    ) -> None:
+        self.name = name or consumer_name()
+        self.shards = tuple(range(keys.shards) if shards is None else shards)
+        for shard in self.shards:
+            keys.tag(shard)  # validates the shard number
+        self._client = client
+        self._keys = keys
+        self._config = config
+        self._mover = mover
+        self._run_mover = run_mover
+        self._run_reaper = run_reaper
+        self.slots = Slots(config.concurrency)
+        self.consumers = [
+            ShardConsumer(
+                shard,
+                client=client,
+                keys=keys,
+                scripts=scripts,
+                config=config,
+                clock=clock,
+                handlers=handlers,
+                settlements=Settlements(
+                    shard, keys, scripts, config, clock, policies, default_policy
+                ),
+                slots=self.slots,
+                consumer=self.name,
+            )
+            for shard in self.shards
+        ]
+        self._stop_requested = asyncio.Event()
+        self._readers: list[asyncio.Task[None]] = []
+        self._settlers: list[asyncio.Task[None]] = []
+        self._background: list[asyncio.Task[None]] = []
+        self._started = False
+        self._stopped = False
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Worker:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        """Ensure the consumer groups and start every loop."""
+        if self._started:
+            return
+        self._started = True
+        await ensure_groups(self._client, self._keys, self.shards)
+        for consumer in self.consumers:
+            self._readers.append(asyncio.create_task(consumer.read_loop()))
+            self._settlers.append(asyncio.create_task(consumer.settle_loop()))
+        self._background.append(
+            asyncio.create_task(self._every(self._config.heartbeat_ms, self.heartbeat))
+        )
+        if self._run_reaper:
+            self._readers.append(
+                asyncio.create_task(self._every(self._config.reaper_interval_ms, self.reap))
+            )
+        if self._run_mover:
+            self._background.append(asyncio.create_task(self._mover.run(self.shards)))
+        log.info("worker_started", worker=self.name, shards=len(self.shards))
+
+    def request_stop(self) -> None:
+        """Ask :meth:`run_until_signal` / :meth:`wait` to return (safe from a signal handler)."""
+        self._stop_requested.set()
+
+    async def wait(self) -> None:
+        """Wait until a stop is requested."""
+        await self._stop_requested.wait()
+
+    async def run_until_signal(
+        self, signals: Sequence[signal.Signals] = (signal.SIGINT, signal.SIGTERM)
+    ) -> None:
+        """Run until one of ``signals`` arrives (or :meth:`request_stop`), then stop gracefully."""
+        loop = asyncio.get_running_loop()
+        for sig in signals:
+            loop.add_signal_handler(sig, self.request_stop)
+        try:
+            await self.start()
+            await self.wait()
+        finally:
+            for sig in signals:
+                loop.remove_signal_handler(sig)
+            await self.stop()
+
+    async def stop(self, grace_ms: int | None = None) -> None:
+        """Graceful shutdown (see the module docstring). Safe to call twice."""
+        if self._stopped or not self._started:
+            self._stopped = True
+            return
+        self._stopped = True
+        self._stop_requested.set()
+        grace = self._config.grace_ms if grace_ms is None else grace_ms
+        await _cancel(self._readers)
+        running = [task for consumer in self.consumers for task in consumer.tasks]
+        if running:
+            _done, late = await asyncio.wait(running, timeout=grace / 1000)
+            if late:
+                log.warning("worker_jobs_cancelled", worker=self.name, jobs=len(late))
+                await _cancel(list(late))
+        for consumer in self.consumers:
+            consumer.stop_settling()
+        await asyncio.wait(self._settlers, timeout=max(1.0, grace / 1000))
+        await _cancel(self._settlers)
+        for consumer in self.consumers:
+            await self._settle_rest(consumer)
+        await _cancel(self._background)
+        released = 0
+        for consumer in self.consumers:
+            try:
+                released += await consumer.release()
+            except (RedisError, OSError) as exc:
+                log.error("worker_release_failed", worker=self.name, error=str(exc))
+        log.info("worker_stopped", worker=self.name, released=released)
+
+    async def _settle_rest(self, consumer: ShardConsumer) -> None:
+        try:
+            await asyncio.wait_for(consumer.flush(), timeout=max(1.0, self._config.grace_ms / 1000))
+        except TimeoutError:
+            log.error("worker_settle_timeout", worker=self.name, shard=consumer.shard)
+
+    # -- periodic work ---------------------------------------------------------------------
+
+    async def heartbeat(self) -> None:
+        """Renew the claims of every running job."""
+        for consumer in self.consumers:
+            await consumer.heartbeat()
+
+    async def reap(self) -> int:
+        """Reclaim idle entries on every shard, and forget long-idle empty consumers."""
+        claimed = 0
+        for consumer in self.consumers:
+            claimed += await consumer.reclaim()
+            await consumer.forget_idle_consumers()
+        return claimed
+
+    async def _every(self, interval_ms: int, action: Any) -> None:
+        while True:
+            await asyncio.sleep(interval_ms / 1000)
+            try:
+                await action()
+            except (RedisError, OSError) as exc:
+                log.error("worker_periodic_failed", worker=self.name, error=str(exc))
+
+    # -- numbers ---------------------------------------------------------------------------
+
+    @property
+    def totals(self) -> SettleCounts:
+        """Settlements this worker wrote since it started."""
+        total = SettleCounts()
+        for consumer in self.consumers:
+            total = total + consumer.totals
+        return total
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.gather(*tasks, return_exceptions=True)
+    tasks.clear()
