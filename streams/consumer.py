@@ -85,42 +85,35 @@ class ShardConsumer:
     # -- reading ---------------------------------------------------------------------------
 
     async def read_once(self, *, block: bool) -> int:
-        """Take free slots, read up to that many entries and start them; returns how many."""
+        """Take free slots, read up to that many entries and start them; returns how many.
+
+        With ``block`` and nothing to read, waits (holding no slot) up to ``block_ms`` for a new
+        entry on either stream before returning 0.
+        """
         wanted = await self._slots.take(self._config.read_count)
         got = 0
         try:
-            lists = await self._scripts.run("read", self._streams, [GROUP, self.consumer, wanted])
+            reply = await self._scripts.run("read", self._streams, [GROUP, self.consumer, wanted])
             entries = [
                 (priority, entry)
-                for priority, items in zip(STREAM_ORDER, lists, strict=True)
+                for priority, items in zip(STREAM_ORDER, reply[:2], strict=True)
                 for entry in items
             ]
-            if not entries and block:
-                entries = await self._blocking_read(max(1, wanted // 2))
             got = len(entries)
         finally:
             self._slots.give_back(wanted - got)
-        self._start([(priority, entry[0], _payload_of(entry[1]), 1) for priority, entry in entries])
+        if entries:
+            self._start([(p, entry[0], _payload_of(entry[1]), 1) for p, entry in entries])
+        elif block:
+            await self._wait_for_entries(reply[2], reply[3])
         return got
 
-    async def _blocking_read(self, count: int) -> list[tuple[Priority, Any]]:
-        reply = await self._client.xreadgroup(
-            GROUP,
-            self.consumer,
-            dict.fromkeys(self._streams, ">"),
-            count=count,
-            block=self._config.block_ms,
-        )
-        if not reply:
-            return []
-        pairs = reply.items() if isinstance(reply, dict) else reply
-        entries: list[tuple[Priority, Any]] = []
-        for name, items in pairs:
-            priority = self._priority_of[name]
-            if items and isinstance(items[0], list) and items[0] and isinstance(items[0][0], list):
-                items = items[0]  # RESP3 wraps each stream's entries once more
-            entries.extend((priority, (entry_id, fields)) for entry_id, fields in items)
-        return entries
+    async def _wait_for_entries(self, primary_last: Any, secondary_last: Any) -> None:
+        """Block until either stream holds an entry newer than the group has delivered."""
+        after = {}
+        for stream, last in zip(self._streams, (primary_last, secondary_last), strict=True):
+            after[stream] = last or "0-0"
+        await self._client.xread(after, count=1, block=self._config.block_ms)
 
     async def read_loop(self) -> None:
         """Read and start jobs until cancelled."""

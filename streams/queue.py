@@ -53,10 +53,14 @@ class Queue:
         self.scripts = Scripts(client)
         self.mover = DelayedMover(self.keys, self.scripts, self.config, self.clock)
         self.producer = Producer(
-            self.keys, self.scripts, self.config, self.clock, on_delayed=self.mover.nudge
+            self.keys, self.scripts, self.config, self.clock, on_delayed=self._nudge_movers
         )
         self.dead_letters = DeadLetters(client, self.keys, self.scripts, self.config)
         self._workers: list[Worker] = []
+
+    def _nudge_movers(self) -> None:
+        for worker in self._workers:
+            worker.mover.nudge()
 
     async def __aenter__(self) -> Queue:
         await self.open()

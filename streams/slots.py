@@ -1,23 +1,28 @@
 """Bounded concurrency shared by every shard a worker runs: at most N jobs held at once.
 
 A job holds its slot from the moment it is read until its settlement is written, so the bound
-covers jobs waiting to be settled too.
+covers jobs waiting to be settled too. Waiters are served first come, first served, so one busy
+shard cannot starve the others of slots.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 
 
 class Slots:
-    """A counting limit that hands out as many free slots as are available, up to a maximum."""
+    """A fair counting limit that hands out as many free slots as are available, up to a maximum
+    per request."""
 
     def __init__(self, total: int) -> None:
         if total < 1:
             raise ValueError("total must be >= 1")
         self.total = total
         self._free = total
-        self._changed = asyncio.Event()
+        self._waiters: deque[tuple[asyncio.Future[int], int]] = deque()
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     @property
     def free(self) -> int:
@@ -28,22 +33,36 @@ class Slots:
         return self.total - self._free
 
     async def take(self, most: int) -> int:
-        """Wait until at least one slot is free, then take up to ``most`` of them."""
-        while self._free == 0:
-            self._changed.clear()
-            await self._changed.wait()
+        """Wait for a turn and at least one free slot, then take up to ``most`` of them."""
+        if self._free and not self._waiters:
+            return self._grant(most)
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._waiters.append((future, most))
+        try:
+            return await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.give_back(future.result())
+            raise
+
+    def _grant(self, most: int) -> int:
         taken = min(most, self._free)
         self._free -= taken
+        if taken:
+            self._idle.clear()
         return taken
 
     def give_back(self, count: int) -> None:
         if count <= 0:
             return
         self._free = min(self.total, self._free + count)
-        self._changed.set()
+        while self._waiters and self._free:
+            future, most = self._waiters.popleft()
+            if not future.done():
+                future.set_result(self._grant(most))
+        if self._free == self.total:
+            self._idle.set()
 
     async def wait_idle(self) -> None:
         """Wait until every slot is free."""
-        while self._free < self.total:
-            self._changed.clear()
-            await self._changed.wait()
+        await self._idle.wait()

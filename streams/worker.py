@@ -70,7 +70,7 @@ class Worker:
         self._client = client
         self._keys = keys
         self._config = config
-        self._mover = mover
+        self.mover = mover
         self._run_mover = run_mover
         self._run_reaper = run_reaper
         self.slots = Slots(config.concurrency)
@@ -129,7 +129,7 @@ class Worker:
                 asyncio.create_task(self._every(self._config.reaper_interval_ms, self.reap))
             )
         if self._run_mover:
-            self._background.append(asyncio.create_task(self._mover.run(self.shards)))
+            self._background.append(asyncio.create_task(self.mover.run(self.shards)))
         log.info("worker_started", worker=self.name, shards=len(self.shards))
 
     def request_stop(self) -> None:
