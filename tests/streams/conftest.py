@@ -66,11 +66,11 @@ async def make_queue(redis: Redis) -> AsyncIterator[QueueFactory]:
 
 
 async def eventually(
-    check: Callable[[], Awaitable[bool]] | Callable[[], bool], timeout: float = 10.0
+    check: Callable[[], Awaitable[bool]] | Callable[[], bool], within: float = 10.0
 ) -> None:
-    """Wait (polling) until ``check()`` is true; fail the test after ``timeout`` seconds."""
+    """Wait (polling) until ``check()`` is true; fail the test after ``within`` seconds."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + within
     while True:
         result = check()
         if not isinstance(result, bool):
@@ -78,5 +78,5 @@ async def eventually(
         if result:
             return
         if loop.time() > deadline:
-            pytest.fail(f"condition not met within {timeout} s")
+            pytest.fail(f"condition not met within {within} s")
         await asyncio.sleep(0.01)

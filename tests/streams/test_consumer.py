@@ -37,7 +37,7 @@ async def test_acked_jobs_leave_nothing_behind(make_queue: QueueFactory, redis: 
     for shard in range(2):
         for stream in queue.keys.streams(shard):
             assert await redis.xlen(stream) == 0
-        assert await redis.scard(queue.keys.ids(shard)) == 0
+        assert await redis.execute_command("SCARD", queue.keys.ids(shard)) == 0
     assert all(s.depth == 0 for s in await queue.stats())
 
 
@@ -111,7 +111,7 @@ async def test_deferrals_never_spend_attempts(
     await queue.enqueue(Job("d1", "note", "sim"))
     async with queue.worker({"note": PerJob(handle)}, run_mover=False) as worker:
         for round_ in range(1, 6):
-            await eventually(lambda r=round_: worker.totals.rescheduled == r)  # type: ignore[misc]
+            await eventually(lambda r=round_: worker.totals.rescheduled == r)
             [(job, due)] = await _delayed(redis, queue.keys.delayed(0))
             assert (job.attempt, due) == (1, manual_clock.now_ms() + 250)
             manual_clock.advance(250)
