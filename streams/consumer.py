@@ -74,7 +74,8 @@ class ShardConsumer:
         self._priority_of: dict[Any, Priority] = {}
         for priority, name in zip(STREAM_ORDER, self._streams, strict=True):
             self._priority_of[name] = self._priority_of[name.encode()] = priority
-        self.in_flight: dict[Any, Delivery] = {}
+        # Keyed by (stream, entry id): the two streams of a shard can hand out the same id.
+        self.in_flight: dict[tuple[Priority, Any], Delivery] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         self._settle_wanted = asyncio.Event()
         self._closing = False
@@ -144,7 +145,7 @@ class ShardConsumer:
                 self._settlements.add_record(priority, ("a", entry_id, ""))
                 continue
             delivery = Delivery(job, entry_id, priority, payload, deliveries)
-            self.in_flight[entry_id] = delivery
+            self.in_flight[priority, entry_id] = delivery
             if deliveries > self._config.max_deliveries:
                 self._log.warning(
                     "job_stalled", job_id=job.id, scope=job.scope, deliveries=deliveries
@@ -217,10 +218,10 @@ class ShardConsumer:
                 await asyncio.sleep(RETRY_PAUSE_S)
         self.totals = self.totals + counts
         settled = 0
-        for _, records in batches:
+        for priority, records in batches:
             settled += len(records)
             for record in records:
-                self.in_flight.pop(record[1], None)
+                self.in_flight.pop((priority, record[1]), None)
         self._slots.give_back(settled)
 
     # -- claims ----------------------------------------------------------------------------

@@ -117,7 +117,7 @@ class Scripts:
         for name, keys, args in calls:
             script = self._scripts[name]
             script.check_keys(len(keys))
-            pipe.evalsha(script.sha, len(keys), *keys, *args)
+            pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
         results: list[Any] = list(await pipe.execute(raise_on_error=False))
         for index, result in enumerate(results):
             if isinstance(result, NoScriptError):

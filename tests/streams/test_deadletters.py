@@ -124,7 +124,9 @@ async def test_concurrent_replays_never_enqueue_a_dead_letter_twice(
     assert (await queue.dead_letters.summary()).total == 0
 
 
-async def test_replay_skips_jobs_that_are_live_again(make_queue: QueueFactory, redis: Redis) -> None:
+async def test_replay_skips_jobs_that_are_live_again(
+    make_queue: QueueFactory, redis: Redis
+) -> None:
     """A dead letter whose job id was enqueued again meanwhile leaves the dead letters without
     creating a second copy of the job."""
     queue = await make_queue()
@@ -135,7 +137,9 @@ async def test_replay_skips_jobs_that_are_live_again(make_queue: QueueFactory, r
     assert await _ready(redis, queue, "sim") == 3
 
 
-async def test_purge_deletes_chosen_dead_letters_only(make_queue: QueueFactory, redis: Redis) -> None:
+async def test_purge_deletes_chosen_dead_letters_only(
+    make_queue: QueueFactory, redis: Redis
+) -> None:
     """Purging categories removes only those; purging everything also clears the samples."""
     queue = await make_queue(shards=2)
     await _fill(queue, "sim-a", 2)
