@@ -26,6 +26,7 @@ from streams.outcomes import Category, DeadLetter, Outcome
 from streams.scripts import Scripts
 from streams.settle import STREAM_ORDER, Delivery, SettleCounts, Settlements, dead_record
 from streams.slots import Slots
+from streams.tasks import raise_if_cancelling
 
 log = structlog.get_logger("streams.consumer")
 
@@ -85,13 +86,16 @@ class ShardConsumer:
 
     # -- reading ---------------------------------------------------------------------------
 
-    async def read_once(self, *, block: bool) -> int:
+    async def read_once(self, *, block: bool, stopping: asyncio.Event | None = None) -> int:
         """Take free slots, read up to that many entries and start them; returns how many.
 
         With ``block`` and nothing to read, waits (holding no slot) up to ``block_ms`` for a new
         entry on either stream before returning 0.
         """
         wanted = await self._slots.take(self._config.read_count)
+        if stopping is not None and stopping.is_set():
+            self._slots.give_back(wanted)
+            return 0
         got = 0
         try:
             reply = await self._scripts.run("read", self._streams, [GROUP, self.consumer, wanted])
@@ -116,18 +120,24 @@ class ShardConsumer:
             after[stream] = last or "0-0"
         await self._client.xread(after, count=1, block=self._config.block_ms)
 
-    async def read_loop(self) -> None:
-        """Read and start jobs until cancelled."""
-        while True:
+    async def read_loop(self, stopping: asyncio.Event) -> None:
+        """Read and start jobs until ``stopping`` is set.
+
+        The loop is never cancelled in the middle of a Redis command (that can leave the
+        connection in an unknown state): it notices ``stopping`` after at most ``block_ms``.
+        """
+        while not stopping.is_set():
             try:
-                await self.read_once(block=True)
+                await self.read_once(block=True, stopping=stopping)
             except ResponseError as exc:
+                raise_if_cancelling()
                 if "NOGROUP" in str(exc):
                     await ensure_groups(self._client, self._keys, [self.shard])
                     continue
                 self._log.error("queue_read_failed", error=str(exc))
                 await asyncio.sleep(RETRY_PAUSE_S)
             except (RedisError, OSError) as exc:
+                raise_if_cancelling()
                 self._log.error("queue_read_failed", error=str(exc))
                 await asyncio.sleep(RETRY_PAUSE_S)
 
@@ -214,6 +224,7 @@ class ShardConsumer:
                 counts = await self._settlements.send(batches)
                 break
             except (RedisError, OSError) as exc:
+                raise_if_cancelling()
                 self._log.error("queue_settle_failed", error=str(exc))
                 await asyncio.sleep(RETRY_PAUSE_S)
         self.totals = self.totals + counts

@@ -10,7 +10,6 @@ atomic, so any number of movers on the same shards never move a job twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,6 +20,7 @@ from streams.clock import Clock
 from streams.config import QueueConfig
 from streams.keys import QueueKeys
 from streams.scripts import KeyOrArg, Scripts
+from streams.tasks import first_of, raise_if_cancelling
 
 log = structlog.get_logger("streams.mover")
 
@@ -73,18 +73,18 @@ class DelayedMover:
         keys = [self._keys.delayed(shard), primary, secondary]
         return "promote", keys, [now, self._config.mover_batch]
 
-    async def run(self, shards: Sequence[int]) -> None:
-        """Promote forever (until cancelled)."""
-        while True:
+    async def run(self, shards: Sequence[int], stopping: asyncio.Event) -> None:
+        """Promote until ``stopping`` is set."""
+        while not stopping.is_set():
             self._wake.clear()
             try:
                 result = await self.promote(shards)
             except (RedisError, OSError) as exc:
+                raise_if_cancelling()
                 log.error("delayed_promote_failed", error=str(exc))
                 await asyncio.sleep(ERROR_PAUSE_S)
                 continue
             wait_ms = self._config.mover_interval_ms
             if result.next_due_ms is not None:
                 wait_ms = min(wait_ms, max(1, result.next_due_ms - self._clock.now_ms()))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait_ms / 1000)
+            await first_of(self._wake, stopping, timeout_s=wait_ms / 1000)

@@ -36,6 +36,7 @@ from streams.retry import RetryPolicy
 from streams.scripts import Scripts
 from streams.settle import SettleCounts, Settlements
 from streams.slots import Slots
+from streams.tasks import cancel_all, first_of, raise_if_cancelling
 
 log = structlog.get_logger("streams.worker")
 
@@ -92,6 +93,8 @@ class Worker:
             for shard in self.shards
         ]
         self._stop_requested = asyncio.Event()
+        self._no_more_reads = asyncio.Event()
+        self._finished = asyncio.Event()
         self._readers: list[asyncio.Task[None]] = []
         self._settlers: list[asyncio.Task[None]] = []
         self._background: list[asyncio.Task[None]] = []
@@ -119,17 +122,16 @@ class Worker:
         self._started = True
         await ensure_groups(self._client, self._keys, self.shards)
         for consumer in self.consumers:
-            self._readers.append(asyncio.create_task(consumer.read_loop()))
+            self._readers.append(asyncio.create_task(consumer.read_loop(self._no_more_reads)))
             self._settlers.append(asyncio.create_task(consumer.settle_loop()))
-        self._background.append(
-            asyncio.create_task(self._every(self._config.heartbeat_ms, self.heartbeat))
-        )
+        heartbeat = self._every(self._config.heartbeat_ms, self.heartbeat, self._finished)
+        self._background.append(asyncio.create_task(heartbeat))
         if self._run_reaper:
-            self._readers.append(
-                asyncio.create_task(self._every(self._config.reaper_interval_ms, self.reap))
-            )
+            reaper = self._every(self._config.reaper_interval_ms, self.reap, self._no_more_reads)
+            self._readers.append(asyncio.create_task(reaper))
         if self._run_mover:
-            self._background.append(asyncio.create_task(self.mover.run(self.shards)))
+            mover = self.mover.run(self.shards, self._finished)
+            self._background.append(asyncio.create_task(mover))
         log.info("worker_started", worker=self.name, shards=len(self.shards))
 
     def request_stop(self) -> None:
@@ -163,20 +165,24 @@ class Worker:
         self._stopped = True
         self._stop_requested.set()
         grace = self._config.grace_ms if grace_ms is None else grace_ms
-        await _cancel(self._readers)
+        # Loops are told to stop rather than cancelled mid-command; a reader notices within
+        # block_ms. Cancelling is the fallback for a loop still waiting for a free slot.
+        self._no_more_reads.set()
+        await self._join(self._readers, self._config.block_ms / 1000 + 1.0)
         running = [task for consumer in self.consumers for task in consumer.tasks]
         if running:
             _done, late = await asyncio.wait(running, timeout=grace / 1000)
             if late:
                 log.warning("worker_jobs_cancelled", worker=self.name, jobs=len(late))
-                await _cancel(list(late))
+                await cancel_all(list(late))
         for consumer in self.consumers:
             consumer.stop_settling()
         await asyncio.wait(self._settlers, timeout=max(1.0, grace / 1000))
-        await _cancel(self._settlers)
+        await cancel_all(self._settlers)
         for consumer in self.consumers:
             await self._settle_rest(consumer)
-        await _cancel(self._background)
+        self._finished.set()
+        await self._join(self._background, self._config.block_ms / 1000 + 1.0)
         released = 0
         for consumer in self.consumers:
             try:
@@ -184,6 +190,12 @@ class Worker:
             except (RedisError, OSError) as exc:
                 log.error("worker_release_failed", worker=self.name, error=str(exc))
         log.info("worker_stopped", worker=self.name, released=released)
+
+    @staticmethod
+    async def _join(tasks: list[asyncio.Task[None]], timeout_s: float) -> None:
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout_s)
+        await cancel_all(tasks)
 
     async def _settle_rest(self, consumer: ShardConsumer) -> None:
         try:
@@ -206,12 +218,15 @@ class Worker:
             await consumer.forget_idle_consumers()
         return claimed
 
-    async def _every(self, interval_ms: int, action: Any) -> None:
+    async def _every(self, interval_ms: int, action: Any, until: asyncio.Event) -> None:
         while True:
-            await asyncio.sleep(interval_ms / 1000)
+            await first_of(until, timeout_s=interval_ms / 1000)
+            if until.is_set():
+                return
             try:
                 await action()
             except (RedisError, OSError) as exc:
+                raise_if_cancelling()
                 log.error("worker_periodic_failed", worker=self.name, error=str(exc))
 
     # -- numbers ---------------------------------------------------------------------------
@@ -223,11 +238,3 @@ class Worker:
         for consumer in self.consumers:
             total = total + consumer.totals
         return total
-
-
-async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
-    for task in tasks:
-        task.cancel()
-    if tasks:
-        await asyncio.gather(*tasks, return_exceptions=True)
-    tasks.clear()

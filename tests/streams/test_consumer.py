@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 import orjson
 from redis.asyncio import Redis
@@ -18,7 +19,7 @@ from tests.streams.conftest import QueueFactory, eventually
 
 
 async def _delayed(redis: Redis, key: str) -> list[tuple[Job, int]]:
-    members = await redis.zrange(key, 0, -1, withscores=True)
+    members: Any = await redis.zrange(key, 0, -1, withscores=True)
     return [(decode_job(member[1:]), int(score)) for member, score in members]
 
 

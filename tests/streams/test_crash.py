@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -29,8 +30,9 @@ async def test_sigkilled_worker_loses_no_job(
     queue = await make_queue(shards=2)
     effects = f"{queue.keys.prefix}:effects"
     await queue.enqueue_many([Job(f"j{i}", "note", f"sim-{i % 4}") for i in range(JOBS)])
-    child = subprocess.Popen(
-        [sys.executable, "-m", "tests.streams.crash_worker", redis_url, queue.keys.prefix, effects],
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "tests.streams.crash_worker", redis_url, queue.keys.prefix, effects),
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -39,7 +41,7 @@ async def test_sigkilled_worker_loses_no_job(
         await eventually(lambda: _at_least(redis, effects, 2_000), within=30)
     finally:
         child.kill()
-        child.wait(10)
+        await child.wait()
     killed_at = await redis.hlen(effects)
     assert killed_at < JOBS, "the run finished before the kill; the test proves nothing"
 
@@ -52,7 +54,7 @@ async def test_sigkilled_worker_loses_no_job(
 
     async with queue.worker({"note": Batched(record)}):
         await eventually(lambda: _depth_is_zero(queue), within=60)
-    counts = {k.decode(): int(v) for k, v in (await redis.hgetall(effects)).items()}
+    counts = {str(k): int(v) for k, v in (await redis.hgetall(effects)).items()}
     assert len(counts) == JOBS
     assert min(counts.values()) >= 1
     assert (await queue.dead_letters.summary()).total == 0

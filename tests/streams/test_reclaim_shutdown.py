@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -15,7 +16,7 @@ from streams.outcomes import Category
 from tests.streams.conftest import QueueFactory, eventually
 
 
-async def _pending(redis: Redis, stream: str) -> list[dict[str, object]]:
+async def _pending(redis: Redis, stream: str) -> list[dict[str, Any]]:
     return list(await redis.xpending_range(stream, GROUP, min="-", max="+", count=100))
 
 
@@ -27,7 +28,7 @@ async def test_entries_of_a_dead_consumer_are_reclaimed_and_run(
     queue = await make_queue()
     await queue.enqueue_many([Job(f"j{i}", "note", "sim") for i in range(20)])
     stream = queue.keys.ready(0, Priority.PRIMARY)
-    taken = await redis.xreadgroup(GROUP, "ghost", {stream: ">"}, count=12)
+    taken: Any = await redis.xreadgroup(GROUP, "ghost", {stream: ">"}, count=12)
     assert len(taken[0][1]) == 12
     runs: list[str] = []
 
@@ -48,7 +49,8 @@ async def test_entries_past_the_delivery_limit_are_dead_lettered_as_stalled(
     queue = await make_queue(max_deliveries=2)
     await queue.enqueue_many([Job("poison", "note", "sim"), Job("fine", "note", "sim")])
     stream = queue.keys.ready(0, Priority.PRIMARY)
-    [[_, entries]] = await redis.xreadgroup(GROUP, "ghost-1", {stream: ">"}, count=2)
+    reply: Any = await redis.xreadgroup(GROUP, "ghost-1", {stream: ">"}, count=2)
+    [[_, entries]] = reply
     poison_id = entries[0][0]
     # A second consumer took the poison entry over and died too: two deliveries so far.
     await redis.xclaim(stream, GROUP, "ghost-2", 0, [poison_id], idle=60_000)
