@@ -24,7 +24,7 @@ from streams.config import QueueConfig
 from streams.job import Job, decode_job
 from streams.keys import QueueKeys
 from streams.outcomes import Category
-from streams.scripts import KeyOrArg, Scripts
+from streams.scripts import KeyList, KeyOrArg, Scripts
 
 SCAN_PAGE = 500
 
@@ -203,19 +203,22 @@ class DeadLetters:
         chosen = await self.entries(scope, categories=wanted, limit=limit)
         shard = self._keys.shard_of(scope)
         primary, secondary = self._keys.streams(shard)
-        keys = [
-            self._keys.dead(shard),
-            self._keys.dead_scopes(shard),
-            self._keys.dead_counts(scope),
-            self._keys.ids(shard),
-            primary,
-            secondary,
-        ]
+        keys = KeyList(
+            [
+                self._keys.dead(shard),
+                self._keys.dead_scopes(shard),
+                self._keys.dead_counts(scope),
+                primary,
+                secondary,
+            ]
+        )
         args: list[KeyOrArg] = [scope]
         for entry in chosen:
             job = replace(entry.job, attempt=1, max_attempts=None if full_retry else 1)
-            args += (entry.entry_id, job.id, job.priority.code, entry.category.value, job.encode())
-        replayed, already_live, _missing = await self._scripts.run("replay", keys, args)
+            bucket = keys.index(self._keys.ids(shard, job.id))
+            args += (entry.entry_id, bucket, job.id, job.priority.code)
+            args += (entry.category.value, job.encode())
+        replayed, already_live, _missing = await self._scripts.run("replay", keys.keys, args)
         return ReplayResult(scope, False, limit, selected, int(replayed), int(already_live))
 
     async def purge(self, scope: str, *, categories: Iterable[Category | str] | None = None) -> int:

@@ -14,7 +14,7 @@ from streams.clock import Clock
 from streams.config import QueueConfig
 from streams.job import Job
 from streams.keys import QueueKeys
-from streams.scripts import KeyOrArg, Scripts
+from streams.scripts import KeyList, KeyOrArg, Scripts
 
 Scheduled = Job | tuple[Job, int | None]
 
@@ -44,21 +44,28 @@ class Producer:
         Returns how many were added; jobs whose id is live already are skipped.
         """
         now = self._clock.now_ms()
-        by_shard: dict[int, list[KeyOrArg]] = {}
+        by_shard: dict[int, list[tuple[str, str, int, bytes]]] = {}
+        shard_of: dict[str, int] = {}  # scopes repeat: hash each once per call
         delayed = False
         for item in jobs:
             job, due = (item, None) if isinstance(item, Job) else item
             due_ms = now if due is None else due
             delayed = delayed or due_ms > now
-            args = by_shard.setdefault(self._keys.shard_of(job.scope), [])
-            args += (job.id, job.priority.code, due_ms, job.encode())
-        chunk = 4 * self._config.enqueue_chunk
-        calls = []
-        for shard, args in by_shard.items():
+            shard = shard_of.get(job.scope)
+            if shard is None:
+                shard = shard_of[job.scope] = self._keys.shard_of(job.scope)
+            by_shard.setdefault(shard, []).append((job.id, job.priority.code, due_ms, job.encode()))
+        calls: list[tuple[str, list[str], list[KeyOrArg]]] = []
+        size = self._config.enqueue_chunk
+        for shard, items in by_shard.items():
             primary, secondary = self._keys.streams(shard)
-            keys = [self._keys.ids(shard), primary, secondary, self._keys.delayed(shard)]
-            for start in range(0, len(args), chunk):
-                calls.append(("enqueue", keys, [now, *args[start : start + chunk]]))
+            for start in range(0, len(items), size):
+                keys = KeyList([primary, secondary, self._keys.delayed(shard)])
+                args: list[KeyOrArg] = [now]
+                for job_id, code, due_ms, payload in items[start : start + size]:
+                    bucket = keys.index(self._keys.ids(shard, job_id))
+                    args += (bucket, job_id, code, due_ms, payload)
+                calls.append(("enqueue", keys.keys, args))
         if not calls:
             return 0
         added = sum(int(n) for n in await self._scripts.run_many(calls))

@@ -1,8 +1,9 @@
 """The queue's Lua scripts: read from ``streams/lua/``, loaded at boot, called by name.
 
 Each file is named ``<name>-<keys>.lua`` (``promote-3.lua`` takes exactly 3 keys) or, for a script
-whose key list grows with its input, ``<name>-<fixed>+<per>n.lua`` (``settle-5+2n.lua``: 5 keys,
-then 2 per group). Each opens with a header of ``--`` comments stating its purpose, KEYS, ARGV and
+whose key list grows with its input, ``<name>-<fixed>+n.lua`` (``settle-4+n.lua``: 4 fixed keys,
+then any number of further keys, all of the same shard, which its records point at by index; see
+:class:`KeyList`). Each opens with a header of ``--`` comments stating its purpose, KEYS, ARGV and
 return value. :meth:`Scripts.load` sends every script to Redis (to every primary of a Cluster), so
 a syntax error stops start-up; calls use EVALSHA and fall back to EVAL when the server has lost the
 script (restart, failover, ``SCRIPT FLUSH``).
@@ -21,7 +22,7 @@ from redis.exceptions import NoScriptError, ResponseError
 
 from streams.errors import ScriptError
 
-_NAME = re.compile(r"^(?P<name>[a-z]+)-(?P<fixed>\d+)(?:\+(?P<per>\d+)n)?\.lua$")
+_NAME = re.compile(r"^(?P<name>[a-z]+)-(?P<fixed>\d+)(?P<more>\+n)?\.lua$")
 _HEADER = ("KEYS", "ARGV", "Returns")
 
 KeyOrArg = str | bytes | int | float
@@ -35,15 +36,10 @@ class LuaScript:
     source: str
     sha: str
     fixed_keys: int
-    keys_per_group: int
+    variadic: bool
 
     def check_keys(self, count: int) -> None:
-        extra = count - self.fixed_keys
-        if (
-            extra < 0
-            or (extra and not self.keys_per_group)
-            or (self.keys_per_group and extra % self.keys_per_group)
-        ):
+        if count < self.fixed_keys or (count > self.fixed_keys and not self.variadic):
             raise ScriptError(f"script {self.name} called with {count} keys")
 
 
@@ -66,9 +62,27 @@ def read_scripts() -> dict[str, LuaScript]:
             source=source,
             sha=hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest(),
             fixed_keys=int(match["fixed"]),
-            keys_per_group=int(match["per"] or 0),
+            variadic=bool(match["more"]),
         )
     return scripts
+
+
+class KeyList:
+    """The KEYS of a variadic script call: fixed keys first, then each further key once, in the
+    order first asked for; :meth:`index` gives the 1-based position Lua uses."""
+
+    __slots__ = ("_positions", "keys")
+
+    def __init__(self, fixed: Sequence[str]) -> None:
+        self.keys = list(fixed)
+        self._positions: dict[str, int] = {key: n for n, key in enumerate(self.keys, 1)}
+
+    def index(self, key: str) -> int:
+        position = self._positions.get(key)
+        if position is None:
+            self.keys.append(key)
+            position = self._positions[key] = len(self.keys)
+        return position
 
 
 class Scripts:

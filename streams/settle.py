@@ -20,7 +20,7 @@ from streams.job import Job, Priority
 from streams.keys import GROUP, QueueKeys
 from streams.outcomes import Ack, Category, DeadLetter, Defer, Outcome, Retry
 from streams.retry import RetryPolicy
-from streams.scripts import KeyOrArg, Scripts
+from streams.scripts import KeyList, KeyOrArg, Scripts
 
 DEFAULT_POLICY = RetryPolicy(attempts=3, backoff_ms=(1_000, 5_000))
 STREAM_ORDER = (Priority.PRIMARY, Priority.SECONDARY)
@@ -175,23 +175,27 @@ class Settlements:
         self, priority: Priority, records: list[Record]
     ) -> tuple[str, list[str], list[KeyOrArg]]:
         shard, keys = self._shard, self._keys
-        script_keys = [
-            keys.ready(shard, priority),
-            keys.delayed(shard),
-            keys.ids(shard),
-            keys.dead(shard),
-            keys.dead_scopes(shard),
-        ]
+        script_keys = KeyList(
+            [
+                keys.ready(shard, priority),
+                keys.delayed(shard),
+                keys.dead(shard),
+                keys.dead_scopes(shard),
+            ]
+        )
         args: list[KeyOrArg] = [GROUP, self._clock.now_ms(), self._config.dead_sample_max]
-        scope_index: dict[str, int] = {}
         for record in records:
-            if record[0] != "d":
+            kind = record[0]
+            if kind == "r":
                 args.extend(record)
                 continue
+            entry_id, job_id = record[1], record[2]
+            bucket = script_keys.index(keys.ids(shard, job_id))
+            if kind == "a":
+                args.extend((kind, entry_id, bucket, job_id))
+                continue
             scope = record[3]
-            index = scope_index.get(scope)
-            if index is None:
-                index = scope_index[scope] = len(scope_index) + 1
-                script_keys += [keys.dead_counts(scope), keys.dead_samples(scope)]
-            args.extend((record[0], record[1], record[2], index, *record[3:]))
-        return "settle", script_keys, args
+            counts = script_keys.index(keys.dead_counts(scope))
+            samples = script_keys.index(keys.dead_samples(scope))
+            args.extend((kind, entry_id, bucket, job_id, counts, samples, *record[3:]))
+        return "settle", script_keys.keys, args

@@ -100,12 +100,14 @@ def test_every_script_has_a_header_and_a_key_count() -> None:
         "enqueue", "promote", "read", "heartbeat", "release", "reclaim", "settle", "replay",
         "purge",
     }  # fmt: skip
-    assert scripts["settle"].fixed_keys == 5
-    assert scripts["settle"].keys_per_group == 2
+    assert (scripts["settle"].fixed_keys, scripts["settle"].variadic) == (4, True)
+    assert (scripts["promote"].fixed_keys, scripts["promote"].variadic) == (3, False)
     with pytest.raises(ScriptError, match="promote"):
         scripts["promote"].check_keys(2)
+    with pytest.raises(ScriptError, match="promote"):
+        scripts["promote"].check_keys(4)
     with pytest.raises(ScriptError, match="settle"):
-        scripts["settle"].check_keys(6)
+        scripts["settle"].check_keys(3)
     scripts["settle"].check_keys(9)
 
 

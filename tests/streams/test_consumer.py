@@ -38,7 +38,7 @@ async def test_acked_jobs_leave_nothing_behind(make_queue: QueueFactory, redis: 
     for shard in range(2):
         for stream in queue.keys.streams(shard):
             assert await redis.xlen(stream) == 0
-        assert await redis.exists(queue.keys.ids(shard)) == 0
+        assert [k async for k in redis.scan_iter(queue.keys.ids_pattern(shard))] == []
     assert all(s.depth == 0 for s in await queue.stats())
 
 
