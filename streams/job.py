@@ -57,11 +57,16 @@ class Job:
     max_attempts: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("id", "type", "scope"):
-            value = getattr(self, name)
-            if not isinstance(value, str) or not value or len(value) > MAX_ID_CHARS:
-                raise PayloadError(f"job {name} must be a string of 1 to {MAX_ID_CHARS} characters")
-        if not isinstance(self.attempt, int) or self.attempt < 1:
+        for name, value in (("id", self.id), ("type", self.type), ("scope", self.scope)):
+            if (
+                value.__class__ is not str
+                or not 0 < len(value) <= MAX_ID_CHARS
+                or not value.isprintable()
+            ):
+                raise PayloadError(
+                    f"job {name} must be a string of 1 to {MAX_ID_CHARS} printable characters"
+                )
+        if self.attempt.__class__ is not int or self.attempt < 1:
             raise PayloadError("job attempt must be an integer >= 1")
         if self.max_attempts is not None and not 1 <= self.max_attempts <= MAX_ATTEMPTS:
             raise PayloadError(f"job max_attempts must be None or from 1 to {MAX_ATTEMPTS}")

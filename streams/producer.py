@@ -8,7 +8,9 @@ is done or dead-lettered its id may be enqueued again.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from streams.clock import Clock
 from streams.config import QueueConfig
@@ -17,6 +19,7 @@ from streams.keys import QueueKeys
 from streams.scripts import KeyList, KeyOrArg, Scripts
 
 Scheduled = Job | tuple[Job, int | None]
+PIPELINE_CALLS = 4
 
 
 class Producer:
@@ -41,11 +44,16 @@ class Producer:
     async def enqueue_many(self, jobs: Iterable[Scheduled]) -> int:
         """Enqueue jobs (each a :class:`Job`, ready now, or ``(job, due_ms)``).
 
-        Returns how many were added; jobs whose id is live already are skipped.
+        Returns how many were added; jobs whose id is live already are skipped. Script calls are
+        sent in pipelines of a few while the next ones are being encoded, so Redis works while
+        Python prepares the rest.
         """
         now = self._clock.now_ms()
-        by_shard: dict[int, list[tuple[str, str, int, bytes]]] = {}
+        size = self._config.enqueue_chunk
+        buffers: dict[int, list[tuple[str, str, int, bytes]]] = {}
         shard_of: dict[str, int] = {}  # scopes repeat: hash each once per call
+        ready: list[tuple[str, list[str], list[KeyOrArg]]] = []
+        sending: list[asyncio.Task[list[Any]]] = []
         delayed = False
         for item in jobs:
             job, due = (item, None) if isinstance(item, Job) else item
@@ -54,21 +62,32 @@ class Producer:
             shard = shard_of.get(job.scope)
             if shard is None:
                 shard = shard_of[job.scope] = self._keys.shard_of(job.scope)
-            by_shard.setdefault(shard, []).append((job.id, job.priority.code, due_ms, job.encode()))
-        calls: list[tuple[str, list[str], list[KeyOrArg]]] = []
-        size = self._config.enqueue_chunk
-        for shard, items in by_shard.items():
-            primary, secondary = self._keys.streams(shard)
-            for start in range(0, len(items), size):
-                keys = KeyList([primary, secondary, self._keys.delayed(shard)])
-                args: list[KeyOrArg] = [now]
-                for job_id, code, due_ms, payload in items[start : start + size]:
-                    bucket = keys.index(self._keys.ids(shard, job_id))
-                    args += (bucket, job_id, code, due_ms, payload)
-                calls.append(("enqueue", keys.keys, args))
-        if not calls:
-            return 0
-        added = sum(int(n) for n in await self._scripts.run_many(calls))
+            buffer = buffers.setdefault(shard, [])
+            buffer.append((job.id, job.priority.code, due_ms, job.encode()))
+            if len(buffer) >= size:
+                ready.append(self._call(shard, buffer, now))
+                buffers[shard] = []
+                if len(ready) >= PIPELINE_CALLS:
+                    sending.append(asyncio.create_task(self._scripts.run_many(ready)))
+                    ready = []
+                    await asyncio.sleep(0)  # let the task write while we encode the next ones
+        ready += [self._call(shard, buffer, now) for shard, buffer in buffers.items() if buffer]
+        if ready:
+            sending.append(asyncio.create_task(self._scripts.run_many(ready)))
+        results = await asyncio.gather(*sending)
+        added = sum(int(n) for result in results for n in result)
         if delayed and self._on_delayed is not None:
             self._on_delayed()
         return added
+
+    def _call(
+        self, shard: int, items: list[tuple[str, str, int, bytes]], now: int
+    ) -> tuple[str, list[str], list[KeyOrArg]]:
+        primary, secondary = self._keys.streams(shard)
+        keys = KeyList([primary, secondary, self._keys.delayed(shard)])
+        lines = []
+        for job_id, code, due_ms, payload in items:
+            bucket = keys.index(self._keys.ids(shard, job_id))
+            lines.append(f"{bucket}:{code}:{due_ms}:{len(payload)}:{job_id}\n")
+        payloads = b"".join(payload for _, _, _, payload in items)
+        return "enqueue", keys.keys, [now, "".join(lines), payloads]

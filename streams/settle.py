@@ -192,7 +192,8 @@ class Settlements:
             entry_id, job_id = record[1], record[2]
             bucket = script_keys.index(keys.ids(shard, job_id))
             if kind == "a":
-                args.extend((kind, entry_id, bucket, job_id))
+                entry = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+                args.append(f"a:{bucket}:{entry}:{job_id}")
                 continue
             scope = record[3]
             counts = script_keys.index(keys.dead_counts(scope))

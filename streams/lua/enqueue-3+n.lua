@@ -1,21 +1,29 @@
 -- enqueue: add jobs to one shard, skipping any whose id is already live.
 -- KEYS[1] primary ready stream   KEYS[2] secondary ready stream   KEYS[3] delayed sorted set
 -- KEYS[4..] live-id buckets (hashes: job id -> "") named by the jobs below.
--- ARGV[1] now_ms; then one group of 5 per job: bucket (index into KEYS, 4 = the first bucket),
---   job_id, class ("p"|"s"), due_ms, payload. A job due at or before now is added to its ready
---   stream; a later one to the delayed set as "<class><payload>" scored by due_ms.
+-- ARGV[1] now_ms
+-- ARGV[2] one line per job, each ending in "\n": "<bucket>:<class>:<due_ms>:<size>:<job_id>"
+--   (bucket: index into KEYS, 4 = the first bucket; class "p"|"s"; size: payload bytes)
+-- ARGV[3] the jobs' payloads, concatenated in the same order.
+--   Three arguments per call, whatever the number of jobs, keep the client's encoding cost low.
+-- A job due at or before now is added to its ready stream; a later one to the delayed set as
+-- "<class><payload>" scored by due_ms.
 -- Returns: the number of jobs added (duplicates are not counted).
 local now = tonumber(ARGV[1])
+local blob = ARGV[3]
+local offset = 1
 local added = 0
-for i = 2, #ARGV, 5 do
-  if redis.call('HSETNX', KEYS[tonumber(ARGV[i])], ARGV[i + 1], '') == 1 then
-    local due = tonumber(ARGV[i + 3])
+for bucket, class, due_text, size, id in string.gmatch(ARGV[2], '(%d+):(%a):(%d+):(%d+):([^\n]*)\n') do
+  local payload = string.sub(blob, offset, offset + tonumber(size) - 1)
+  offset = offset + tonumber(size)
+  if redis.call('HSETNX', KEYS[tonumber(bucket)], id, '') == 1 then
+    local due = tonumber(due_text)
     if due <= now then
       local stream = KEYS[1]
-      if ARGV[i + 2] == 's' then stream = KEYS[2] end
-      redis.call('XADD', stream, '*', 'j', ARGV[i + 4])
+      if class == 's' then stream = KEYS[2] end
+      redis.call('XADD', stream, '*', 'j', payload)
     else
-      redis.call('ZADD', KEYS[3], due, ARGV[i + 2] .. ARGV[i + 4])
+      redis.call('ZADD', KEYS[3], due, class .. payload)
     end
     added = added + 1
   end

@@ -4,7 +4,7 @@
 -- KEYS[5..] live-id buckets and, for scopes with a dead letter here, their dead-letter counts
 --   hash and samples list; records name them by index into KEYS.
 -- ARGV[1] group   ARGV[2] now_ms   ARGV[3] samples kept per scope; then one record per job:
---   "a", entry_id, bucket, job_id                 done: ack, delete, forget the id
+--   "a:<bucket>:<entry_id>:<job_id>"              done: ack, delete, forget the id (one item)
 --   "r", entry_id, due_ms, member                 again later: member is "<class><payload>";
 --                                                 due now -> back on KEYS[1], else delayed
 --   "d", entry_id, bucket, job_id, counts, samples, scope, category, error, attempts, payload,
@@ -16,19 +16,29 @@ local group = ARGV[1]
 local now = tonumber(ARGV[2])
 local sample_max = tonumber(ARGV[3])
 local acked, rescheduled, dead, stale = 0, 0, 0, 0
+
+-- Acknowledge and delete the entry; true only if it was still pending.
+local function take(entry)
+  if redis.call('XACK', KEYS[1], group, entry) == 1 then
+    redis.call('XDEL', KEYS[1], entry)
+    return true
+  end
+  stale = stale + 1
+  return false
+end
+
 local i = 4
 while i <= #ARGV do
   local op = ARGV[i]
-  local live = redis.call('XACK', KEYS[1], group, ARGV[i + 1]) == 1
-  if live then redis.call('XDEL', KEYS[1], ARGV[i + 1]) else stale = stale + 1 end
-  if op == 'a' then
-    if live then
-      redis.call('HDEL', KEYS[tonumber(ARGV[i + 2])], ARGV[i + 3])
+  if string.sub(op, 1, 2) == 'a:' then
+    local bucket, entry, id = string.match(op, '^a:(%d+):([^:]+):(.*)$')
+    if take(entry) then
+      redis.call('HDEL', KEYS[tonumber(bucket)], id)
       acked = acked + 1
     end
-    i = i + 4
+    i = i + 1
   elseif op == 'r' then
-    if live then
+    if take(ARGV[i + 1]) then
       local due = tonumber(ARGV[i + 2])
       local member = ARGV[i + 3]
       if due <= now then
@@ -40,7 +50,7 @@ while i <= #ARGV do
     end
     i = i + 4
   elseif op == 'd' then
-    if live then
+    if take(ARGV[i + 1]) then
       local counts, samples = KEYS[tonumber(ARGV[i + 4])], KEYS[tonumber(ARGV[i + 5])]
       local scope, category = ARGV[i + 6], ARGV[i + 7]
       redis.call('HDEL', KEYS[tonumber(ARGV[i + 2])], ARGV[i + 3])
