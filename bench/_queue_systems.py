@@ -142,10 +142,11 @@ class Arq:
         self.task = asyncio.create_task(self.worker.main())
 
     async def stop(self) -> None:
-        await self.worker.close()
+        # arq's close() re-raises the cancellation of its own job tasks: collect, do not raise.
         if self.task is not None:
             self.task.cancel()
             await asyncio.gather(self.task, return_exceptions=True)
+        await asyncio.gather(self.worker.close(), return_exceptions=True)
 
 
 class Saq:

@@ -27,6 +27,7 @@ from urllib.parse import quote
 from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from streams.config import QueueConfig
 from streams.retry import MAX_ATTEMPTS, RetryPolicy
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./simcrm.db"
@@ -237,6 +238,23 @@ class Settings(BaseSettings):
         if job_type in PRIMARY_TYPES:
             return RetryPolicy(attempts or 3, backoff or (0, 2000, 8000))
         return RetryPolicy(attempts or self.attempts_secondary, backoff or self.backoff_secondary)
+
+    # -- the job queue (streams/) -------------------------------------------------------------
+
+    def queue_config(self) -> QueueConfig:
+        """The queue's options from SIMCRM_QUEUE_SHARDS, DLQ_SAMPLE_MAX and DLQ_REPLAY_LIMIT_CAP
+        (the rest keep their defaults)."""
+        return QueueConfig(
+            shards=self.simcrm_queue_shards,
+            dead_sample_max=self.dlq_sample_max,
+            replay_limit_cap=self.dlq_replay_limit_cap,
+        )
+
+    def retry_policies(self) -> dict[str, RetryPolicy]:
+        """The retry policy of every job type the engine knows, by type."""
+        return {
+            job_type: self.retry_policy(job_type) for job_type in PRIMARY_TYPES + SECONDARY_TYPES
+        }
 
     def resolved_database_url(self) -> str:
         """DATABASE_URL, else a MySQL URL from the DB_* variables, else ``./simcrm.db``."""

@@ -72,9 +72,6 @@ class ShardConsumer:
         self._slots = slots
         self.consumer = consumer
         self._streams = keys.streams(shard)
-        self._priority_of: dict[Any, Priority] = {}
-        for priority, name in zip(STREAM_ORDER, self._streams, strict=True):
-            self._priority_of[name] = self._priority_of[name.encode()] = priority
         # Keyed by (stream, entry id): the two streams of a shard can hand out the same id.
         self.in_flight: dict[tuple[Priority, Any], Delivery] = {}
         self.tasks: set[asyncio.Task[None]] = set()

@@ -21,8 +21,6 @@ class Slots:
         self.total = total
         self._free = total
         self._waiters: deque[tuple[asyncio.Future[int], int]] = deque()
-        self._idle = asyncio.Event()
-        self._idle.set()
 
     @property
     def free(self) -> int:
@@ -48,8 +46,6 @@ class Slots:
     def _grant(self, most: int) -> int:
         taken = min(most, self._free)
         self._free -= taken
-        if taken:
-            self._idle.clear()
         return taken
 
     def give_back(self, count: int) -> None:
@@ -60,9 +56,3 @@ class Slots:
             future, most = self._waiters.popleft()
             if not future.done():
                 future.set_result(self._grant(most))
-        if self._free == self.total:
-            self._idle.set()
-
-    async def wait_idle(self) -> None:
-        """Wait until every slot is free."""
-        await self._idle.wait()
