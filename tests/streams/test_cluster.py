@@ -103,10 +103,15 @@ async def test_every_script_call_keeps_its_keys_in_one_slot(make_queue: QueueFac
 
 @pytest.fixture
 async def cluster_client(redis_cluster: RedisClusterServers) -> AsyncIterator[RedisCluster]:
+    """A client of the shared test cluster; every key written through it is deleted after."""
     client = RedisCluster.from_url(redis_cluster.url)
     await client.initialize()
     yield client
     await client.aclose()
+    for node in redis_cluster.nodes:
+        node_client = Redis.from_url(node.url)
+        await node_client.flushall()
+        await node_client.aclose()
 
 
 async def test_cluster_slots_agree_with_crc16(
