@@ -16,14 +16,12 @@ from typing import Any
 import structlog
 from redis.exceptions import RedisError, ResponseError
 
-from streams.clock import Clock
-from streams.config import QueueConfig
+from streams.context import QueueContext
 from streams.errors import PayloadError
 from streams.handlers import Batched, Handler, run_batch, run_one
 from streams.job import Priority, decode_job
 from streams.keys import GROUP, QueueKeys
 from streams.outcomes import Category, DeadLetter, Outcome
-from streams.scripts import Scripts
 from streams.settle import STREAM_ORDER, Delivery, SettleCounts, Settlements, dead_record
 from streams.slots import Slots
 from streams.tasks import raise_if_cancelling
@@ -50,28 +48,20 @@ class ShardConsumer:
     def __init__(
         self,
         shard: int,
+        ctx: QueueContext,
         *,
-        client: Any,
-        keys: QueueKeys,
-        scripts: Scripts,
-        config: QueueConfig,
-        clock: Clock,
         handlers: Mapping[str, Handler],
         settlements: Settlements,
         slots: Slots,
         consumer: str,
     ) -> None:
         self.shard = shard
-        self._client = client
-        self._keys = keys
-        self._scripts = scripts
-        self._config = config
-        self._clock = clock
+        self._ctx = ctx
         self._handlers = handlers
         self._settlements = settlements
         self._slots = slots
         self.consumer = consumer
-        self._streams = keys.streams(shard)
+        self._streams = ctx.keys.streams(shard)
         # Keyed by (stream, entry id): the two streams of a shard can hand out the same id.
         self.in_flight: dict[tuple[Priority, Any], Delivery] = {}
         self.tasks: set[asyncio.Task[None]] = set()
@@ -89,13 +79,15 @@ class ShardConsumer:
         With ``block`` and nothing to read, waits (holding no slot) up to ``block_ms`` for a new
         entry on either stream before returning 0.
         """
-        wanted = await self._slots.take(self._config.read_count)
+        wanted = await self._slots.take(self._ctx.config.read_count)
         if stopping is not None and stopping.is_set():
             self._slots.give_back(wanted)
             return 0
         got = 0
         try:
-            reply = await self._scripts.run("read", self._streams, [GROUP, self.consumer, wanted])
+            reply = await self._ctx.scripts.run(
+                "read", self._streams, [GROUP, self.consumer, wanted]
+            )
             entries = [
                 (priority, entry)
                 for priority, items in zip(STREAM_ORDER, reply[:2], strict=True)
@@ -115,7 +107,7 @@ class ShardConsumer:
         after = {}
         for stream, last in zip(self._streams, (primary_last, secondary_last), strict=True):
             after[stream] = last or "0-0"
-        await self._client.xread(after, count=1, block=self._config.block_ms)
+        await self._ctx.client.xread(after, count=1, block=self._ctx.config.block_ms)
 
     async def read_loop(self, stopping: asyncio.Event) -> None:
         """Read and start jobs until ``stopping`` is set.
@@ -129,7 +121,7 @@ class ShardConsumer:
             except ResponseError as exc:
                 raise_if_cancelling()
                 if "NOGROUP" in str(exc):
-                    await ensure_groups(self._client, self._keys, [self.shard])
+                    await ensure_groups(self._ctx.client, self._ctx.keys, [self.shard])
                     continue
                 self._log.error("queue_read_failed", error=str(exc))
                 await asyncio.sleep(RETRY_PAUSE_S)
@@ -153,13 +145,14 @@ class ShardConsumer:
                 continue
             delivery = Delivery(job, entry_id, priority, payload, deliveries)
             self.in_flight[priority, entry_id] = delivery
-            if deliveries > self._config.max_deliveries:
+            if deliveries > self._ctx.config.max_deliveries:
                 self._log.warning(
                     "job_stalled", job_id=job.id, scope=job.scope, deliveries=deliveries
                 )
                 error = f"delivered {deliveries - 1} times without being settled"
                 self._settlements.add_record(
-                    priority, dead_record(delivery, Category.STALLED, error, self._clock.now_ms())
+                    priority,
+                    dead_record(delivery, Category.STALLED, error, self._ctx.clock.now_ms()),
                 )
                 continue
             by_type.setdefault(job.type, []).append(delivery)
@@ -239,7 +232,7 @@ class ShardConsumer:
         for priority, stream in zip(STREAM_ORDER, self._streams, strict=True):
             ids = [d.entry_id for d in list(self.in_flight.values()) if d.priority is priority]
             for start in range(0, len(ids), PENDING_PAGE):
-                lost = await self._scripts.run(
+                lost = await self._ctx.scripts.run(
                     "heartbeat",
                     [stream],
                     [GROUP, self.consumer, *ids[start : start + PENDING_PAGE]],
@@ -253,16 +246,16 @@ class ShardConsumer:
         for priority, stream in zip(STREAM_ORDER, self._streams, strict=True):
             if self._slots.free == 0:
                 break
-            room = await self._slots.take(self._config.read_count)
+            room = await self._slots.take(self._ctx.config.read_count)
             claimed: list[Any] = []
             try:
-                cursor, claimed, lost = await self._scripts.run(
+                cursor, claimed, lost = await self._ctx.scripts.run(
                     "reclaim",
                     [stream],
                     [
                         GROUP,
                         self.consumer,
-                        self._config.visibility_ms,
+                        self._ctx.config.visibility_ms,
                         self._cursors[priority],
                         room,
                     ],
@@ -286,17 +279,17 @@ class ShardConsumer:
         released = 0
         for stream in self._streams:
             while True:
-                pending = await self._client.xpending_range(
+                pending = await self._ctx.client.xpending_range(
                     stream, GROUP, min="-", max="+", count=PENDING_PAGE, consumername=self.consumer
                 )
                 ids = [item["message_id"] for item in pending]
                 if not ids:
                     break
                 released += int(
-                    await self._scripts.run(
+                    await self._ctx.scripts.run(
                         "release",
                         [stream],
-                        [GROUP, self.consumer, self._config.visibility_ms, *ids],
+                        [GROUP, self.consumer, self._ctx.config.visibility_ms, *ids],
                     )
                 )
                 if len(ids) < PENDING_PAGE:
@@ -308,15 +301,15 @@ class ShardConsumer:
         """Remove consumers with nothing pending that have been idle past ``consumer_gc_ms``."""
         removed = 0
         for stream in self._streams:
-            for info in await self._client.xinfo_consumers(stream, GROUP):
+            for info in await self._ctx.client.xinfo_consumers(stream, GROUP):
                 name = info.get("name")
                 if name in (self.consumer, self.consumer.encode()):
                     continue
                 if (
                     int(info.get("pending", 0)) == 0
-                    and int(info.get("idle", 0)) > self._config.consumer_gc_ms
+                    and int(info.get("idle", 0)) > self._ctx.config.consumer_gc_ms
                 ):
-                    removed += int(await self._client.xgroup_delconsumer(stream, GROUP, name))
+                    removed += int(await self._ctx.client.xgroup_delconsumer(stream, GROUP, name))
         return removed
 
 

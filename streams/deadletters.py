@@ -20,11 +20,10 @@ from typing import Any
 
 import orjson
 
-from streams.config import QueueConfig
+from streams.context import QueueContext
 from streams.job import Job, decode_job
-from streams.keys import QueueKeys
 from streams.outcomes import Category
-from streams.scripts import KeyList, KeyOrArg, Scripts
+from streams.scripts import KeyList, KeyOrArg
 
 SCAN_PAGE = 500
 
@@ -107,17 +106,14 @@ def _int_map(raw: Mapping[Any, Any]) -> dict[str, int]:
 
 
 class DeadLetters:
-    def __init__(self, client: Any, keys: QueueKeys, scripts: Scripts, config: QueueConfig) -> None:
-        self._client = client
-        self._keys = keys
-        self._scripts = scripts
-        self._config = config
+    def __init__(self, ctx: QueueContext) -> None:
+        self._ctx = ctx
 
     async def scope(self, scope: str) -> ScopeDeadLetters:
         """Counts by category and the newest samples of ``scope``."""
-        pipe = self._client.pipeline(transaction=False)
-        pipe.hgetall(self._keys.dead_counts(scope))
-        pipe.lrange(self._keys.dead_samples(scope), 0, self._config.dead_sample_max - 1)
+        pipe = self._ctx.client.pipeline(transaction=False)
+        pipe.hgetall(self._ctx.keys.dead_counts(scope))
+        pipe.lrange(self._ctx.keys.dead_samples(scope), 0, self._ctx.config.dead_sample_max - 1)
         counts, samples = await pipe.execute()
         return ScopeDeadLetters(
             scope, _int_map(counts), tuple(orjson.loads(sample) for sample in samples)
@@ -125,15 +121,15 @@ class DeadLetters:
 
     async def summary(self) -> DeadLetterSummary:
         """Dead letters of every scope on every shard."""
-        pipe = self._client.pipeline(transaction=False)
-        for shard in range(self._keys.shards):
-            pipe.hgetall(self._keys.dead_scopes(shard))
+        pipe = self._ctx.client.pipeline(transaction=False)
+        for shard in range(self._ctx.keys.shards):
+            pipe.hgetall(self._ctx.keys.dead_scopes(shard))
         scopes = [_text(s) for per_shard in await pipe.execute() for s in per_shard]
         by_scope: dict[str, dict[str, int]] = {}
         if scopes:
-            pipe = self._client.pipeline(transaction=False)
+            pipe = self._ctx.client.pipeline(transaction=False)
             for scope in scopes:
-                pipe.hgetall(self._keys.dead_counts(scope))
+                pipe.hgetall(self._ctx.keys.dead_counts(scope))
             for scope, counts in zip(scopes, await pipe.execute(), strict=True):
                 if counts := _int_map(counts):
                     by_scope[scope] = counts
@@ -152,11 +148,11 @@ class DeadLetters:
     ) -> list[DeadLetterEntry]:
         """The oldest ``limit`` dead letters of ``scope`` (optionally of ``categories``)."""
         wanted = parse_categories(categories)
-        stream = self._keys.dead(self._keys.shard_of(scope))
+        stream = self._ctx.keys.dead(self._ctx.keys.shard_of(scope))
         found: list[DeadLetterEntry] = []
         start = "-"
         while len(found) < limit:
-            page = await self._client.xrange(stream, min=start, max="+", count=SCAN_PAGE)
+            page = await self._ctx.client.xrange(stream, min=start, max="+", count=SCAN_PAGE)
             for entry_id, fields in page:
                 item = {_text(k): v for k, v in fields.items()}
                 if _text(item["scope"]) != scope:
@@ -193,7 +189,7 @@ class DeadLetters:
         """Re-enqueue up to ``limit`` of ``scope``'s dead letters, or only count them."""
         if limit is not None and limit < 1:
             raise ValueError("limit must be >= 1")
-        cap = self._config.replay_limit_cap
+        cap = self._ctx.config.replay_limit_cap
         limit = cap if limit is None else min(limit, cap)
         wanted = parse_categories(categories)
         counts = (await self.scope(scope)).counts
@@ -201,13 +197,13 @@ class DeadLetters:
         if dry_run or not selected:
             return ReplayResult(scope, dry_run, limit, selected)
         chosen = await self.entries(scope, categories=wanted, limit=limit)
-        shard = self._keys.shard_of(scope)
-        primary, secondary = self._keys.streams(shard)
+        shard = self._ctx.keys.shard_of(scope)
+        primary, secondary = self._ctx.keys.streams(shard)
         keys = KeyList(
             [
-                self._keys.dead(shard),
-                self._keys.dead_scopes(shard),
-                self._keys.dead_counts(scope),
+                self._ctx.keys.dead(shard),
+                self._ctx.keys.dead_scopes(shard),
+                self._ctx.keys.dead_counts(scope),
                 primary,
                 secondary,
             ]
@@ -215,21 +211,21 @@ class DeadLetters:
         args: list[KeyOrArg] = [scope]
         for entry in chosen:
             job = replace(entry.job, attempt=1, max_attempts=None if full_retry else 1)
-            bucket = keys.index(self._keys.ids(shard, job.id))
+            bucket = keys.index(self._ctx.keys.ids(shard, job.id))
             args += (entry.entry_id, bucket, job.id, job.priority.code)
             args += (entry.category.value, job.encode())
-        replayed, already_live, _missing = await self._scripts.run("replay", keys.keys, args)
+        replayed, already_live, _missing = await self._ctx.scripts.run("replay", keys.keys, args)
         return ReplayResult(scope, False, limit, selected, int(replayed), int(already_live))
 
     async def purge(self, scope: str, *, categories: Iterable[Category | str] | None = None) -> int:
         """Delete ``scope``'s dead letters (of ``categories``, or all with their samples)."""
         wanted = parse_categories(categories)
-        shard = self._keys.shard_of(scope)
+        shard = self._ctx.keys.shard_of(scope)
         keys = [
-            self._keys.dead(shard),
-            self._keys.dead_scopes(shard),
-            self._keys.dead_counts(scope),
-            self._keys.dead_samples(scope),
+            self._ctx.keys.dead(shard),
+            self._ctx.keys.dead_scopes(shard),
+            self._ctx.keys.dead_counts(scope),
+            self._ctx.keys.dead_samples(scope),
         ]
         deleted = 0
         while True:
@@ -237,6 +233,6 @@ class DeadLetters:
             args: list[KeyOrArg] = [scope, "1" if wanted is None else "0"]
             for entry in chosen:
                 args += (entry.entry_id, entry.category.value)
-            deleted += int(await self._scripts.run("purge", keys, args))
+            deleted += int(await self._ctx.scripts.run("purge", keys, args))
             if len(chosen) < SCAN_PAGE:
                 return deleted

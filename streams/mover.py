@@ -16,10 +16,8 @@ from dataclasses import dataclass
 import structlog
 from redis.exceptions import RedisError
 
-from streams.clock import Clock
-from streams.config import QueueConfig
-from streams.keys import QueueKeys
-from streams.scripts import KeyOrArg, Scripts
+from streams.context import QueueContext
+from streams.scripts import KeyOrArg
 from streams.tasks import first_of, raise_if_cancelling
 
 log = structlog.get_logger("streams.mover")
@@ -36,13 +34,8 @@ class PromoteResult:
 
 
 class DelayedMover:
-    def __init__(
-        self, keys: QueueKeys, scripts: Scripts, config: QueueConfig, clock: Clock
-    ) -> None:
-        self._keys = keys
-        self._scripts = scripts
-        self._config = config
-        self._clock = clock
+    def __init__(self, ctx: QueueContext) -> None:
+        self._ctx = ctx
         self._wake = asyncio.Event()
 
     def nudge(self) -> None:
@@ -51,17 +44,17 @@ class DelayedMover:
 
     async def promote(self, shards: Sequence[int]) -> PromoteResult:
         """Move every due job of ``shards``, in batches of ``mover_batch`` per script call."""
-        now = self._clock.now_ms()
+        now = self._ctx.clock.now_ms()
         todo = list(shards)
         moved = 0
         next_due: int | None = None
         while todo:
             calls = [self._call(shard, now) for shard in todo]
-            results = await self._scripts.run_many(calls)
+            results = await self._ctx.scripts.run_many(calls)
             again = []
             for shard, (count, due) in zip(todo, results, strict=True):
                 moved += int(count)
-                if int(count) >= self._config.mover_batch:
+                if int(count) >= self._ctx.config.mover_batch:
                     again.append(shard)
                 elif int(due) >= 0:
                     next_due = int(due) if next_due is None else min(next_due, int(due))
@@ -69,9 +62,9 @@ class DelayedMover:
         return PromoteResult(moved, next_due)
 
     def _call(self, shard: int, now: int) -> tuple[str, list[str], list[KeyOrArg]]:
-        primary, secondary = self._keys.streams(shard)
-        keys = [self._keys.delayed(shard), primary, secondary]
-        return "promote", keys, [now, self._config.mover_batch]
+        primary, secondary = self._ctx.keys.streams(shard)
+        keys = [self._ctx.keys.delayed(shard), primary, secondary]
+        return "promote", keys, [now, self._ctx.config.mover_batch]
 
     async def run(self, shards: Sequence[int], stopping: asyncio.Event) -> None:
         """Promote until ``stopping`` is set."""
@@ -84,7 +77,7 @@ class DelayedMover:
                 log.error("delayed_promote_failed", error=str(exc))
                 await asyncio.sleep(ERROR_PAUSE_S)
                 continue
-            wait_ms = self._config.mover_interval_ms
+            wait_ms = self._ctx.config.mover_interval_ms
             if result.next_due_ms is not None:
-                wait_ms = min(wait_ms, max(1, result.next_due_ms - self._clock.now_ms()))
+                wait_ms = min(wait_ms, max(1, result.next_due_ms - self._ctx.clock.now_ms()))
             await first_of(self._wake, stopping, timeout_s=wait_ms / 1000)

@@ -12,29 +12,17 @@ import asyncio
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from streams.clock import Clock
-from streams.config import QueueConfig
+from streams.context import QueueContext
 from streams.job import Job
-from streams.keys import QueueKeys
-from streams.scripts import KeyList, KeyOrArg, Scripts
+from streams.scripts import KeyList, KeyOrArg
 
 Scheduled = Job | tuple[Job, int | None]
 PIPELINE_CALLS = 4
 
 
 class Producer:
-    def __init__(
-        self,
-        keys: QueueKeys,
-        scripts: Scripts,
-        config: QueueConfig,
-        clock: Clock,
-        on_delayed: Callable[[], None] | None = None,
-    ) -> None:
-        self._keys = keys
-        self._scripts = scripts
-        self._config = config
-        self._clock = clock
+    def __init__(self, ctx: QueueContext, on_delayed: Callable[[], None] | None = None) -> None:
+        self._ctx = ctx
         self._on_delayed = on_delayed
 
     async def enqueue(self, job: Job, *, due_ms: int | None = None) -> bool:
@@ -48,8 +36,8 @@ class Producer:
         sent in pipelines of a few while the next ones are being encoded, so Redis works while
         Python prepares the rest.
         """
-        now = self._clock.now_ms()
-        size = self._config.enqueue_chunk
+        now = self._ctx.clock.now_ms()
+        size = self._ctx.config.enqueue_chunk
         buffers: dict[int, list[tuple[str, str, int, bytes]]] = {}
         shard_of: dict[str, int] = {}  # scopes repeat: hash each once per call
         ready: list[tuple[str, list[str], list[KeyOrArg]]] = []
@@ -61,19 +49,19 @@ class Producer:
             delayed = delayed or due_ms > now
             shard = shard_of.get(job.scope)
             if shard is None:
-                shard = shard_of[job.scope] = self._keys.shard_of(job.scope)
+                shard = shard_of[job.scope] = self._ctx.keys.shard_of(job.scope)
             buffer = buffers.setdefault(shard, [])
             buffer.append((job.id, job.priority.code, due_ms, job.encode()))
             if len(buffer) >= size:
                 ready.append(self._call(shard, buffer, now))
                 buffers[shard] = []
                 if len(ready) >= PIPELINE_CALLS:
-                    sending.append(asyncio.create_task(self._scripts.run_many(ready)))
+                    sending.append(asyncio.create_task(self._ctx.scripts.run_many(ready)))
                     ready = []
                     await asyncio.sleep(0)  # let the task write while we encode the next ones
         ready += [self._call(shard, buffer, now) for shard, buffer in buffers.items() if buffer]
         if ready:
-            sending.append(asyncio.create_task(self._scripts.run_many(ready)))
+            sending.append(asyncio.create_task(self._ctx.scripts.run_many(ready)))
         results = await asyncio.gather(*sending)
         added = sum(int(n) for result in results for n in result)
         if delayed and self._on_delayed is not None:
@@ -83,11 +71,11 @@ class Producer:
     def _call(
         self, shard: int, items: list[tuple[str, str, int, bytes]], now: int
     ) -> tuple[str, list[str], list[KeyOrArg]]:
-        primary, secondary = self._keys.streams(shard)
-        keys = KeyList([primary, secondary, self._keys.delayed(shard)])
+        primary, secondary = self._ctx.keys.streams(shard)
+        keys = KeyList([primary, secondary, self._ctx.keys.delayed(shard)])
         lines = []
         for job_id, code, due_ms, payload in items:
-            bucket = keys.index(self._keys.ids(shard, job_id))
+            bucket = keys.index(self._ctx.keys.ids(shard, job_id))
             lines.append(f"{bucket}:{code}:{due_ms}:{len(payload)}:{job_id}\n")
         payloads = b"".join(payload for _, _, _, payload in items)
         return "enqueue", keys.keys, [now, "".join(lines), payloads]

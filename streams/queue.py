@@ -21,6 +21,7 @@ from typing import Any
 from streams.clock import Clock, SystemClock
 from streams.config import QueueConfig
 from streams.consumer import ensure_groups
+from streams.context import QueueContext
 from streams.deadletters import DeadLetters
 from streams.handlers import Handler
 from streams.job import Job
@@ -51,11 +52,10 @@ class Queue:
         self.policies: Mapping[str, RetryPolicy] = dict(policies or {})
         self.default_policy = default_policy
         self.scripts = Scripts(client)
-        self.mover = DelayedMover(self.keys, self.scripts, self.config, self.clock)
-        self.producer = Producer(
-            self.keys, self.scripts, self.config, self.clock, on_delayed=self._nudge_movers
-        )
-        self.dead_letters = DeadLetters(client, self.keys, self.scripts, self.config)
+        self.context = QueueContext(client, self.keys, self.scripts, self.config, self.clock)
+        self.mover = DelayedMover(self.context)
+        self.producer = Producer(self.context, on_delayed=self._nudge_movers)
+        self.dead_letters = DeadLetters(self.context)
         self._workers: list[Worker] = []
 
     def _nudge_movers(self) -> None:
@@ -111,15 +111,10 @@ class Queue:
     ) -> Worker:
         """A worker for ``shards`` (all by default); start it with ``async with`` or ``start()``."""
         worker = Worker(
-            client=self.client,
-            keys=self.keys,
-            scripts=self.scripts,
-            config=self.config,
-            clock=self.clock,
-            handlers=handlers,
+            self.context,
+            handlers,
             policies=self.policies,
             default_policy=self.default_policy,
-            mover=DelayedMover(self.keys, self.scripts, self.config, self.clock),
             shards=shards,
             name=name,
             run_mover=run_mover,

@@ -14,13 +14,12 @@ from typing import Any
 
 import orjson
 
-from streams.clock import Clock
-from streams.config import QueueConfig
+from streams.context import QueueContext
 from streams.job import Job, Priority
-from streams.keys import GROUP, QueueKeys
+from streams.keys import GROUP
 from streams.outcomes import Ack, Category, DeadLetter, Defer, Outcome, Retry
 from streams.retry import RetryPolicy
-from streams.scripts import KeyList, KeyOrArg, Scripts
+from streams.scripts import KeyList, KeyOrArg
 
 DEFAULT_POLICY = RetryPolicy(attempts=3, backoff_ms=(1_000, 5_000))
 STREAM_ORDER = (Priority.PRIMARY, Priority.SECONDARY)
@@ -125,18 +124,12 @@ class Settlements:
     def __init__(
         self,
         shard: int,
-        keys: QueueKeys,
-        scripts: Scripts,
-        config: QueueConfig,
-        clock: Clock,
+        ctx: QueueContext,
         policies: Mapping[str, RetryPolicy],
         default_policy: RetryPolicy = DEFAULT_POLICY,
     ) -> None:
         self._shard = shard
-        self._keys = keys
-        self._scripts = scripts
-        self._config = config
-        self._clock = clock
+        self._ctx = ctx
         self._policies = policies
         self._default_policy = default_policy
         self._buffers: dict[Priority, list[Record]] = {p: [] for p in STREAM_ORDER}
@@ -146,7 +139,7 @@ class Settlements:
 
     def add(self, delivery: Delivery, outcome: Outcome) -> None:
         policy = self._policies.get(delivery.job.type, self._default_policy)
-        record = record_for(delivery, outcome, policy, self._clock.now_ms())
+        record = record_for(delivery, outcome, policy, self._ctx.clock.now_ms())
         self._buffers[delivery.priority].append(record)
 
     def add_record(self, priority: Priority, record: Record) -> None:
@@ -165,7 +158,7 @@ class Settlements:
         for priority, items in batches:
             for start in range(0, len(items), MAX_RECORDS_PER_CALL):
                 calls.append(self._call(priority, items[start : start + MAX_RECORDS_PER_CALL]))
-        results = await self._scripts.run_many(calls)
+        results = await self._ctx.scripts.run_many(calls)
         total = SettleCounts()
         for result in results:
             total = total + SettleCounts(*(int(n) for n in result))
@@ -174,7 +167,7 @@ class Settlements:
     def _call(
         self, priority: Priority, records: list[Record]
     ) -> tuple[str, list[str], list[KeyOrArg]]:
-        shard, keys = self._shard, self._keys
+        shard, keys = self._shard, self._ctx.keys
         script_keys = KeyList(
             [
                 keys.ready(shard, priority),
@@ -183,7 +176,7 @@ class Settlements:
                 keys.dead_scopes(shard),
             ]
         )
-        args: list[KeyOrArg] = [GROUP, self._clock.now_ms(), self._config.dead_sample_max]
+        args: list[KeyOrArg] = [GROUP, self._ctx.clock.now_ms(), self._ctx.config.dead_sample_max]
         for record in records:
             kind = record[0]
             if kind == "r":

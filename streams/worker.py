@@ -26,14 +26,11 @@ from typing import Any
 import structlog
 from redis.exceptions import RedisError
 
-from streams.clock import Clock
-from streams.config import QueueConfig
 from streams.consumer import ShardConsumer, ensure_groups
+from streams.context import QueueContext
 from streams.handlers import Handler
-from streams.keys import QueueKeys
 from streams.mover import DelayedMover
 from streams.retry import RetryPolicy
-from streams.scripts import Scripts
 from streams.settle import SettleCounts, Settlements
 from streams.slots import Slots
 from streams.tasks import cancel_all, first_of, raise_if_cancelling
@@ -49,44 +46,31 @@ def consumer_name() -> str:
 class Worker:
     def __init__(
         self,
-        *,
-        client: Any,
-        keys: QueueKeys,
-        scripts: Scripts,
-        config: QueueConfig,
-        clock: Clock,
+        ctx: QueueContext,
         handlers: Mapping[str, Handler],
+        *,
         policies: Mapping[str, RetryPolicy],
         default_policy: RetryPolicy,
-        mover: DelayedMover,
         shards: Sequence[int] | None = None,
         name: str | None = None,
         run_mover: bool = True,
         run_reaper: bool = True,
     ) -> None:
         self.name = name or consumer_name()
-        self.shards = tuple(range(keys.shards) if shards is None else shards)
+        self.shards = tuple(range(ctx.keys.shards) if shards is None else shards)
         for shard in self.shards:
-            keys.tag(shard)  # validates the shard number
-        self._client = client
-        self._keys = keys
-        self._config = config
-        self.mover = mover
+            ctx.keys.tag(shard)  # validates the shard number
+        self._ctx = ctx
+        self.mover = DelayedMover(ctx)
         self._run_mover = run_mover
         self._run_reaper = run_reaper
-        self.slots = Slots(config.concurrency)
+        self.slots = Slots(ctx.config.concurrency)
         self.consumers = [
             ShardConsumer(
                 shard,
-                client=client,
-                keys=keys,
-                scripts=scripts,
-                config=config,
-                clock=clock,
+                ctx,
                 handlers=handlers,
-                settlements=Settlements(
-                    shard, keys, scripts, config, clock, policies, default_policy
-                ),
+                settlements=Settlements(shard, ctx, policies, default_policy),
                 slots=self.slots,
                 consumer=self.name,
             )
@@ -120,14 +104,16 @@ class Worker:
         if self._started:
             return
         self._started = True
-        await ensure_groups(self._client, self._keys, self.shards)
+        await ensure_groups(self._ctx.client, self._ctx.keys, self.shards)
         for consumer in self.consumers:
             self._readers.append(asyncio.create_task(consumer.read_loop(self._no_more_reads)))
             self._settlers.append(asyncio.create_task(consumer.settle_loop()))
-        heartbeat = self._every(self._config.heartbeat_ms, self.heartbeat, self._finished)
+        heartbeat = self._every(self._ctx.config.heartbeat_ms, self.heartbeat, self._finished)
         self._background.append(asyncio.create_task(heartbeat))
         if self._run_reaper:
-            reaper = self._every(self._config.reaper_interval_ms, self.reap, self._no_more_reads)
+            reaper = self._every(
+                self._ctx.config.reaper_interval_ms, self.reap, self._no_more_reads
+            )
             self._readers.append(asyncio.create_task(reaper))
         if self._run_mover:
             mover = self.mover.run(self.shards, self._finished)
@@ -164,11 +150,11 @@ class Worker:
             return
         self._stopped = True
         self._stop_requested.set()
-        grace = self._config.grace_ms if grace_ms is None else grace_ms
+        grace = self._ctx.config.grace_ms if grace_ms is None else grace_ms
         # Loops are told to stop rather than cancelled mid-command; a reader notices within
         # block_ms. Cancelling is the fallback for a loop still waiting for a free slot.
         self._no_more_reads.set()
-        await self._join(self._readers, self._config.block_ms / 1000 + 1.0)
+        await self._join(self._readers, self._ctx.config.block_ms / 1000 + 1.0)
         running = [task for consumer in self.consumers for task in consumer.tasks]
         if running:
             _done, late = await asyncio.wait(running, timeout=grace / 1000)
@@ -182,7 +168,7 @@ class Worker:
         for consumer in self.consumers:
             await self._settle_rest(consumer)
         self._finished.set()
-        await self._join(self._background, self._config.block_ms / 1000 + 1.0)
+        await self._join(self._background, self._ctx.config.block_ms / 1000 + 1.0)
         released = 0
         for consumer in self.consumers:
             try:
@@ -199,7 +185,9 @@ class Worker:
 
     async def _settle_rest(self, consumer: ShardConsumer) -> None:
         try:
-            await asyncio.wait_for(consumer.flush(), timeout=max(1.0, self._config.grace_ms / 1000))
+            await asyncio.wait_for(
+                consumer.flush(), timeout=max(1.0, self._ctx.config.grace_ms / 1000)
+            )
         except TimeoutError:
             log.error("worker_settle_timeout", worker=self.name, shard=consumer.shard)
 
