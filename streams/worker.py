@@ -111,8 +111,10 @@ class Worker:
         heartbeat = self._every(self._ctx.config.heartbeat_ms, self.heartbeat, self._finished)
         self._background.append(asyncio.create_task(heartbeat))
         if self._run_reaper:
+            # The first pass runs at once: entries left idle by a dead worker are taken over
+            # before they wait a whole interval behind new work.
             reaper = self._every(
-                self._ctx.config.reaper_interval_ms, self.reap, self._no_more_reads
+                self._ctx.config.reaper_interval_ms, self.reap, self._no_more_reads, first_now=True
             )
             self._readers.append(asyncio.create_task(reaper))
         if self._run_mover:
@@ -206,9 +208,14 @@ class Worker:
             await consumer.forget_idle_consumers()
         return claimed
 
-    async def _every(self, interval_ms: int, action: Any, until: asyncio.Event) -> None:
+    async def _every(
+        self, interval_ms: int, action: Any, until: asyncio.Event, *, first_now: bool = False
+    ) -> None:
+        wait = not first_now
         while True:
-            await first_of(until, timeout_s=interval_ms / 1000)
+            if wait:
+                await first_of(until, timeout_s=interval_ms / 1000)
+            wait = True
             if until.is_set():
                 return
             try:
