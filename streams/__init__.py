@@ -1,1 +1,70 @@
-"""A reliable, sharded job queue on Redis Streams consumer groups. Knows nothing of CRMs."""
+"""A reliable, sharded job queue on Redis Streams consumer groups. Knows nothing of CRMs.
+
+The public surface::
+
+    from streams import Queue, QueueConfig, Job, Priority, PerJob, Batched
+    from streams import ACK, Retry, Defer, DeadLetter, Category
+    from streams import RetryableJobError, PermanentJobError, RetryPolicy
+
+Modules, one concept each: ``job`` (the wire payload), ``keys`` (every key name), ``scripts``
+(the Lua loader; sources in ``lua/``), ``producer``, ``mover`` (delayed jobs), ``consumer`` (one
+shard: read, run, settle, heartbeat, reclaim, release), ``settle`` (outcomes to settlement
+records), ``worker`` (N shards in one process, shutdown), ``deadletters`` (summary, replay,
+purge), ``stats`` (gauges), ``queue`` (the facade), ``errors``, ``outcomes``, ``handlers``,
+``retry``, ``clock``, ``config``, ``sharding``.
+"""
+
+from streams.clock import Clock, ManualClock, SystemClock
+from streams.config import QueueConfig
+from streams.deadletters import ReplayResult, ScopeDeadLetters
+from streams.errors import (
+    ConfigError,
+    JobError,
+    PayloadError,
+    PermanentJobError,
+    QueueError,
+    RetryableJobError,
+    ScriptError,
+)
+from streams.handlers import Batched, Handler, PerJob
+from streams.job import Job, Priority
+from streams.outcomes import ACK, Ack, Category, DeadLetter, Defer, Outcome, Retry
+from streams.queue import Queue
+from streams.retry import RetryPolicy
+from streams.sharding import fnv1a_32, shard_for
+from streams.stats import ShardStats
+from streams.worker import Worker
+
+__all__ = [
+    "ACK",
+    "Ack",
+    "Batched",
+    "Category",
+    "Clock",
+    "ConfigError",
+    "DeadLetter",
+    "Defer",
+    "Handler",
+    "Job",
+    "JobError",
+    "ManualClock",
+    "Outcome",
+    "PayloadError",
+    "PerJob",
+    "PermanentJobError",
+    "Priority",
+    "Queue",
+    "QueueConfig",
+    "QueueError",
+    "ReplayResult",
+    "Retry",
+    "RetryPolicy",
+    "RetryableJobError",
+    "ScopeDeadLetters",
+    "ScriptError",
+    "ShardStats",
+    "SystemClock",
+    "Worker",
+    "fnv1a_32",
+    "shard_for",
+]

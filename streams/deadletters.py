@@ -106,6 +106,8 @@ def _int_map(raw: Mapping[Any, Any]) -> dict[str, int]:
 
 
 class DeadLetters:
+    """Reads, replays and purges the dead letters of one queue (see the module docstring)."""
+
     def __init__(self, ctx: QueueContext) -> None:
         self._ctx = ctx
 

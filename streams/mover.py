@@ -34,6 +34,8 @@ class PromoteResult:
 
 
 class DelayedMover:
+    """Moves due delayed jobs to their ready streams, in the background or on demand."""
+
     def __init__(self, ctx: QueueContext) -> None:
         self._ctx = ctx
         self._wake = asyncio.Event()

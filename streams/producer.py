@@ -21,6 +21,8 @@ PIPELINE_CALLS = 4
 
 
 class Producer:
+    """Adds jobs to their shards (see the module docstring)."""
+
     def __init__(self, ctx: QueueContext, on_delayed: Callable[[], None] | None = None) -> None:
         self._ctx = ctx
         self._on_delayed = on_delayed

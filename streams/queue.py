@@ -36,6 +36,8 @@ from streams.worker import Worker
 
 
 class Queue:
+    """One queue: a prefix, a shard count, retry policies and a clock over one client."""
+
     def __init__(
         self,
         client: Any,

@@ -44,6 +44,8 @@ def consumer_name() -> str:
 
 
 class Worker:
+    """Consumers for some shards, sharing one concurrency limit, plus mover, reaper, heartbeat."""
+
     def __init__(
         self,
         ctx: QueueContext,
