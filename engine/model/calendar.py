@@ -1,0 +1,165 @@
+"""Calendar weights: hour of day, day of week, month and holidays, in the simulation's timezone.
+
+A calendar multiplies an arrival shape bucket by bucket over the :class:`HourGrid`::
+
+    w_j = hours[local_hour_j] · weekdays[weekday_j] · months[month_j] · (holiday_factor if the
+          local date is a public holiday of ``country`` else 1)
+
+Presets give starting weights: ``b2b`` (business hours, Monday to Friday: about 94 % of the weight
+falls 08:00–18:00 on weekdays) and ``b2c`` (evenings and weekends). Explicit ``hours``,
+``weekdays`` or ``months`` replace the preset's. Only relative weights matter. A calendar with no
+preset, no weights and no country is no calendar at all: the shape is used alone.
+
+An hour is *open* (for activities that keep to business hours) when its hour and weekday weights
+are both at least half of their largest and its date is not a holiday.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from functools import cached_property
+from typing import Annotated, Any, Literal
+
+import holidays
+from pydantic import ConfigDict, Field, TypeAdapter
+from pydantic.dataclasses import dataclass as pydantic_dataclass
+
+from engine.model.errors import DefinitionError
+from engine.model.grid import HourGrid
+from engine.model.validation import validate_as
+
+Weight = Annotated[float, Field(ge=0, le=1000)]
+
+PRESETS: Mapping[str, Mapping[str, tuple[float, ...]]] = {
+    "b2b": {
+        # 00–06 barely, 07 waking up, 08–16 full, 12 lunch dip, 17 winding down, evenings faint.
+        "hours": (0.01,) * 7 + (0.2,) + (1.0,) * 4 + (0.7,) + (1.0,) * 4 + (0.5,) + (0.05,) * 3
+        + (0.01,) * 3,
+        "weekdays": (1.0, 1.1, 1.1, 1.0, 0.8, 0.05, 0.03),
+    },
+    "b2c": {
+        "hours": (0.05,) * 6 + (0.2, 0.4, 0.4) + (0.5,) * 3 + (0.7, 0.7) + (0.6,) * 3
+        + (0.8, 0.8) + (1.0,) * 4 + (0.4,),
+        "weekdays": (0.9, 0.9, 0.9, 1.0, 1.1, 1.3, 1.2),
+    },
+}
+
+
+@pydantic_dataclass(frozen=True, slots=True, config=ConfigDict(extra="forbid"))
+class CalendarConfig:
+    """The ``calendar`` field of a simulation. Every part is optional."""
+
+    preset: Literal["b2b", "b2c"] | None = None
+    hours: Annotated[tuple[Weight, ...], Field(min_length=24, max_length=24)] | None = None
+    weekdays: Annotated[tuple[Weight, ...], Field(min_length=7, max_length=7)] | None = None
+    months: Annotated[tuple[Weight, ...], Field(min_length=12, max_length=12)] | None = None
+    country: str | None = None
+    subdivision: str | None = None
+    holiday_factor: Annotated[float, Field(ge=0, le=1)] = 0.1
+
+    @property
+    def active(self) -> bool:
+        """False when this calendar changes nothing."""
+        return any(
+            x is not None for x in (self.preset, self.hours, self.weekdays, self.months, self.country)
+        )
+
+    def resolved_hours(self) -> tuple[float, ...]:
+        return self.hours or (PRESETS[self.preset]["hours"] if self.preset else (1.0,) * 24)
+
+    def resolved_weekdays(self) -> tuple[float, ...]:
+        return self.weekdays or (PRESETS[self.preset]["weekdays"] if self.preset else (1.0,) * 7)
+
+    def as_json(self) -> dict[str, Any]:
+        """The JSON object stored in the ``calendar`` column (defaults left out)."""
+        values: dict[str, Any] = {
+            "preset": self.preset,
+            "hours": list(self.hours) if self.hours else None,
+            "weekdays": list(self.weekdays) if self.weekdays else None,
+            "months": list(self.months) if self.months else None,
+            "country": self.country,
+            "subdivision": self.subdivision,
+        }
+        if self.holiday_factor != 0.1:
+            values["holiday_factor"] = self.holiday_factor
+        return {k: v for k, v in values.items() if v is not None}
+
+
+_ADAPTER = TypeAdapter(CalendarConfig)
+
+
+def parse_calendar(data: Mapping[str, Any] | None) -> CalendarConfig:
+    """Validate the ``calendar`` JSON object, including the holiday country code.
+
+    Raises:
+        DefinitionError: naming ``calendar.<key>``.
+    """
+    config = validate_as(_ADAPTER, dict(data or {}), "calendar")
+    if config.country is not None:
+        holiday_dates(config, 2024, 2024)
+    return config
+
+
+def holiday_dates(config: CalendarConfig, first_year: int, last_year: int) -> frozenset[int]:
+    """Ordinals of the public holidays of ``config.country`` in the given years."""
+    if config.country is None:
+        return frozenset()
+    try:
+        table = holidays.country_holidays(
+            config.country, subdiv=config.subdivision, years=range(first_year, last_year + 1)
+        )
+    except NotImplementedError:
+        raise DefinitionError(
+            "calendar.country", f"{config.country!r} is not a country code the holidays know"
+        ) from None
+    except Exception as exc:  # the package raises plain exceptions for a bad subdivision
+        raise DefinitionError("calendar.subdivision", str(exc)) from None
+    return frozenset(day.toordinal() for day in table)
+
+
+@dataclass(frozen=True)
+class CalendarWeights:
+    """The calendar evaluated over a grid: one weight and one open flag per bucket."""
+
+    grid: HourGrid
+    config: CalendarConfig
+
+    @cached_property
+    def _holidays(self) -> frozenset[int]:
+        if not self.grid.local_dates:
+            return frozenset()
+        first = date.fromordinal(self.grid.local_dates[0]).year
+        last = date.fromordinal(self.grid.local_dates[-1]).year
+        return holiday_dates(self.config, first, last)
+
+    @cached_property
+    def weights(self) -> tuple[float, ...]:
+        hours = self.config.resolved_hours()
+        weekdays = self.config.resolved_weekdays()
+        months = self.config.months or (1.0,) * 12
+        off = self._holidays
+        factor = self.config.holiday_factor
+        grid = self.grid
+        return tuple(
+            hours[grid.local_hours[j]]
+            * weekdays[grid.weekdays[j]]
+            * months[grid.months[j] - 1]
+            * (factor if grid.local_dates[j] in off else 1.0)
+            for j in range(grid.size)
+        )
+
+    @cached_property
+    def open(self) -> tuple[bool, ...]:
+        hours = self.config.resolved_hours()
+        weekdays = self.config.resolved_weekdays()
+        hour_bar, day_bar = max(hours) / 2, max(weekdays) / 2
+        off = self._holidays
+        grid = self.grid
+        return tuple(
+            hours[grid.local_hours[j]] >= hour_bar
+            and weekdays[grid.weekdays[j]] >= day_bar
+            and grid.local_dates[j] not in off
+            for j in range(grid.size)
+        )
