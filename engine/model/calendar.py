@@ -5,7 +5,7 @@ A calendar multiplies an arrival shape bucket by bucket over the :class:`HourGri
     w_j = hours[local_hour_j] · weekdays[weekday_j] · months[month_j] · (holiday_factor if the
           local date is a public holiday of ``country`` else 1)
 
-Presets give starting weights: ``b2b`` (business hours, Monday to Friday: about 94 % of the weight
+Presets give starting weights (``none`` turns a scenario's default calendar off): ``b2b`` (business hours, Monday to Friday: about 94 % of the weight
 falls 08:00–18:00 on weekdays) and ``b2c`` (evenings and weekends). Explicit ``hours``,
 ``weekdays`` or ``months`` replace the preset's. Only relative weights matter. A calendar with no
 preset, no weights and no country is no calendar at all: the shape is used alone.
@@ -51,7 +51,7 @@ PRESETS: Mapping[str, Mapping[str, tuple[float, ...]]] = {
 class CalendarConfig:
     """The ``calendar`` field of a simulation. Every part is optional."""
 
-    preset: Literal["b2b", "b2c"] | None = None
+    preset: Literal["b2b", "b2c", "none"] | None = None
     hours: Annotated[tuple[Weight, ...], Field(min_length=24, max_length=24)] | None = None
     weekdays: Annotated[tuple[Weight, ...], Field(min_length=7, max_length=7)] | None = None
     months: Annotated[tuple[Weight, ...], Field(min_length=12, max_length=12)] | None = None
@@ -62,15 +62,18 @@ class CalendarConfig:
     @property
     def active(self) -> bool:
         """False when this calendar changes nothing."""
+        preset = self.preset if self.preset != "none" else None
         return any(
-            x is not None for x in (self.preset, self.hours, self.weekdays, self.months, self.country)
+            x is not None for x in (preset, self.hours, self.weekdays, self.months, self.country)
         )
 
     def resolved_hours(self) -> tuple[float, ...]:
-        return self.hours or (PRESETS[self.preset]["hours"] if self.preset else (1.0,) * 24)
+        preset = PRESETS.get(self.preset or "none")
+        return self.hours or (preset["hours"] if preset else (1.0,) * 24)
 
     def resolved_weekdays(self) -> tuple[float, ...]:
-        return self.weekdays or (PRESETS[self.preset]["weekdays"] if self.preset else (1.0,) * 7)
+        preset = PRESETS.get(self.preset or "none")
+        return self.weekdays or (preset["weekdays"] if preset else (1.0,) * 7)
 
     def as_json(self) -> dict[str, Any]:
         """The JSON object stored in the ``calendar`` column (defaults left out)."""

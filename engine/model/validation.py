@@ -11,10 +11,22 @@ from engine.model.errors import DefinitionError
 T = TypeVar("T")
 
 
+_TAGGED = frozenset({"count", "delay"})
+
+
 def field_name(prefix: str, location: tuple[int | str, ...]) -> str:
-    """``prefix.a.b[2]`` from a pydantic error location."""
+    """``prefix.a.b[2]`` from a pydantic error location.
+
+    Pydantic's own markers are left out: ``[key]`` (an invalid mapping key) and the ``kind`` tag
+    it inserts after a discriminated field such as ``delay``.
+    """
     name = prefix
+    previous: int | str | None = None
     for part in location:
+        skip = part == "[key]" or (previous in _TAGGED and isinstance(part, str))
+        previous = part
+        if skip:
+            continue
         if isinstance(part, int):
             name += f"[{part}]"
         else:
@@ -26,7 +38,7 @@ def definition_error(exc: ValidationError, prefix: str = "") -> DefinitionError:
     """The first problem of ``exc`` as a DefinitionError naming its field."""
     error = exc.errors()[0]
     reason = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
-    if error.get("type") == "extra_forbidden":
+    if error.get("type") in {"extra_forbidden", "unexpected_keyword_argument"}:
         reason = "is not a known key"
     return DefinitionError(field_name(prefix, tuple(error.get("loc", ()))), reason)
 
