@@ -16,6 +16,7 @@ are both at least half of their largest and its date is not a holiday.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -166,3 +167,37 @@ class CalendarWeights:
             and grid.local_dates[j] not in off
             for j in range(grid.size)
         )
+
+
+class OpenHours:
+    """Rolls a time forward to the calendar's next open hour (for activities in business hours).
+
+    A time in an open bucket stays put; one in a closed bucket moves to the next open bucket,
+    keeping its offset into the hour when that fits (so minutes and seconds stay natural).
+    Times at or past the grid's end, or with no open bucket after them, are returned unchanged
+    (the planner drops or clips them as past the window).
+    """
+
+    __slots__ = ("_bounds", "_next")
+
+    def __init__(self, weights: CalendarWeights) -> None:
+        self._bounds = weights.grid.bounds
+        following: list[int] = [len(weights.open)] * len(weights.open)
+        upcoming = len(weights.open)
+        for j in range(len(weights.open) - 1, -1, -1):
+            if weights.open[j]:
+                upcoming = j
+            following[j] = upcoming
+        self._next = tuple(following)
+
+    def next_open(self, t_ms: int) -> int:
+        bounds = self._bounds
+        if t_ms < bounds[0] or t_ms >= bounds[-1]:
+            return t_ms
+        j = bisect_right(bounds, t_ms) - 1
+        k = self._next[j]
+        if k == j or k >= len(self._next):
+            return t_ms
+        offset = t_ms - bounds[j]
+        width = bounds[k + 1] - bounds[k]
+        return bounds[k] + (offset if offset < width else 0)
