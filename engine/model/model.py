@@ -17,6 +17,7 @@ from engine.model.engagements import EngagementFactory
 from engine.model.grid import HourGrid
 from engine.model.objects import WRITES, ObjectWrite
 from engine.model.pools import Pools
+from engine.model.profile import ArrivalProfile
 from engine.model.records import RecordFactory
 from engine.model.scenario import ActivityType
 from engine.model.schedule import DEFAULT_SEGMENT_MS, Schedule, Segment
@@ -29,7 +30,8 @@ class SimulationModel:
     def __init__(self, spec: SimulationSpec) -> None:
         self.spec = spec
         self.calendar: CalendarWeights | None = build_calendar(spec)
-        self.schedule: Schedule = build_schedule(spec, build_profile(spec, self.calendar))
+        self.profile: ArrivalProfile = build_profile(spec, self.calendar)
+        self.schedule: Schedule = build_schedule(spec, self.profile)
         self.planner = ActivityPlanner(
             sim_id=spec.sim_id,
             seed=spec.seed,

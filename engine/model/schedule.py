@@ -8,8 +8,10 @@ Record ``i`` of ``N`` is placed at the profile's time for the quantile
   (:mod:`engine.model.order_stats`): clumpier, as a Poisson process is.
 
 Either way times are non-decreasing in ``i`` and lie in ``[start, end)``, so the records of any
-time span form one contiguous index range, found by binary search in O(log N) evaluations of
-``i ↦ t_i`` — nothing is generated for the other records, and nothing is cached per record.
+time span form one contiguous index range, found in O(log N) evaluations of ``i ↦ t_i`` (a
+gallop from the profile's CDF estimate for stratified methods, a walk down the order-statistics
+tree for ``poisson``) — nothing is generated for the other records, and nothing is cached per
+record.
 """
 
 from __future__ import annotations
@@ -78,14 +80,32 @@ class Schedule:
             return self.total
         if self._order is not None:
             return self._order.lower_bound(self._profile.time_at, t_ms)
-        lo, hi = 0, self.total
-        while lo < hi:
-            mid = (lo + hi) // 2
+        # Stratified: record i sits in quantile band [i/N, (i+1)/N), so N·F(t) is within a step
+        # or two of the answer; gallop from there and finish with a binary search.
+        total = self.total
+        guess = min(max(int(self._profile.cdf(t_ms) * total), 0), total)
+        if guess < total and self.time_of(guess) >= t_ms:
+            high, step = guess, 1
+            low = high - step
+            while low >= 0 and self.time_of(low) >= t_ms:
+                high, step = low, step * 2
+                low = high - step
+            low = max(low, -1)
+        else:
+            low, step = guess, 1
+            high = low + step
+            while high < total and self.time_of(high) < t_ms:
+                low, step = high, step * 2
+                high = low + step
+            high = min(high, total)
+        # Invariant: time_of(low) < t_ms (or low == -1) and time_of(high) >= t_ms (or high == N).
+        while high - low > 1:
+            mid = (low + high) // 2
             if self.time_of(mid) >= t_ms:
-                hi = mid
+                high = mid
             else:
-                lo = mid + 1
-        return lo
+                low = mid
+        return high
 
     def index_range(self, t0_ms: int, t1_ms: int) -> range:
         """The indices of the records whose time is in ``[t0_ms, t1_ms)``."""
