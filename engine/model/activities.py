@@ -114,7 +114,9 @@ class ActivityPlanner:
             times: list[int] = []
             previous = anchor
             for _ in range(count):
-                previous = self._adjust((previous if chain else anchor) + rule.delay.sample_ms(rng), rule)
+                previous = self._adjust(
+                    (previous if chain else anchor) + rule.delay.sample_ms(rng), rule
+                )
                 times.append(previous)
             if not chain:
                 times.sort()

@@ -26,9 +26,7 @@ def build_calendar(spec: SimulationSpec, grid: HourGrid | None = None) -> Calend
     return CalendarWeights(grid or build_grid(spec), spec.calendar)
 
 
-def build_profile(
-    spec: SimulationSpec, calendar: CalendarWeights | None = None
-) -> ArrivalProfile:
+def build_profile(spec: SimulationSpec, calendar: CalendarWeights | None = None) -> ArrivalProfile:
     """The spec's arrival profile (its shape times its calendar, if any).
 
     Raises:
@@ -38,9 +36,7 @@ def build_profile(
     calendar = calendar if calendar is not None else build_calendar(spec)
     if calendar is None:
         return ArrivalProfile(spec.start_ms, spec.end_ms, shape)
-    return ArrivalProfile(
-        spec.start_ms, spec.end_ms, shape, calendar.grid.bounds, calendar.weights
-    )
+    return ArrivalProfile(spec.start_ms, spec.end_ms, shape, calendar.grid.bounds, calendar.weights)
 
 
 def build_schedule(spec: SimulationSpec, profile: ArrivalProfile | None = None) -> Schedule:

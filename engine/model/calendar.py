@@ -5,8 +5,8 @@ A calendar multiplies an arrival shape bucket by bucket over the :class:`HourGri
     w_j = hours[local_hour_j] · weekdays[weekday_j] · months[month_j] · (holiday_factor if the
           local date is a public holiday of ``country`` else 1)
 
-Presets give starting weights (``none`` turns a scenario's default calendar off): ``b2b`` (business hours, Monday to Friday: about 94 % of the weight
-falls 08:00–18:00 on weekdays) and ``b2c`` (evenings and weekends). Explicit ``hours``,
+Presets give starting weights (``none`` turns a scenario's default calendar off): ``b2b``
+(business hours, Monday to Friday: about 94 % of the weight falls 08:00–18:00 on weekdays) and ``b2c`` (evenings and weekends). Explicit ``hours``,
 ``weekdays`` or ``months`` replace the preset's. Only relative weights matter. A calendar with no
 preset, no weights and no country is no calendar at all: the shape is used alone.
 
@@ -36,13 +36,25 @@ Weight = Annotated[float, Field(ge=0, le=1000)]
 PRESETS: Mapping[str, Mapping[str, tuple[float, ...]]] = {
     "b2b": {
         # 00–06 barely, 07 waking up, 08–16 full, 12 lunch dip, 17 winding down, evenings faint.
-        "hours": (0.01,) * 7 + (0.2,) + (1.0,) * 4 + (0.7,) + (1.0,) * 4 + (0.5,) + (0.05,) * 3
+        "hours": (0.01,) * 7
+        + (0.2,)
+        + (1.0,) * 4
+        + (0.7,)
+        + (1.0,) * 4
+        + (0.5,)
+        + (0.05,) * 3
         + (0.01,) * 3,
         "weekdays": (1.0, 1.1, 1.1, 1.0, 0.8, 0.05, 0.03),
     },
     "b2c": {
-        "hours": (0.05,) * 6 + (0.2, 0.4, 0.4) + (0.5,) * 3 + (0.7, 0.7) + (0.6,) * 3
-        + (0.8, 0.8) + (1.0,) * 4 + (0.4,),
+        "hours": (0.05,) * 6
+        + (0.2, 0.4, 0.4)
+        + (0.5,) * 3
+        + (0.7, 0.7)
+        + (0.6,) * 3
+        + (0.8, 0.8)
+        + (1.0,) * 4
+        + (0.4,),
         "weekdays": (0.9, 0.9, 0.9, 1.0, 1.1, 1.3, 1.2),
     },
 }

@@ -72,7 +72,10 @@ class EngagementFactory:
         texts = self._scenario.texts
         properties: dict[str, str]
         if kind is ActivityType.NOTE:
-            properties = {"hs_timestamp": at, "hs_note_body": self._text(index, activity, texts.note)}
+            properties = {
+                "hs_timestamp": at,
+                "hs_note_body": self._text(index, activity, texts.note),
+            }
         elif kind is ActivityType.CALL:
             status = _CALL_STATUSES[self._pick(index, activity, 1, len(_CALL_STATUSES))]
             seconds = 30 + self._pick(index, activity, 2, 1800) if status == "COMPLETED" else 0
@@ -80,7 +83,9 @@ class EngagementFactory:
                 "hs_timestamp": at,
                 "hs_call_title": self._text(index, activity, texts.call),
                 "hs_call_body": self._text(index, activity, texts.note),
-                "hs_call_direction": "OUTBOUND" if self._pick(index, activity, 3, 10) < 7 else "INBOUND",
+                "hs_call_direction": "OUTBOUND"
+                if self._pick(index, activity, 3, 10) < 7
+                else "INBOUND",
                 "hs_call_status": status,
                 "hs_call_duration": str(seconds * 1000),
             }
@@ -89,7 +94,9 @@ class EngagementFactory:
                 "hs_timestamp": at,
                 "hs_task_subject": self._text(index, activity, texts.task),
                 "hs_task_body": self._text(index, activity, texts.note),
-                "hs_task_status": "COMPLETED" if self._pick(index, activity, 1, 10) < 6 else "NOT_STARTED",
+                "hs_task_status": "COMPLETED"
+                if self._pick(index, activity, 1, 10) < 6
+                else "NOT_STARTED",
                 "hs_task_priority": _PRIORITIES[self._pick(index, activity, 2, len(_PRIORITIES))],
                 "hs_task_type": _TASK_TYPES[self._pick(index, activity, 3, len(_TASK_TYPES))],
             }

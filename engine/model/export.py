@@ -79,12 +79,10 @@ def export_plan(model: SimulationModel, path: Path, progress: Progress | None = 
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise DefinitionError("export", "the file name must end in .jsonl or .csv")
-    rows = 0
     with path.open("w", encoding="utf-8", newline="") as handle:
-        rows = _write_csv(handle, model, progress) if suffix == ".csv" else _write_jsonl(
-            handle, model, progress
-        )
-    return rows
+        if suffix == ".csv":
+            return _write_csv(handle, model, progress)
+        return _write_jsonl(handle, model, progress)
 
 
 def _write_jsonl(handle: IO[str], model: SimulationModel, progress: Progress | None) -> int:

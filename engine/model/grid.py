@@ -56,4 +56,6 @@ class HourGrid:
             months.append(local.month)
             at = min(following, end_ms)
             bounds.append(at)
-        return cls(timezone, tuple(bounds), tuple(hours), tuple(weekdays), tuple(dates), tuple(months))
+        return cls(
+            timezone, tuple(bounds), tuple(hours), tuple(weekdays), tuple(dates), tuple(months)
+        )

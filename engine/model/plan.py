@@ -108,15 +108,12 @@ def record_plans(
 ) -> Iterator[RecordPlan]:
     """Plans of the records in ``indices`` in order, reporting progress every 10,000."""
     schedule, planner = model.schedule, model.planner
-    done = 0
-    step = indices.step
-    if step == 1:
+    if indices.step == 1:
         times: Iterator[int] = schedule.times(indices.start, indices.stop)
     else:
         times = (schedule.time_of(i) for i in indices)
-    for index, at_ms in zip(indices, times, strict=False):
+    for done, (index, at_ms) in enumerate(zip(indices, times, strict=False), start=1):
         yield planner.plan(index, at_ms)
-        done += 1
         if progress is not None and done % 10_000 == 0:
             progress(done, len(indices))
     if progress is not None:
@@ -154,9 +151,8 @@ def summarize(
         stride = total / EXACT_LIMIT
         indices = range(EXACT_LIMIT)
         sample = (int((k + 0.5) * stride) for k in indices)
-        done = 0
         iid = spec.method.iid
-        for index in sample:
+        for done, index in enumerate(sample, start=1):
             # Poisson records are placed at their expected quantile: an exact order statistic
             # costs a tree walk, and the sample only has to represent the distribution.
             at_ms = model.profile.time_at((index + 0.5) / total) if iid else model.time_of(index)
@@ -165,7 +161,6 @@ def summarize(
                 planned[activity.kind] += 1
             for kind, count in plan.past_window.items():
                 past[kind] += count
-            done += 1
             if progress is not None and done % 10_000 == 0:
                 progress(done, EXACT_LIMIT)
         for kind in limits:

@@ -83,8 +83,6 @@ class Pools:
             company_domains=domains,
             job_titles=_unique([fake.job() for _ in range(SMALL_POOL * 2)], SMALL_POOL),
             cities=_unique([fake.city() for _ in range(SMALL_POOL * 2)], SMALL_POOL),
-            phone_templates=tuple(
-                phone_template(fake.phone_number()) for _ in range(SMALL_POOL)
-            ),
+            phone_templates=tuple(phone_template(fake.phone_number()) for _ in range(SMALL_POOL)),
             free_domains=free or ("example.com",),
         )

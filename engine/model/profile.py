@@ -21,7 +21,16 @@ from engine.model.shapes import Shape
 class ArrivalProfile:
     """``time_at(p)`` (quantile → epoch ms) and ``cdf(t)`` (epoch ms → quantile) for a window."""
 
-    __slots__ = ("_bounds", "_cumulative", "_end", "_shape", "_span", "_start", "_starts", "_weights")
+    __slots__ = (
+        "_bounds",
+        "_cumulative",
+        "_end",
+        "_shape",
+        "_span",
+        "_start",
+        "_starts",
+        "_weights",
+    )
 
     def __init__(
         self,

@@ -47,7 +47,14 @@ class Schedule:
     __slots__ = ("_order", "_profile", "_stream", "end_ms", "start_ms", "total")
 
     def __init__(
-        self, profile: ArrivalProfile, *, start_ms: int, end_ms: int, total: int, seed: int, iid: bool
+        self,
+        profile: ArrivalProfile,
+        *,
+        start_ms: int,
+        end_ms: int,
+        total: int,
+        seed: int,
+        iid: bool,
     ) -> None:
         self._profile = profile
         self.start_ms = start_ms
