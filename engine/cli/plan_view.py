@@ -60,8 +60,9 @@ def render_summary(console: Console, summary: PlanSummary, tier: int) -> None:
     """Print the summary: window, histograms, activities with budgets, and the load per tier."""
     spec = summary.model.spec
     console.print(
-        f"[bold]{spec.name}[/]: {spec.total_records:,} records, scenario [bold]{spec.scenario_name}"
-        f"[/], distribution [bold]{spec.method.value}[/], timezone {spec.timezone}, seed {spec.seed}"
+        f"[bold]{spec.name}[/]: {spec.total_records:,} records, "
+        f"scenario [bold]{spec.scenario_name}[/], distribution [bold]{spec.method.value}[/], "
+        f"timezone {spec.timezone}, seed {spec.seed}"
     )
     start, end = from_epoch_ms(spec.start_ms), from_epoch_ms(spec.end_ms)
     console.print(

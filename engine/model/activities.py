@@ -87,11 +87,18 @@ class ActivityPlanner:
         }
 
     def _adjust(self, at_ms: int, rule: ActivityRule) -> int:
-        if rule.business_hours and self._open is not None:
-            at_ms = self._open.next_open(at_ms)
-        if rule.snap_minutes:
-            slot = rule.snap_minutes * MINUTE_MS
-            at_ms = -(-at_ms // slot) * slot
+        slot = rule.snap_minutes * MINUTE_MS
+        open_hours = self._open if rule.business_hours else None
+        # Rolling into open hours and snapping up to a slot both move later; a snap can leave the
+        # open hours again (16:50 → 17:00 at closing), so repeat until both hold (twice at most
+        # in practice: after a roll the time sits at an open hour's start plus its offset).
+        for _ in range(4):
+            if open_hours is not None:
+                at_ms = open_hours.next_open(at_ms)
+            if slot:
+                at_ms = -(-at_ms // slot) * slot
+            if open_hours is None or open_hours.next_open(at_ms) == at_ms:
+                break
         return at_ms
 
     def plan(self, index: int, at_ms: int) -> RecordPlan:

@@ -6,8 +6,9 @@ A calendar multiplies an arrival shape bucket by bucket over the :class:`HourGri
           local date is a public holiday of ``country`` else 1)
 
 Presets give starting weights (``none`` turns a scenario's default calendar off): ``b2b``
-(business hours, Monday to Friday: about 94 % of the weight falls 08:00–18:00 on weekdays) and ``b2c`` (evenings and weekends). Explicit ``hours``,
-``weekdays`` or ``months`` replace the preset's. Only relative weights matter. A calendar with no
+(business hours, Monday to Friday: about 94 % of the weight falls 08:00–18:00 on weekdays) and
+``b2c`` (evenings and weekends). Explicit ``hours``, ``weekdays`` or ``months`` replace the
+preset's. Only relative weights matter. A calendar with no
 preset, no weights and no country is no calendar at all: the shape is used alone.
 
 An hour is *open* (for activities that keep to business hours) when its hour and weekday weights
@@ -186,8 +187,8 @@ class OpenHours:
 
     A time in an open bucket stays put; one in a closed bucket moves to the next open bucket,
     keeping its offset into the hour when that fits (so minutes and seconds stay natural).
-    Times at or past the grid's end, or with no open bucket after them, are returned unchanged
-    (the planner drops or clips them as past the window).
+    Times outside the grid are returned unchanged, and a time with no open bucket after it
+    becomes the grid's end: either way the planner drops or clips it as past the window.
     """
 
     __slots__ = ("_bounds", "_next")
@@ -208,8 +209,10 @@ class OpenHours:
             return t_ms
         j = bisect_right(bounds, t_ms) - 1
         k = self._next[j]
-        if k == j or k >= len(self._next):
+        if k == j:
             return t_ms
+        if k >= len(self._next):
+            return bounds[-1]
         offset = t_ms - bounds[j]
         width = bounds[k + 1] - bounds[k]
         return bounds[k] + (offset if offset < width else 0)
