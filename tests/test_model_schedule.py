@@ -22,7 +22,7 @@ CALENDARS = [{"preset": "none"}, {"preset": "b2b"}, {"preset": "b2c", "country":
 
 
 def _params(method: str) -> dict[str, object]:
-    return STAGES if method == "stages" else {}
+    return dict(STAGES) if method == "stages" else {}
 
 
 @given(
@@ -75,7 +75,8 @@ def test_times_are_sorted_inside_the_window_and_segments_partition(
     times = list(schedule.times())
     assert times == [schedule.time_of(i) for i in range(total)]
     assert times == sorted(times)
-    assert schedule.start_ms <= times[0] and times[-1] < schedule.end_ms
+    assert schedule.start_ms <= times[0]
+    assert times[-1] < schedule.end_ms
     length = max(1, (schedule.end_ms - schedule.start_ms) // 7)
     expected_first = 0
     for segment in schedule.segments(length):
@@ -101,8 +102,8 @@ def test_times_need_no_other_record() -> None:
     second = model(distribution_method="bell", total_records=100_000, seed=5)
     run = list(first.schedule.times(40_000, 40_010))
     assert run == [second.time_of(i) for i in range(40_000, 40_010)]
-    assert model(distribution_method="bell", total_records=100_000, seed=6).time_of(40_000) != (
-        run[0]
+    assert (
+        model(distribution_method="bell", total_records=100_000, seed=6).time_of(40_000) != (run[0])
     )
 
 

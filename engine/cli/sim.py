@@ -24,7 +24,7 @@ from engine.model.errors import DefinitionError
 from engine.model.export import export_plan
 from engine.model.methods import DistributionMethod
 from engine.model.model import SimulationModel
-from engine.model.plan import EXACT_LIMIT, summarize
+from engine.model.plan import EXACT_LIMIT, Tally, summarize
 from engine.model.scenario import SCENARIO_NAMES
 from engine.model.spec import SimulationInput, SimulationSpec
 from engine.settings import Settings
@@ -203,15 +203,18 @@ async def run_plan(args: argparse.Namespace, settings: Settings) -> int:
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        summary = summarize(model, tiers=TIERS, exact=args.exact, progress=advance)
         rows = None
+        tally = None
         if args.export is not None:
-            progress.update(task, description=f"writing {args.export}", completed=0)
+            # The export plans every record; its tally makes the summary exact for free.
+            progress.update(task, description=f"writing {args.export}")
+            tally = Tally(model)
             try:
-                rows = export_plan(model, args.export, advance)
+                rows = export_plan(model, args.export, advance, tally)
             except DefinitionError as exc:
                 print(f"simcrm: {exc}")
                 return 2
+        summary = summarize(model, tiers=TIERS, exact=args.exact, progress=advance, tally=tally)
     if args.json:
         document = summary.as_json()
         document["tier"] = args.tier

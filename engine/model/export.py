@@ -21,10 +21,9 @@ from typing import IO, Any
 
 import orjson
 
-from engine.model.budgets import BudgetLedger
 from engine.model.errors import DefinitionError
 from engine.model.model import SimulationModel
-from engine.model.plan import Progress, record_plans
+from engine.model.plan import Progress, Tally, record_plans
 from engine.model.spec import from_epoch_ms
 
 COLUMNS = ("kind", "type", "index", "ordinal", "at", "at_ms", "status", "email")
@@ -35,9 +34,11 @@ def _iso(at_ms: int) -> str:
     return from_epoch_ms(at_ms).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def plan_rows(model: SimulationModel, progress: Progress | None = None) -> Iterator[dict[str, Any]]:
-    """Every row of the plan, in index order."""
-    ledger = BudgetLedger(model.spec.scenario)
+def plan_rows(
+    model: SimulationModel, progress: Progress | None = None, tally: Tally | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every row of the plan, in index order; ``tally`` (fresh) counts them on the way."""
+    tally = tally if tally is not None else Tally(model)
     records = model.records
     for plan in record_plans(model, range(model.spec.total_records), progress):
         yield {
@@ -50,7 +51,7 @@ def plan_rows(model: SimulationModel, progress: Progress | None = None) -> Itera
             "status": "planned",
             "email": records.contact(plan.index, plan.at_ms)["email"],
         }
-        kept, refused = ledger.admit(plan)
+        _, refused = tally.add(plan)
         refused_ids = {id(activity) for activity in refused}
         for activity in plan.activities:
             if id(activity) in refused_ids:
@@ -67,11 +68,17 @@ def plan_rows(model: SimulationModel, progress: Progress | None = None) -> Itera
                 "status": status,
                 "email": None,
             }
-        del kept
 
 
-def export_plan(model: SimulationModel, path: Path, progress: Progress | None = None) -> int:
+def export_plan(
+    model: SimulationModel,
+    path: Path,
+    progress: Progress | None = None,
+    tally: Tally | None = None,
+) -> int:
     """Write the plan to ``path`` (``.jsonl`` or ``.csv``); returns the number of rows.
+
+    A fresh ``tally`` passed in is filled with every record's counts (for :func:`summarize`).
 
     Raises:
         DefinitionError: naming ``export`` for another extension.
@@ -81,24 +88,24 @@ def export_plan(model: SimulationModel, path: Path, progress: Progress | None = 
         raise DefinitionError("export", "the file name must end in .jsonl or .csv")
     with path.open("w", encoding="utf-8", newline="") as handle:
         if suffix == ".csv":
-            return _write_csv(handle, model, progress)
-        return _write_jsonl(handle, model, progress)
+            return _write_csv(handle, plan_rows(model, progress, tally))
+        return _write_jsonl(handle, plan_rows(model, progress, tally))
 
 
-def _write_jsonl(handle: IO[str], model: SimulationModel, progress: Progress | None) -> int:
+def _write_jsonl(handle: IO[str], rows_in: Iterator[dict[str, Any]]) -> int:
     rows = 0
-    for row in plan_rows(model, progress):
+    for row in rows_in:
         handle.write(orjson.dumps({k: v for k, v in row.items() if v is not None}).decode())
         handle.write("\n")
         rows += 1
     return rows
 
 
-def _write_csv(handle: IO[str], model: SimulationModel, progress: Progress | None) -> int:
+def _write_csv(handle: IO[str], rows_in: Iterator[dict[str, Any]]) -> int:
     writer = csv.DictWriter(handle, fieldnames=COLUMNS)
     writer.writeheader()
     rows = 0
-    for row in plan_rows(model, progress):
+    for row in rows_in:
         writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
         rows += 1
     return rows

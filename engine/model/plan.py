@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from engine.model.activities import RecordPlan
+from engine.model.activities import PlannedActivity, RecordPlan
 from engine.model.budgets import BudgetLedger, budgets
 from engine.model.capacity import LoadEstimate, estimate
 from engine.model.model import SimulationModel
@@ -120,55 +120,80 @@ def record_plans(
         progress(len(indices), len(indices))
 
 
+class Tally:
+    """Counts of planned, over-budget and past-window items per type, fed one record at a time
+    in index order (budgets are applied here, as the runtime will)."""
+
+    def __init__(self, model: SimulationModel) -> None:
+        self.ledger = BudgetLedger(model.spec.scenario)
+        self.limits = budgets(model.spec.scenario)
+        self.planned = dict.fromkeys(self.limits, 0)
+        self.over = dict.fromkeys(self.limits, 0)
+        self.past = dict.fromkeys(self.limits, 0)
+        self.records = 0
+
+    def add(self, plan: RecordPlan) -> tuple[list[PlannedActivity], list[PlannedActivity]]:
+        """Count ``plan`` (the next record) and return its kept and over-budget activities."""
+        kept, refused = self.ledger.admit(plan)
+        for activity in kept:
+            self.planned[activity.kind] += 1
+        for activity in refused:
+            self.over[activity.kind] += 1
+        for kind, count in plan.past_window.items():
+            self.past[kind] += count
+        self.records += 1
+        return kept, refused
+
+
+def _sampled(model: SimulationModel, tally: Tally, progress: Progress | None) -> None:
+    """Estimate ``tally`` from ``EXACT_LIMIT`` evenly spaced records, scaled to N."""
+    total = model.spec.total_records
+    stride = total / EXACT_LIMIT
+    iid = model.spec.method.iid
+    for done, index in enumerate((int((k + 0.5) * stride) for k in range(EXACT_LIMIT)), 1):
+        # Poisson records are placed at their expected quantile: an exact order statistic
+        # costs a tree walk, and the sample only has to represent the distribution.
+        at_ms = model.profile.time_at((index + 0.5) / total) if iid else model.time_of(index)
+        plan = model.planner.plan(index, at_ms)
+        for activity in plan.activities:
+            tally.planned[activity.kind] += 1
+        for kind, count in plan.past_window.items():
+            tally.past[kind] += count
+        if progress is not None and done % 10_000 == 0:
+            progress(done, EXACT_LIMIT)
+    tally.records = EXACT_LIMIT
+    for kind, budget in tally.limits.items():
+        scaled = round(tally.planned[kind] * stride)
+        tally.planned[kind] = scaled if budget is None else min(scaled, budget)
+        tally.over[kind] = scaled - tally.planned[kind]
+        tally.past[kind] = round(tally.past[kind] * stride)
+
+
 def summarize(
     model: SimulationModel,
     *,
     tiers: tuple[int, ...] = (100,),
     exact: bool = False,
     progress: Progress | None = None,
+    tally: Tally | None = None,
 ) -> PlanSummary:
-    """The plan summary of ``model``'s simulation (see the module docstring)."""
+    """The plan summary of ``model``'s simulation (see the module docstring).
+
+    ``tally`` is a complete exact tally already made (by an export that planned every record);
+    without it, records are planned here.
+    """
     spec = model.spec
     total = spec.total_records
     counted = arrivals(model)
-    limits = budgets(spec.scenario)
-    planned = dict.fromkeys(limits, 0)
-    past = dict.fromkeys(limits, 0)
-    over = dict.fromkeys(limits, 0)
-    full = exact or total <= EXACT_LIMIT
-    if full:
-        indices = range(total)
-        ledger = BudgetLedger(spec.scenario)
-        for plan in record_plans(model, indices, progress):
-            kept, refused = ledger.admit(plan)
-            for activity in kept:
-                planned[activity.kind] += 1
-            for activity in refused:
-                over[activity.kind] += 1
-            for kind, count in plan.past_window.items():
-                past[kind] += count
-    else:
-        stride = total / EXACT_LIMIT
-        indices = range(EXACT_LIMIT)
-        sample = (int((k + 0.5) * stride) for k in indices)
-        iid = spec.method.iid
-        for done, index in enumerate(sample, start=1):
-            # Poisson records are placed at their expected quantile: an exact order statistic
-            # costs a tree walk, and the sample only has to represent the distribution.
-            at_ms = model.profile.time_at((index + 0.5) / total) if iid else model.time_of(index)
-            plan = model.planner.plan(index, at_ms)
-            for activity in plan.activities:
-                planned[activity.kind] += 1
-            for kind, count in plan.past_window.items():
-                past[kind] += count
-            if progress is not None and done % 10_000 == 0:
-                progress(done, EXACT_LIMIT)
-        for kind in limits:
-            scaled = round(planned[kind] * stride)
-            budget = limits[kind]
-            planned[kind] = scaled if budget is None else min(scaled, budget)
-            over[kind] = scaled - planned[kind]
-            past[kind] = round(past[kind] * stride)
+    full = tally is not None or exact or total <= EXACT_LIMIT
+    if tally is None:
+        tally = Tally(model)
+        if full:
+            for plan in record_plans(model, range(total), progress):
+                tally.add(plan)
+        else:
+            _sampled(model, tally, progress)
+    limits, planned, past, over = tally.limits, tally.planned, tally.past, tally.over
     totals = tuple(
         TypeTotals(kind, planned[kind], past[kind], over[kind], limits[kind]) for kind in limits
     )
@@ -193,6 +218,6 @@ def summarize(
         last_ms=model.time_of(total - 1),
         activities=totals,
         exact=full,
-        planned_records=len(indices),
+        planned_records=tally.records,
         loads=loads,
     )
