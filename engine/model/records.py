@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 from statistics import NormalDist
 
-from engine.model.objects import object_key
 from engine.model.pools import Pools
 from engine.model.rng import Stream
 from engine.model.scenario import Scenario
@@ -27,9 +26,9 @@ DAY_MS = 86_400_000
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 _NORMAL = NormalDist()
 
-# Draw numbers of the identity stream, one per attribute, so attributes are independent.
-_FIRST, _LAST, _COMPANY, _TITLE, _CITY, _PHONE, _PHONE_DIGITS, _FREE = range(8)
-_EMPLOYEES, _AMOUNT, _PRODUCT, _CYCLE = range(8, 12)
+# Each record's identity is cut from three 64-bit words of the identity stream (and a fourth for
+# the deal amount): 21- and 16-bit fields, each reduced modulo a pool size far below its range.
+_M21, _M16 = (1 << 21) - 1, (1 << 16) - 1
 
 
 def base36(value: int) -> str:
@@ -54,80 +53,86 @@ class RecordFactory:
         self._stream = Stream(seed, "identity")
         self._sim = str(sim_id)
 
-    def _pick(self, index: int, draw: int, size: int) -> int:
-        return self._stream.bits(index, draw) % size
+    def _word(self, index: int, word: int) -> int:
+        return self._stream.bits(index, word)
 
     def first_name(self, index: int) -> str:
-        return self.pools.first_names[self._pick(index, _FIRST, len(self.pools.first_names))]
+        names = self.pools.first_names
+        return names[(self._word(index, 0) & _M21) % len(names)]
 
     def last_name(self, index: int) -> str:
-        return self.pools.last_names[self._pick(index, _LAST, len(self.pools.last_names))]
+        names = self.pools.last_names
+        return names[((self._word(index, 0) >> 21) & _M21) % len(names)]
+
+    def _company(self, index: int) -> int:
+        return (self._word(index, 0) >> 42) % len(self.pools.companies)
 
     def company_name(self, index: int) -> str:
         """The name of the company record ``index`` works for (business audiences)."""
-        return self.pools.companies[self._pick(index, _COMPANY, len(self.pools.companies))]
+        return self.pools.companies[self._company(index)]
 
     def product(self, index: int) -> str:
         products = self._scenario.texts.products
-        return products[self._pick(index, _PRODUCT, len(products))]
+        return products[((self._word(index, 2) >> 36) & _M16) % len(products)]
 
-    def _common(self, kind: str, index: int, at_ms: int, ordinal: int | None) -> dict[str, str]:
-        at = str(at_ms)
-        return {
-            "createdate": at,
-            "simcrm_sim_id": self._sim,
-            "simcrm_index": str(index),
-            "simcrm_key": object_key(self.sim_id, kind, index, ordinal),
-            "simcrm_simulated_at": at,
-        }
-
-    def _phone(self, index: int) -> str:
-        pools = self.pools
-        template = pools.phone_templates[self._pick(index, _PHONE, len(pools.phone_templates))]
-        digits = f"{self._stream.bits(index, _PHONE_DIGITS) % 10_000:04d}"
-        return template % tuple(digits)
+    def _phone(self, word1: int, word2: int) -> str:
+        templates = self.pools.phone_templates
+        template = templates[((word1 >> 32) & _M16) % len(templates)]
+        return template % tuple(f"{(word2 & 0xFFFFF) % 10_000:04d}")
 
     def contact(self, index: int, at_ms: int) -> dict[str, str]:
         """Record ``index``'s contact, created at ``at_ms`` (its scheduled time)."""
         pools = self.pools
         bits = self._stream.bits
-        first = bits(index, _FIRST) % len(pools.first_names)
-        last = bits(index, _LAST) % len(pools.last_names)
+        word0, word1, word2 = bits(index, 0), bits(index, 1), bits(index, 2)
+        first = (word0 & _M21) % len(pools.first_names)
+        last = ((word0 >> 21) & _M21) % len(pools.last_names)
         local = f"{pools.first_slugs[first]}.{pools.last_slugs[last]}.{self._sim}-{base36(index)}"
+        at = str(at_ms)
         properties = {
             "email": "",
             "firstname": pools.first_names[first],
             "lastname": pools.last_names[last],
-            "phone": self._phone(index),
-            "city": pools.cities[bits(index, _CITY) % len(pools.cities)],
+            "phone": self._phone(word1, word2),
+            "city": pools.cities[((word1 >> 16) & _M16) % len(pools.cities)],
             "lifecyclestage": self._scenario.lifecycle.stages[0],
+            "createdate": at,
+            "simcrm_sim_id": self._sim,
+            "simcrm_index": str(index),
+            "simcrm_key": f"{self._sim}:contact:{index}",
+            "simcrm_simulated_at": at,
         }
         if self._scenario.audience == "business":
-            company = bits(index, _COMPANY) % len(pools.companies)
+            company = (word0 >> 42) % len(pools.companies)
             properties["email"] = f"{local}@{pools.company_domains[company]}"
             properties["company"] = pools.companies[company]
-            properties["jobtitle"] = pools.job_titles[bits(index, _TITLE) % len(pools.job_titles)]
+            properties["jobtitle"] = pools.job_titles[(word1 & _M16) % len(pools.job_titles)]
         else:
-            domain = pools.free_domains[bits(index, _FREE) % len(pools.free_domains)]
+            domain = pools.free_domains[(word1 >> 48) % len(pools.free_domains)]
             properties["email"] = f"{local}@{domain}"
-        properties.update(self._common("contact", index, at_ms, None))
         return properties
 
     def company(self, index: int, at_ms: int, ordinal: int = 0) -> dict[str, str]:
         """Record ``index``'s company (the one its contact works for), created at ``at_ms``."""
         pools = self.pools
-        company = self._pick(index, _COMPANY, len(pools.companies))
+        bits = self._stream.bits
+        word0, word1, word2 = bits(index, 0), bits(index, 1), bits(index, 2)
+        company = (word0 >> 42) % len(pools.companies)
         # Sizes spread log-uniformly from 2 to about 5,000 employees.
-        employees = int(2 * math.exp(self._stream.unit(index, _EMPLOYEES) * 7.8))
-        properties = {
+        employees = int(2 * math.exp(((word2 >> 16) & 0xFFFFF) / 0x100000 * 7.8))
+        at = str(at_ms)
+        return {
             "name": pools.companies[company],
             "domain": pools.company_domains[company],
-            "city": pools.cities[self._pick(index, _CITY, len(pools.cities))],
-            "phone": self._phone(index),
+            "city": pools.cities[((word1 >> 16) & _M16) % len(pools.cities)],
+            "phone": self._phone(word1, word2),
             "numberofemployees": str(employees),
+            "createdate": at,
+            "simcrm_sim_id": self._sim,
+            "simcrm_index": str(index),
+            "simcrm_key": f"{self._sim}:company:{index}:{ordinal}",
+            "simcrm_simulated_at": at,
         }
-        properties.update(self._common("company", index, at_ms, ordinal))
-        return properties
 
     def deal(self, index: int, at_ms: int, ordinal: int = 0) -> dict[str, str]:
         """Record ``index``'s deal, created at ``at_ms`` at the pipeline's first stage.
@@ -137,20 +142,25 @@ class RecordFactory:
         the actual close).
         """
         deals = self._scenario.deals
-        stream = self._stream
-        z = _NORMAL.inv_cdf(min(max(stream.unit(index, _AMOUNT), 1e-12), 1 - 1e-12))
+        amount_unit = (self._stream.bits(index, 3) >> 11) * (1.0 / (1 << 53))
+        z = _NORMAL.inv_cdf(min(max(amount_unit, 1e-12), 1 - 1e-12))
         amount = deals.amount_median * math.exp(deals.amount_sigma * z)
-        cycle = deals.cycle_days * (0.5 + stream.unit(index, _CYCLE)) * DAY_MS
+        cycle_unit = (self._word(index, 2) >> 52) / 4096
+        cycle = deals.cycle_days * (0.5 + cycle_unit) * DAY_MS
         if self._scenario.audience == "business":
             buyer = self.company_name(index)
         else:
             buyer = f"{self.first_name(index)} {self.last_name(index)}"
-        properties = {
+        at = str(at_ms)
+        return {
             "dealname": f"{buyer} – {self.product(index)}",
             "pipeline": deals.pipeline,
             "dealstage": deals.stages[0],
             "amount": f"{amount:.2f}",
             "closedate": str(at_ms + int(cycle)),
+            "createdate": at,
+            "simcrm_sim_id": self._sim,
+            "simcrm_index": str(index),
+            "simcrm_key": f"{self._sim}:deal:{index}:{ordinal}",
+            "simcrm_simulated_at": at,
         }
-        properties.update(self._common("deal", index, at_ms, ordinal))
-        return properties
