@@ -40,17 +40,10 @@ class EngagementFactory:
         k = (_KINDS[activity.kind] * 1000 + activity.ordinal) * 8 + draw
         return self._stream.bits(index, k) % size
 
-    def _text(self, index: int, activity: PlannedActivity, phrases: tuple[str, ...]) -> str:
-        phrase = phrases[self._pick(index, activity, 0, len(phrases))]
-        records = self._records
-        company = (
-            records.company_name(index)
-            if self._scenario.audience == "business"
-            else records.last_name(index)
-        )
-        return phrase.format(
-            first_name=records.first_name(index), company=company, product=records.product(index)
-        )
+    def _text(
+        self, index: int, activity: PlannedActivity, phrases: tuple[str, ...], fill: dict[str, str]
+    ) -> str:
+        return phrases[self._pick(index, activity, 0, len(phrases))].format(**fill)
 
     def won(self, index: int) -> bool:
         """Whether record ``index``'s deal closes won when its progression reaches the close."""
@@ -70,19 +63,20 @@ class EngagementFactory:
         if kind is ActivityType.DEAL_STAGE_UPDATE:
             return self._deal_step(index, activity)
         texts = self._scenario.texts
+        fill = self._records.fill(index)
         properties: dict[str, str]
         if kind is ActivityType.NOTE:
             properties = {
                 "hs_timestamp": at,
-                "hs_note_body": self._text(index, activity, texts.note),
+                "hs_note_body": self._text(index, activity, texts.note, fill),
             }
         elif kind is ActivityType.CALL:
             status = _CALL_STATUSES[self._pick(index, activity, 1, len(_CALL_STATUSES))]
             seconds = 30 + self._pick(index, activity, 2, 1800) if status == "COMPLETED" else 0
             properties = {
                 "hs_timestamp": at,
-                "hs_call_title": self._text(index, activity, texts.call),
-                "hs_call_body": self._text(index, activity, texts.note),
+                "hs_call_title": self._text(index, activity, texts.call, fill),
+                "hs_call_body": self._text(index, activity, texts.note, fill),
                 "hs_call_direction": "OUTBOUND"
                 if self._pick(index, activity, 3, 10) < 7
                 else "INBOUND",
@@ -92,8 +86,8 @@ class EngagementFactory:
         elif kind is ActivityType.TASK:
             properties = {
                 "hs_timestamp": at,
-                "hs_task_subject": self._text(index, activity, texts.task),
-                "hs_task_body": self._text(index, activity, texts.note),
+                "hs_task_subject": self._text(index, activity, texts.task, fill),
+                "hs_task_body": self._text(index, activity, texts.note, fill),
                 "hs_task_status": "COMPLETED"
                 if self._pick(index, activity, 1, 10) < 6
                 else "NOT_STARTED",
@@ -102,8 +96,8 @@ class EngagementFactory:
             }
         else:
             properties = {
-                "subject": self._text(index, activity, texts.ticket),
-                "content": self._text(index, activity, texts.note),
+                "subject": self._text(index, activity, texts.ticket, fill),
+                "content": self._text(index, activity, texts.note, fill),
                 "hs_pipeline": "0",
                 "hs_pipeline_stage": "1",
                 "hs_ticket_priority": _PRIORITIES[self._pick(index, activity, 2, len(_PRIORITIES))],

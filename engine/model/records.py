@@ -56,24 +56,23 @@ class RecordFactory:
     def _word(self, index: int, word: int) -> int:
         return self._stream.bits(index, word)
 
-    def first_name(self, index: int) -> str:
-        names = self.pools.first_names
-        return names[(self._word(index, 0) & _M21) % len(names)]
+    def fill(self, index: int) -> dict[str, str]:
+        """The values activity phrases may name: ``first_name``, ``company``, ``product``.
 
-    def last_name(self, index: int) -> str:
-        names = self.pools.last_names
-        return names[((self._word(index, 0) >> 21) & _M21) % len(names)]
-
-    def _company(self, index: int) -> int:
-        return (self._word(index, 0) >> 42) % len(self.pools.companies)
-
-    def company_name(self, index: int) -> str:
-        """The name of the company record ``index`` works for (business audiences)."""
-        return self.pools.companies[self._company(index)]
-
-    def product(self, index: int) -> str:
+        ``company`` is the last name for consumer audiences (a household, not a firm).
+        """
+        pools = self.pools
+        word0, word2 = self._word(index, 0), self._word(index, 2)
         products = self._scenario.texts.products
-        return products[((self._word(index, 2) >> 36) & _M16) % len(products)]
+        if self._scenario.audience == "business":
+            company = pools.companies[(word0 >> 42) % len(pools.companies)]
+        else:
+            company = pools.last_names[((word0 >> 21) & _M21) % len(pools.last_names)]
+        return {
+            "first_name": pools.first_names[(word0 & _M21) % len(pools.first_names)],
+            "company": company,
+            "product": products[((word2 >> 36) & _M16) % len(products)],
+        }
 
     def _phone(self, word1: int, word2: int) -> str:
         templates = self.pools.phone_templates
@@ -142,18 +141,23 @@ class RecordFactory:
         the actual close).
         """
         deals = self._scenario.deals
-        amount_unit = (self._stream.bits(index, 3) >> 11) * (1.0 / (1 << 53))
+        bits = self._stream.bits
+        word0, word2 = bits(index, 0), bits(index, 2)
+        amount_unit = (bits(index, 3) >> 11) * (1.0 / (1 << 53))
         z = _NORMAL.inv_cdf(min(max(amount_unit, 1e-12), 1 - 1e-12))
         amount = deals.amount_median * math.exp(deals.amount_sigma * z)
-        cycle_unit = (self._word(index, 2) >> 52) / 4096
-        cycle = deals.cycle_days * (0.5 + cycle_unit) * DAY_MS
+        cycle = deals.cycle_days * (0.5 + (word2 >> 52) / 4096) * DAY_MS
+        pools = self.pools
         if self._scenario.audience == "business":
-            buyer = self.company_name(index)
+            buyer = pools.companies[(word0 >> 42) % len(pools.companies)]
         else:
-            buyer = f"{self.first_name(index)} {self.last_name(index)}"
+            first = pools.first_names[(word0 & _M21) % len(pools.first_names)]
+            buyer = f"{first} {pools.last_names[((word0 >> 21) & _M21) % len(pools.last_names)]}"
+        products = self._scenario.texts.products
+        product = products[((word2 >> 36) & _M16) % len(products)]
         at = str(at_ms)
         return {
-            "dealname": f"{buyer} – {self.product(index)}",
+            "dealname": f"{buyer} – {product}",
             "pipeline": deals.pipeline,
             "dealstage": deals.stages[0],
             "amount": f"{amount:.2f}",
