@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -83,7 +83,7 @@ class HubSpotClient:
         max_connections: int = 32,
         wait_for_limits: bool = False,
         max_wait_ms: int = 120_000,
-        clock: Any = wall_clock_ms,
+        clock: Callable[[], int] = wall_clock_ms,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.limiter = limiter

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -53,7 +53,7 @@ class SandboxConfig:
     faults: tuple[Fault, ...] = DEFAULT_FAULTS
     retry_after_s: int | None = None
     seed: int = 0
-    tokens: tuple[str, ...] = ()
+    tokens: tuple[str, ...] = field(default=(), repr=False)
     portal_id: int = 62_515_000
     time_zone: str = "UTC"
     search_lag_ms: int = 1_000
