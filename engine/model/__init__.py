@@ -25,7 +25,7 @@ from engine.model.errors import DefinitionError, ModelError
 from engine.model.export import export_plan
 from engine.model.methods import DistributionMethod
 from engine.model.model import SimulationModel
-from engine.model.objects import WRITES, Association, ObjectType, ObjectWrite, object_key
+from engine.model.objects import WRITES, ObjectWrite, object_key
 from engine.model.plan import PlanSummary, summarize
 from engine.model.scenario import SCENARIO_NAMES, ActivityType, Scenario, load_scenario
 from engine.model.schedule import DEFAULT_SEGMENT_MS, Schedule, Segment
@@ -37,13 +37,11 @@ __all__ = [
     "TIERS",
     "WRITES",
     "ActivityType",
-    "Association",
     "BudgetLedger",
     "DefinitionError",
     "DistributionMethod",
     "LoadEstimate",
     "ModelError",
-    "ObjectType",
     "ObjectWrite",
     "PlanSummary",
     "PlannedActivity",
