@@ -14,17 +14,18 @@ import structlog
 from aiohttp import web
 from redis.asyncio import Redis
 
-from api.appkeys import REDIS, SETTINGS, STORE
+from api.appkeys import HUBSPOT, REDIS, SETTINGS, STORE
 from api.errors import ApiError, PayloadTooLarge
 from api.openapi import build_document
-from api.routes import health
+from api.routes import health, tokens
 from api.routing import Routes, json_response
+from engine.crm.transport import HubSpotClient
 from engine.redis_endpoint import connect_redis
 from engine.settings import Settings
 from schema.store import Store
 
 MAX_BODY_BYTES = 256 * 1024
-ROUTE_TABLES: tuple[Routes, ...] = (health.routes,)
+ROUTE_TABLES: tuple[Routes, ...] = (health.routes, tokens.routes)
 
 log = structlog.get_logger()
 
@@ -91,10 +92,15 @@ def create_app(
         yield
         await client.aclose()
 
+    async def hubspot_ctx(app: web.Application) -> AsyncIterator[None]:
+        async with HubSpotClient.from_settings(settings) as client:
+            app[HUBSPOT] = client
+            yield
+
     async def openapi_json(_request: web.Request) -> web.Response:
         return json_response(200, document)
 
-    app.cleanup_ctx.extend([store_ctx, redis_ctx])
+    app.cleanup_ctx.extend([store_ctx, redis_ctx, hubspot_ctx])
     for table in tables:
         table.install(app)
     app.router.add_get("/api/openapi.json", openapi_json)

@@ -6,6 +6,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
+from engine.crm.transport import HubSpotClient
 from engine.settings import Settings
 from schema.store import Store
 
@@ -14,3 +15,4 @@ RedisClient = Redis | RedisCluster
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", Store)
 REDIS: web.AppKey[RedisClient] = web.AppKey("redis")
+HUBSPOT = web.AppKey("hubspot", HubSpotClient)
