@@ -3,6 +3,7 @@ shown."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -75,8 +76,9 @@ async def test_token_is_encrypted_at_rest(
     await client.put(
         "/api/me/hubspot-token", json={"token": GOOD}, headers={"Authorization": f"Bearer {key}"}
     )
-    for path in tmp_path.glob("api.db*"):
-        assert GOOD.encode() not in path.read_bytes()
+    files = await asyncio.to_thread(lambda: [p.read_bytes() for p in tmp_path.glob("api.db*")])
+    assert files
+    assert all(GOOD.encode() not in content for content in files)
 
 
 async def test_rejected_token_is_422_and_not_stored(
