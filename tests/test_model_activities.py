@@ -151,7 +151,7 @@ def test_engagements_carry_hubspot_properties(scenario: str) -> None:
             if activity.kind in (ActivityType.NOTE, ActivityType.CALL, ActivityType.TASK):
                 assert properties["hs_timestamp"] == str(activity.at_ms)
             if sim.write_of(activity.kind).operation == "create":
-                assert properties["simcrm_index"] == str(index)
+                assert properties["simcrm_record_index"] == str(index)
                 assert properties["simcrm_simulated_at"] == str(activity.at_ms)
                 assert properties["simcrm_key"] not in keys
                 keys.add(properties["simcrm_key"])

@@ -19,8 +19,8 @@ CONTACT_KEYS = {
     "city",
     "lifecyclestage",
     "createdate",
-    "simcrm_sim_id",
-    "simcrm_index",
+    "simcrm_simulation_id",
+    "simcrm_record_index",
     "simcrm_key",
     "simcrm_simulated_at",
 }

@@ -1,7 +1,7 @@
 """HubSpot properties of a planned activity: the object it creates, or the update it makes.
 
-Creates carry the same audit properties as records (``simcrm_sim_id``, ``simcrm_index``,
-``simcrm_key``, ``simcrm_simulated_at``). Notes, calls and tasks carry ``hs_timestamp`` = the
+Creates carry the same audit properties as records (``simcrm_simulation_id``,
+``simcrm_record_index``, ``simcrm_key``, ``simcrm_simulated_at``). Notes, calls and tasks carry ``hs_timestamp`` = the
 activity's simulated time (for a task it is the due date); tickets carry ``createdate``.
 Updates carry only what changes: ``lifecyclestage`` for a lifecycle step, ``dealstage`` for a
 deal-stage step — and, when the step closes the deal, ``closedate`` = the step's time. Whether a
@@ -13,6 +13,12 @@ product; choices use the ``engagement`` stream keyed by record, type and ordinal
 
 from __future__ import annotations
 
+from engine.crm.objects import (
+    SIMCRM_KEY,
+    SIMCRM_RECORD_INDEX,
+    SIMCRM_SIMULATED_AT,
+    SIMCRM_SIMULATION_ID,
+)
 from engine.model.activities import PlannedActivity
 from engine.model.objects import object_key
 from engine.model.records import RecordFactory
@@ -106,10 +112,10 @@ class EngagementFactory:
         records = self._records
         properties.update(
             {
-                "simcrm_sim_id": str(records.sim_id),
-                "simcrm_index": str(index),
-                "simcrm_key": object_key(records.sim_id, kind.value, index, activity.ordinal),
-                "simcrm_simulated_at": at,
+                SIMCRM_SIMULATION_ID: str(records.sim_id),
+                SIMCRM_RECORD_INDEX: str(index),
+                SIMCRM_KEY: object_key(records.sim_id, kind.value, index, activity.ordinal),
+                SIMCRM_SIMULATED_AT: at,
             }
         )
         return properties

@@ -5,8 +5,8 @@ picks from the simulation's :class:`Pools` by the ``identity`` stream, so the sa
 has the same person. All values are strings, as HubSpot sends and accepts them; times are epoch
 milliseconds.
 
-Every object carries ``simcrm_sim_id``, ``simcrm_index``, ``simcrm_key`` (unique per object, see
-:func:`engine.model.objects.object_key`) and ``simcrm_simulated_at``; contacts, companies and
+Every object carries ``simcrm_simulation_id``, ``simcrm_record_index``, ``simcrm_key`` (unique per
+object, see :func:`engine.model.objects.object_key`) and ``simcrm_simulated_at``; contacts, companies and
 deals also ``createdate`` (deals an expected ``closedate`` as well). A contact's email is
 ``first.last.{sim_id}-{index in base 36}@domain``: the index makes it unique within the simulation,
 the simulation id across simulations sharing a portal. The domain is the company's for a
@@ -18,6 +18,12 @@ from __future__ import annotations
 import math
 from statistics import NormalDist
 
+from engine.crm.objects import (
+    SIMCRM_KEY,
+    SIMCRM_RECORD_INDEX,
+    SIMCRM_SIMULATED_AT,
+    SIMCRM_SIMULATION_ID,
+)
 from engine.model.pools import Pools
 from engine.model.rng import Stream
 from engine.model.scenario import Scenario
@@ -96,10 +102,10 @@ class RecordFactory:
             "city": pools.cities[((word1 >> 16) & _M16) % len(pools.cities)],
             "lifecyclestage": self._scenario.lifecycle.stages[0],
             "createdate": at,
-            "simcrm_sim_id": self._sim,
-            "simcrm_index": str(index),
-            "simcrm_key": f"{self._sim}:contact:{index}",
-            "simcrm_simulated_at": at,
+            SIMCRM_SIMULATION_ID: self._sim,
+            SIMCRM_RECORD_INDEX: str(index),
+            SIMCRM_KEY: f"{self._sim}:contact:{index}",
+            SIMCRM_SIMULATED_AT: at,
         }
         if self._scenario.audience == "business":
             company = (word0 >> 42) % len(pools.companies)
@@ -127,10 +133,10 @@ class RecordFactory:
             "phone": self._phone(word1, word2),
             "numberofemployees": str(employees),
             "createdate": at,
-            "simcrm_sim_id": self._sim,
-            "simcrm_index": str(index),
-            "simcrm_key": f"{self._sim}:company:{index}:{ordinal}",
-            "simcrm_simulated_at": at,
+            SIMCRM_SIMULATION_ID: self._sim,
+            SIMCRM_RECORD_INDEX: str(index),
+            SIMCRM_KEY: f"{self._sim}:company:{index}:{ordinal}",
+            SIMCRM_SIMULATED_AT: at,
         }
 
     def deal(self, index: int, at_ms: int, ordinal: int = 0) -> dict[str, str]:
@@ -163,8 +169,8 @@ class RecordFactory:
             "amount": f"{amount:.2f}",
             "closedate": str(at_ms + int(cycle)),
             "createdate": at,
-            "simcrm_sim_id": self._sim,
-            "simcrm_index": str(index),
-            "simcrm_key": f"{self._sim}:deal:{index}:{ordinal}",
-            "simcrm_simulated_at": at,
+            SIMCRM_SIMULATION_ID: self._sim,
+            SIMCRM_RECORD_INDEX: str(index),
+            SIMCRM_KEY: f"{self._sim}:deal:{index}:{ordinal}",
+            SIMCRM_SIMULATED_AT: at,
         }
