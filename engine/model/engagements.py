@@ -1,11 +1,11 @@
 """HubSpot properties of a planned activity: the object it creates, or the update it makes.
 
 Creates carry the same audit properties as records (``simcrm_simulation_id``,
-``simcrm_record_index``, ``simcrm_key``, ``simcrm_simulated_at``). Notes, calls and tasks carry ``hs_timestamp`` = the
-activity's simulated time (for a task it is the due date); tickets carry ``createdate``.
-Updates carry only what changes: ``lifecyclestage`` for a lifecycle step, ``dealstage`` for a
-deal-stage step — and, when the step closes the deal, ``closedate`` = the step's time. Whether a
-deal closes won or lost is drawn per record from the ``deal-outcome`` stream.
+``simcrm_record_index``, ``simcrm_key``, ``simcrm_simulated_at``). Notes, calls and tasks carry
+``hs_timestamp`` = the activity's simulated time (for a task it is the due date); tickets carry
+``createdate``. Updates carry only what changes: ``lifecyclestage`` for a lifecycle step,
+``dealstage`` for a deal-stage step — and, when the step closes the deal, ``closedate`` = the step's
+time. Whether a deal closes won or lost is drawn per record from the ``deal-outcome`` stream.
 
 Texts come from the scenario's phrase lists, filled with the record's first name, company and
 product; choices use the ``engagement`` stream keyed by record, type and ordinal.

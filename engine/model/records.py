@@ -6,10 +6,10 @@ has the same person. All values are strings, as HubSpot sends and accepts them; 
 milliseconds.
 
 Every object carries ``simcrm_simulation_id``, ``simcrm_record_index``, ``simcrm_key`` (unique per
-object, see :func:`engine.model.objects.object_key`) and ``simcrm_simulated_at``; contacts, companies and
-deals also ``createdate`` (deals an expected ``closedate`` as well). A contact's email is
-``first.last.{sim_id}-{index in base 36}@domain``: the index makes it unique within the simulation,
-the simulation id across simulations sharing a portal. The domain is the company's for a
+object, see :func:`engine.model.objects.object_key`) and ``simcrm_simulated_at``; contacts,
+companies and deals also ``createdate`` (deals an expected ``closedate`` as well). A contact's email
+is ``first.last.{sim_id}-{index in base 36}@domain``: the index makes it unique within the
+simulation, the simulation id across simulations sharing a portal. The domain is the company's for a
 ``business`` audience and a free mail provider's for ``consumer``.
 """
 
