@@ -48,3 +48,7 @@ _venv:
         .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
         touch .venv/.installed
     fi
+
+# run the local HubSpot imitation (`just sandbox --tier 190 --error-rate 0.05`; see --help)
+sandbox *args: _venv
+    {{bin}}/simcrm sandbox {{args}}

@@ -23,10 +23,12 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from limits.config import MAX_BATCH, OBJECT_KINDS, LimitConfig
 from streams.config import QueueConfig
 from streams.retry import MAX_ATTEMPTS, RetryPolicy
 
@@ -135,6 +137,29 @@ def _secret_key_list(value: Any) -> Any:
     return tuple(_secret_key(item) for item in items if str(item).strip())
 
 
+def _one_of(*allowed: int) -> Callable[[Any], Any]:
+    def parse(value: Any) -> Any:
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            number = None
+        if number not in allowed or isinstance(value, bool):
+            raise ValueError(f"must be one of {', '.join(map(str, allowed))}")
+        return number
+
+    return parse
+
+
+def _time_zone(value: Any) -> Any:
+    text = str(value).strip()
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("must be an IANA time zone name such as UTC or America/New_York") from None
+    return text
+
+
+Bucket = Annotated[int | None, BeforeValidator(_int_between(MAX_BATCH, None))]
 Attempts = Annotated[int | None, BeforeValidator(_int_between(1, MAX_ATTEMPTS))]
 Backoff = Annotated[
     tuple[int, ...] | None,
@@ -220,6 +245,35 @@ class Settings(BaseSettings):
     ticket_attempts: Attempts = _names("TICKET_ATTEMPTS", "ATTEMPTS_TICKET", "ticket_attempts")
     ticket_backoff_ms: Backoff = _names("TICKET_BACKOFF_MS", "BACKOFF_TICKET", "ticket_backoff_ms")
 
+    # -- HubSpot rate limits (limits/) and the HubSpot client (engine/crm/) ---------------------
+    # Tier = burst requests per 10 s: 100 (Free/Starter), 110 (OAuth apps), 190 (Professional,
+    # Enterprise), 250 (API add-on). Unset numbers follow the tier (see limit_config()).
+    hubspot_tier: Annotated[int, BeforeValidator(_one_of(100, 110, 190, 250))] = 100
+    hubspot_daily_limit: Annotated[int | None, BeforeValidator(_int_between(0, None))] = None
+    hubspot_timezone: Annotated[str, BeforeValidator(_time_zone)] = "UTC"
+    hubspot_window_margin_ms: Annotated[int, BeforeValidator(_int_between(0, 5_000))] = 500
+    hubspot_bucket_refill_ms: Annotated[int, BeforeValidator(_int_between(1_000, 3_600_000))] = (
+        60_000
+    )
+    hubspot_bucket_contact: Bucket = None
+    hubspot_bucket_company: Bucket = None
+    hubspot_bucket_deal: Bucket = None
+    hubspot_bucket_ticket: Bucket = None
+    hubspot_bucket_note: Bucket = None
+    hubspot_bucket_call: Bucket = None
+    hubspot_bucket_task: Bucket = None
+    hubspot_search_per_second: Annotated[int, BeforeValidator(_int_between(1, 100))] = 4
+    hubspot_cooldown_ms: Annotated[int, BeforeValidator(_int_between(100, 3_600_000))] = 15_000
+    hubspot_breaker_failures: Annotated[int, BeforeValidator(_int_between(1, 10_000))] = 8
+    hubspot_breaker_window_ms: Annotated[int, BeforeValidator(_int_between(1_000, 3_600_000))] = (
+        60_000
+    )
+    hubspot_breaker_open_ms: Annotated[int, BeforeValidator(_int_between(100, 3_600_000))] = 30_000
+    hubspot_breaker_probe_ms: Annotated[int, BeforeValidator(_int_between(100, 3_600_000))] = 30_000
+    hubspot_timeout_ms: Annotated[int, BeforeValidator(_int_between(100, 600_000))] = 30_000
+    hubspot_connect_timeout_ms: Annotated[int, BeforeValidator(_int_between(100, 600_000))] = 5_000
+    hubspot_max_connections: Annotated[int, BeforeValidator(_int_between(1, 1_000))] = 32
+
     log_level: Annotated[str, BeforeValidator(lambda v: str(v).strip().lower())] = "info"
     log_format: Annotated[
         str | None, BeforeValidator(lambda v: _choice(v, ("json", "console")))
@@ -238,6 +292,31 @@ class Settings(BaseSettings):
         if job_type in PRIMARY_TYPES:
             return RetryPolicy(attempts or 3, backoff or (0, 2000, 8000))
         return RetryPolicy(attempts or self.attempts_secondary, backoff or self.backoff_secondary)
+
+    def limit_config(self) -> LimitConfig:
+        """The rate limits for HubSpot accounts: the tier's defaults with any HUBSPOT_* override.
+
+        HUBSPOT_DAILY_LIMIT=0 means no daily limit (OAuth apps); unset, it follows the tier.
+        """
+        overrides: dict[str, Any] = {
+            "timezone": self.hubspot_timezone,
+            "window_margin_ms": self.hubspot_window_margin_ms,
+            "refill_ms": self.hubspot_bucket_refill_ms,
+            "search_limit": self.hubspot_search_per_second,
+            "cooldown_ms": self.hubspot_cooldown_ms,
+            "breaker_failures": self.hubspot_breaker_failures,
+            "breaker_window_ms": self.hubspot_breaker_window_ms,
+            "breaker_open_ms": self.hubspot_breaker_open_ms,
+            "probe_timeout_ms": self.hubspot_breaker_probe_ms,
+            "buckets": {
+                kind: capacity
+                for kind in OBJECT_KINDS
+                if (capacity := getattr(self, f"hubspot_bucket_{kind}")) is not None
+            },
+        }
+        if self.hubspot_daily_limit is not None:
+            overrides["daily_limit"] = self.hubspot_daily_limit or None
+        return LimitConfig.for_tier(self.hubspot_tier, **overrides)
 
     # -- the job queue (streams/) -------------------------------------------------------------
 

@@ -1,0 +1,130 @@
+"""Per-item results of CRM writes, and how a batch response is settled into them.
+
+A batch call answers 200/201 when every input succeeded and 207 (multi-status) when some failed;
+each input is matched to its result by ``objectWriteTraceId`` (every input carries one), then by
+the object id or unique value it was sent with, then by order. A duplicate contact email inside a
+batch is settled as success with the existing contact's id (SPEC §6).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from engine.crm.classify import ItemError, item_error
+from engine.crm.errors import ErrorCategory
+from engine.crm.objects import CrmObject
+
+
+@dataclass(frozen=True, slots=True)
+class ItemResult:
+    """The fate of one input of a write, in input order (``index``).
+
+    Success: ``id`` (and ``object`` as HubSpot returned it when it did), ``new`` False when the
+    object already existed (an upsert that updated, or a create answered by a duplicate-email
+    conflict). Failure: ``category``, ``message`` and whether sending it again can succeed.
+    """
+
+    index: int
+    id: str | None = None
+    new: bool | None = None
+    object: CrmObject | None = None
+    category: ErrorCategory | None = None
+    message: str | None = None
+    retryable: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.category is None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """Every input's :class:`ItemResult`, in input order, and the HTTP status of the call."""
+
+    status: int
+    items: tuple[ItemResult, ...]
+
+    @property
+    def succeeded(self) -> tuple[ItemResult, ...]:
+        return tuple(item for item in self.items if item.ok)
+
+    @property
+    def failed(self) -> tuple[ItemResult, ...]:
+        return tuple(item for item in self.items if not item.ok)
+
+
+def _success(index: int, body: Mapping[str, Any], *, new: bool | None) -> ItemResult:
+    obj = CrmObject.from_body(body)
+    flag = body.get("new")
+    return ItemResult(index, id=obj.id, new=flag if isinstance(flag, bool) else new, object=obj)
+
+
+def _failure(index: int, error: ItemError, *, duplicate_is_success: bool) -> ItemResult:
+    if duplicate_is_success and error.category is ErrorCategory.CONFLICT and error.existing_id:
+        return ItemResult(index, id=error.existing_id, new=False)
+    return ItemResult(
+        index, category=error.category, message=error.message, retryable=error.retryable
+    )
+
+
+def settle(
+    status: int,
+    body: Mapping[str, Any] | None,
+    trace_ids: Sequence[str],
+    *,
+    keys: Sequence[str] = (),
+    key_of: Callable[[Mapping[str, Any]], str | None] | None = None,
+    new: bool | None = True,
+    duplicate_is_success: bool = False,
+) -> BatchResult:
+    """Match a batch response to its inputs.
+
+    Args:
+        trace_ids: each input's objectWriteTraceId, in input order.
+        keys: each input's id or unique value (update, upsert), matched against the error
+            context's ``ids`` and against ``key_of(result)``.
+        new: the ``new`` flag of a success when the result carries none (True for creates).
+        duplicate_is_success: a conflict naming an existing id settles as success (contacts).
+    """
+    body = body or {}
+    slots: list[ItemResult | None] = [None] * len(trace_ids)
+    by_trace = {trace: i for i, trace in enumerate(trace_ids)}
+    by_key = {key: i for i, key in enumerate(keys) if key}
+    leftovers: list[Mapping[str, Any]] = []
+    for result in body.get("results") or ():
+        index = by_trace.get(str(result.get("objectWriteTraceId") or ""))
+        if index is None and key_of is not None:
+            index = by_key.get(key_of(result) or "")
+        if index is None or slots[index] is not None:
+            leftovers.append(result)
+        else:
+            slots[index] = _success(index, result, new=new)
+    unmatched_errors: list[ItemError] = []
+    for raw in body.get("errors") or ():
+        error = item_error(raw)
+        indexes = [by_trace[t] for t in error.trace_ids if t in by_trace]
+        indexes += [by_key[k] for k in error.ids if k in by_key]
+        if not indexes:
+            unmatched_errors.append(error)
+        for index in indexes:
+            if slots[index] is None:
+                slots[index] = _failure(index, error, duplicate_is_success=duplicate_is_success)
+    # HubSpot may not echo trace ids: what is left is matched by order.
+    open_slots = [i for i, slot in enumerate(slots) if slot is None]
+    for index, result in zip(open_slots, leftovers, strict=False):
+        slots[index] = _success(index, result, new=new)
+    items: list[ItemResult] = []
+    for index, slot in enumerate(slots):
+        if slot is None and unmatched_errors:
+            slot = _failure(index, unmatched_errors[0], duplicate_is_success=False)
+        elif slot is None:
+            slot = ItemResult(
+                index,
+                category=ErrorCategory.UNKNOWN,
+                message="HubSpot returned no result for this input",
+                retryable=True,
+            )
+        items.append(slot)
+    return BatchResult(status=status, items=tuple(items))

@@ -1,0 +1,320 @@
+"""The HTTP side of the HubSpot client: one aiohttp session per process, the limiter around it.
+
+Every request for an account goes: ``Limiter.acquire`` (refused → :class:`Throttled`, or a
+sleep when the client waits for limits) → send → ``Limiter.report`` with what it met (the
+``X-HubSpot-RateLimit-*`` headers, a 429's policy and Retry-After, a failure for the breaker)
+→ the body, or the classified :class:`CrmError`. Tokens travel only in the Authorization header:
+they are never logged, put in an error or shown by a repr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import orjson
+import structlog
+from multidict import CIMultiDictProxy
+from pydantic import SecretStr
+
+from engine.crm.classify import classify, usage_from_headers
+from engine.crm.errors import (
+    CrmError,
+    NetworkError,
+    RateLimited,
+    RateLimitPolicy,
+    ServerError,
+    Throttled,
+    UnexpectedResponse,
+)
+from engine.crm.objects import AccountDetails
+from limits import Decision, Limiter, Outcome, Policy, Usage, wall_clock_ms
+
+if TYPE_CHECKING:
+    from engine.crm.portal import PortalClient
+    from engine.settings import Settings
+
+log = structlog.get_logger("crm")
+_POLICIES = {
+    RateLimitPolicy.DAILY: Policy.DAILY,
+    RateLimitPolicy.SECONDLY: Policy.SEARCH,
+    RateLimitPolicy.TEN_SECONDLY_ROLLING: Policy.WINDOW,
+    RateLimitPolicy.UNKNOWN: Policy.WINDOW,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A 2xx answer: status, parsed JSON body (None when empty), headers, rate-limit usage."""
+
+    status: int
+    body: Any
+    headers: CIMultiDictProxy[str]
+    usage: Usage | None
+
+
+def _token_text(token: SecretStr | str) -> str:
+    text = token.get_secret_value() if isinstance(token, SecretStr) else token
+    if not text.strip():
+        raise ValueError("the HubSpot token is empty")
+    return text.strip()
+
+
+class HubSpotClient:
+    """The process's HubSpot connection pool; :meth:`portal` gives the per-account operations.
+
+    Use as ``async with HubSpotClient(base_url, limiter=limiter) as client``. With a limiter,
+    requests refused by it raise :class:`Throttled` — unless ``wait_for_limits`` is set, in
+    which case the client sleeps for the named wait (up to ``max_wait_ms`` in all) and tries
+    again; that suits scripts and benchmarks, while the job runtime reschedules instead.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        limiter: Limiter | None = None,
+        timeout_ms: int = 30_000,
+        connect_timeout_ms: int = 5_000,
+        max_connections: int = 32,
+        wait_for_limits: bool = False,
+        max_wait_ms: int = 120_000,
+        clock: Callable[[], int] = wall_clock_ms,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.limiter = limiter
+        self._timeout = aiohttp.ClientTimeout(
+            total=timeout_ms / 1000, connect=connect_timeout_ms / 1000
+        )
+        self._max_connections = max_connections
+        self._wait = wait_for_limits
+        self._max_wait_ms = max_wait_ms
+        self._clock = clock
+        self._session: aiohttp.ClientSession | None = None
+        # Admission and sending happen under one slot of the pool: a request admitted by the
+        # limiter must not then queue for a connection, or it reaches HubSpot late.
+        self._in_flight = asyncio.Semaphore(max_connections)
+        # (portal, object type path) pairs whose SimCRM properties are known to exist.
+        self.known_properties: set[tuple[str, str]] = set()
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, limiter: Limiter | None = None, **options: Any
+    ) -> HubSpotClient:
+        """A client for HUBSPOT_BASE_URL with the HUBSPOT_* timeouts and pool size."""
+        return cls(
+            settings.hubspot_base_url,
+            limiter=limiter,
+            timeout_ms=settings.hubspot_timeout_ms,
+            connect_timeout_ms=settings.hubspot_connect_timeout_ms,
+            max_connections=settings.hubspot_max_connections,
+            **options,
+        )
+
+    def __repr__(self) -> str:
+        return f"HubSpotClient(base_url={self.base_url!r}, limiter={self.limiter is not None})"
+
+    async def __aenter__(self) -> HubSpotClient:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                limit=self._max_connections, limit_per_host=self._max_connections
+            )
+            self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
+
+    async def close(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+    def portal(self, portal_id: str | int, token: SecretStr | str) -> PortalClient:
+        """The operations on one account, authenticated with ``token``."""
+        from engine.crm.portal import PortalClient
+
+        return PortalClient(self, str(portal_id), SecretStr(_token_text(token)))
+
+    async def check_token(self, token: SecretStr | str) -> AccountDetails:
+        """Check a token cheaply and tell whose account it is.
+
+        Reads ``GET /account-info/v3/details`` (the portal id, time zone …), then lists one
+        contact to prove the token may use the CRM (account info answers almost any token).
+        Not rate limited through the limiter: the account is not known before this call.
+
+        Raises:
+            AuthFailed: the token is invalid, expired, or lacks the CRM scopes.
+            CrmError: any other failure, classified.
+        """
+        secret = SecretStr(_token_text(token))
+        answer = await self.request(secret, None, "GET", "/account-info/v3/details")
+        details = AccountDetails.from_body(answer.body)
+        await self.request(secret, None, "GET", "/crm/v3/objects/contacts", params={"limit": "1"})
+        return details
+
+    async def request(
+        self,
+        token: SecretStr,
+        portal: str | None,
+        method: str,
+        path: str,
+        *,
+        kind: str = "other",
+        cost: int = 1,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+    ) -> Response:
+        """Send one request (through the limiter when there is one and ``portal`` is known).
+
+        Raises:
+            Throttled: the limiter refused (and the client does not wait).
+            CrmError: the classified failure.
+        """
+        session = self._session
+        if session is None:
+            raise RuntimeError("HubSpotClient is not started: use `async with HubSpotClient(...)`")
+        waited = 0
+        while True:
+            async with self._in_flight:
+                decision = await self._acquire(portal, kind, cost)
+                if decision is None or decision.allowed:
+                    return await self._send(
+                        session, token, portal, decision, method, path, json, params
+                    )
+            reason = str(decision.reason)
+            if not self._wait or waited + decision.wait_ms > self._max_wait_ms:
+                raise Throttled(decision.wait_ms, reason)
+            waited += decision.wait_ms
+            await asyncio.sleep(decision.wait_ms / 1000)
+
+    async def _send(
+        self,
+        session: aiohttp.ClientSession,
+        token: SecretStr,
+        portal: str | None,
+        decision: Decision | None,
+        method: str,
+        path: str,
+        json: Any,
+        params: Mapping[str, str] | None,
+    ) -> Response:
+        headers = {"Authorization": f"Bearer {token.get_secret_value()}"}
+        data = None
+        if json is not None:
+            data = orjson.dumps(json)
+            headers["Content-Type"] = "application/json"
+        started = time.perf_counter()
+        try:
+            async with session.request(
+                method, self.base_url + path, data=data, headers=headers, params=params
+            ) as resp:
+                raw = await resp.read()
+                status, answer_headers = resp.status, resp.headers
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            lost = _network_error(exc)
+            await self._report(portal, decision, Outcome.FAILED)
+            log.warning(
+                "crm_request_failed", method=method, path=path, portal=portal, error=str(lost)
+            )
+            raise lost from None
+        elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+        usage = usage_from_headers(answer_headers)
+        body = _json(raw)
+        if 200 <= status < 300:
+            await self._report(portal, decision, Outcome.OK, usage=usage)
+            log.debug("crm_request", method=method, path=path, status=status, ms=elapsed_ms)
+            if raw and body is None:
+                raise UnexpectedResponse(
+                    "HubSpot answered with a body that is not JSON", status=status
+                )
+            return Response(status, body, answer_headers, usage)
+        error = classify(status, body if isinstance(body, dict) else {}, answer_headers)
+        await self._report_error(portal, decision, error, usage)
+        log.info(
+            "crm_request_refused",
+            method=method,
+            path=path,
+            portal=portal,
+            status=status,
+            category=str(error.category),
+            ms=elapsed_ms,
+        )
+        raise error
+
+    async def _acquire(self, portal: str | None, kind: str, cost: int) -> Decision | None:
+        if self.limiter is None or portal is None:
+            return None
+        return await self.limiter.acquire(portal, kind, cost, now_ms=self._clock())
+
+    async def _report(
+        self,
+        portal: str | None,
+        decision: Decision | None,
+        outcome: Outcome,
+        *,
+        usage: Usage | None = None,
+        policy: Policy | None = None,
+        retry_after_ms: int | None = None,
+    ) -> None:
+        if self.limiter is None or portal is None or decision is None:
+            return
+        await self.limiter.report(
+            portal,
+            outcome,
+            policy=policy,
+            retry_after_ms=retry_after_ms,
+            usage=usage,
+            acquired_at_ms=decision.at_ms,
+            now_ms=self._clock(),
+        )
+
+    async def _report_error(
+        self, portal: str | None, decision: Decision | None, error: CrmError, usage: Usage | None
+    ) -> None:
+        if isinstance(error, RateLimited):
+            await self._report(
+                portal,
+                decision,
+                Outcome.RATE_LIMITED,
+                usage=usage,
+                policy=_POLICIES[error.policy],
+                retry_after_ms=error.retry_after_ms,
+            )
+        elif isinstance(error, ServerError) and (error.status or 0) >= 500:
+            await self._report(portal, decision, Outcome.FAILED, usage=usage)
+        else:
+            await self._report(portal, decision, Outcome.OK, usage=usage)
+
+
+def _json(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _network_error(exc: BaseException) -> NetworkError:
+    """A NetworkError describing ``exc`` without anything from the request (no headers)."""
+    # Connecting failed or timed out: nothing reached HubSpot. Anything later may have.
+    never_sent = isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError)
+    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+        what = "no answer within the timeout"
+    elif isinstance(exc, aiohttp.ClientConnectorError):
+        what = f"cannot connect to {exc.host}:{exc.port}"
+    else:
+        what = type(exc).__name__
+        if isinstance(exc, OSError) and exc.strerror:
+            what = f"{what}: {exc.strerror}"
+        elif isinstance(exc, aiohttp.ServerDisconnectedError):
+            what = "the server closed the connection without answering"
+    return NetworkError(what, maybe_applied=not never_sent)

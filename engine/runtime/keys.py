@@ -1,0 +1,74 @@
+"""Every Redis key the runtime keeps for a simulation, all under the hash tag ``{s<id>}``.
+
+With the default prefix, simulation 42 holds::
+
+    simcrm:{s42}:metrics        hash    "<type>:<metric>" -> count (live progress, SPEC §9)
+    simcrm:{s42}:segments       hash    segment number -> JSON of its expansion (jobs, time)
+    simcrm:{s42}:seg-lock:<n>   string  a short lease while one daemon expands segment n
+    simcrm:{s42}:ids            hash    object key ("42:contact:7") -> CRM id, for idempotency
+    simcrm:{s42}:planned        bitmap  bit i set once record i's activities are planned
+    simcrm:{s42}:plans          hash    record index -> admitted plan not yet fully enqueued
+    simcrm:{s42}:budget         hash    activity type -> remaining simulation-wide budget
+    simcrm:{s42}:thinning       list    newest thinning events first (capped)
+
+Because they share one tag, a Lua script may touch any of them atomically on a Redis Cluster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_PREFIX = "simcrm"
+
+
+@dataclass(frozen=True, slots=True)
+class SimKeys:
+    sim_id: int
+    prefix: str = DEFAULT_PREFIX
+
+    @property
+    def tag(self) -> str:
+        return f"{self.prefix}:{{s{self.sim_id}}}"
+
+    @property
+    def metrics(self) -> str:
+        return f"{self.tag}:metrics"
+
+    @property
+    def segments(self) -> str:
+        return f"{self.tag}:segments"
+
+    def segment_lock(self, number: int) -> str:
+        return f"{self.tag}:seg-lock:{number}"
+
+    @property
+    def ids(self) -> str:
+        return f"{self.tag}:ids"
+
+    @property
+    def planned(self) -> str:
+        return f"{self.tag}:planned"
+
+    @property
+    def plans(self) -> str:
+        return f"{self.tag}:plans"
+
+    @property
+    def budget(self) -> str:
+        return f"{self.tag}:budget"
+
+    @property
+    def thinning(self) -> str:
+        return f"{self.tag}:thinning"
+
+    def all(self) -> list[str]:
+        """Every fixed key of the simulation (segment locks expire on their own)."""
+        return [
+            self.metrics,
+            self.segments,
+            self.ids,
+            self.planned,
+            self.plans,
+            self.budget,
+            self.thinning,
+        ]

@@ -1,0 +1,53 @@
+"""Live metrics of a simulation: one Redis hash of counters per (object type, metric).
+
+Writers add with HINCRBY (usually inside a pipeline with the work they count); readers get the
+whole hash in one round trip. The store keeps the durable copy (schema.counters), raised to the
+live values periodically and at shutdown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any
+
+from engine.runtime.keys import SimKeys
+
+Counts = dict[str, dict[str, int]]
+"""``{object_type: {metric: value}}``, as schema.counters returns it too."""
+
+
+class Metric(StrEnum):
+    SCHEDULED = "scheduled"  # jobs enqueued (planned and admitted)
+    CREATED = "created"  # objects created (or found already created) in the CRM
+    UPDATED = "updated"  # lifecycle and deal-stage updates applied
+    FAILED = "failed"  # attempts that failed and were retried
+    DEAD = "dead"  # jobs dead-lettered after their attempts ran out
+    THINNED = "thinned"  # optional activities skipped under pressure
+    SKIPPED = "skipped"  # jobs dropped because their simulation was cancelled
+    RATE_LIMITED = "rate_limited"  # 429 responses met
+    REPLAYED = "replayed"  # dead letters re-enqueued
+
+
+def field(object_type: str, metric: Metric) -> str:
+    return f"{object_type}:{metric.value}"
+
+
+def parse(raw: Mapping[Any, Any]) -> Counts:
+    """A metrics hash as HGETALL returns it (bytes or str) → nested counts."""
+    counts: Counts = {}
+    for key, value in raw.items():
+        name = key.decode() if isinstance(key, bytes) else str(key)
+        object_type, _, metric = name.rpartition(":")
+        if object_type:
+            counts.setdefault(object_type, {})[metric] = int(value)
+    return counts
+
+
+async def read(redis: Any, keys: SimKeys) -> Counts:
+    """The simulation's live counts (empty when it never ran or Redis lost them)."""
+    return parse(await redis.hgetall(keys.metrics))
+
+
+def total(counts: Counts, metric: Metric) -> int:
+    return sum(by_metric.get(metric.value, 0) for by_metric in counts.values())

@@ -1,0 +1,69 @@
+"""Every Redis key the limiter uses, built here and nowhere else.
+
+All keys of one account (portal) share the hash tag ``{p<portal>}``, so every script touching
+them runs on one Cluster slot::
+
+    simcrm:limits:{p<portal>}:window    sorted set: admissions of the 10-second burst window
+                                        (member = admission id, score = admission ms)
+    simcrm:limits:{p<portal>}:search    sorted set: admissions of the search window (1 s)
+    simcrm:limits:{p<portal>}:failures  sorted set: 5xx / network failures of the breaker window
+    simcrm:limits:{p<portal>}:state     hash, fields:
+        seq                    admission id counter
+        bucket:<kind>          tokens left in the kind's bucket (float)
+        bucket_at:<kind>       ms of the bucket's last refill
+        daily_used             requests admitted since the last daily reset
+        daily_reset_at         ms of the next daily reset
+        daily_max              daily limit reported by HubSpot's headers
+        window_max             burst limit reported by HubSpot's headers
+        cooldown_until         ms until which a 429 holds every request back
+        cooldown_policy        ``window`` or ``daily``: which 429 set the cooldown
+        search_cooldown_until  ms until which a search 429 holds searches back
+        open_until             ms until which the breaker is open (absent: closed)
+        probe_until, probe_at  the half-open probe in flight: its deadline and admission ms
+        trips                  how many times the breaker opened
+
+Every key expires when the account is idle (see the scripts for each TTL).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PREFIX = "simcrm:limits"
+
+
+def portal_tag(portal: str) -> str:
+    """The hash tag shared by an account's keys."""
+    return f"{{p{portal}}}"
+
+
+@dataclass(frozen=True, slots=True)
+class PortalKeys:
+    """The keys of one account; ``portal`` is HubSpot's account id (digits, as a string)."""
+
+    portal: str
+
+    def __post_init__(self) -> None:
+        if not self.portal or any(ch in self.portal for ch in "{}: \t\r\n"):
+            raise ValueError(
+                f"portal must be a non-empty id without braces, colons or spaces: {self.portal!r}"
+            )
+
+    @property
+    def window(self) -> str:
+        return f"{PREFIX}:{portal_tag(self.portal)}:window"
+
+    @property
+    def search(self) -> str:
+        return f"{PREFIX}:{portal_tag(self.portal)}:search"
+
+    @property
+    def failures(self) -> str:
+        return f"{PREFIX}:{portal_tag(self.portal)}:failures"
+
+    @property
+    def state(self) -> str:
+        return f"{PREFIX}:{portal_tag(self.portal)}:state"
+
+    def all(self) -> tuple[str, str, str, str]:
+        return (self.window, self.search, self.failures, self.state)
