@@ -274,6 +274,19 @@ class Settings(BaseSettings):
     hubspot_connect_timeout_ms: Annotated[int, BeforeValidator(_int_between(100, 600_000))] = 5_000
     hubspot_max_connections: Annotated[int, BeforeValidator(_int_between(1, 1_000))] = 32
 
+    # -- runtime: segments, pacing, thinning, the sandbox target, counters ----------------------
+    simcrm_segment_minutes: Annotated[int, BeforeValidator(_int_between(1, 1_440))] = 60
+    simcrm_lookahead_segments: Annotated[int, BeforeValidator(_int_between(1, 168))] = 1
+    simcrm_backfill_window: Annotated[int, BeforeValidator(_int_between(100, 10_000_000))] = 20_000
+    thinning_backlog_threshold: Annotated[int, BeforeValidator(_int_between(1, None))] = 50_000
+    simcrm_sandbox_url: Annotated[str, BeforeValidator(_url(("http", "https")))] = (
+        "http://127.0.0.1:8090"
+    )
+    simcrm_sandbox_token: SecretStr = SecretStr("sandbox-token")
+    hubspot_write_createdate: Annotated[bool, BeforeValidator(_flag)] = True
+    simcrm_flush_interval_ms: Annotated[int, BeforeValidator(_int_between(100, 3_600_000))] = 5_000
+    simcrm_concurrency: Annotated[int, BeforeValidator(_int_between(1, 10_000))] = 100
+
     log_level: Annotated[str, BeforeValidator(lambda v: str(v).strip().lower())] = "info"
     log_format: Annotated[
         str | None, BeforeValidator(lambda v: _choice(v, ("json", "console")))
@@ -325,6 +338,7 @@ class Settings(BaseSettings):
         (the rest keep their defaults)."""
         return QueueConfig(
             shards=self.simcrm_queue_shards,
+            concurrency=self.simcrm_concurrency,
             dead_sample_max=self.dlq_sample_max,
             replay_limit_cap=self.dlq_replay_limit_cap,
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -47,6 +47,38 @@ class CountersRepo:
                     lite.on_conflict_do_update(
                         index_elements=["simulation_id", "object_type", "metric"],
                         set_={"value": counters.c.value + lite.excluded.value},
+                    ),
+                    rows,
+                )
+
+    async def raise_to(self, sim_id: int, values: Mapping[tuple[str, str], int]) -> None:
+        """Set each counter to ``max(stored, value)`` in one transaction.
+
+        How live counts are flushed: idempotent (flushing the same numbers twice changes nothing),
+        safe for several daemons flushing at once, and a counter never goes down, even when a
+        Redis that lost its data reports smaller numbers.
+        """
+        rows = [
+            {"simulation_id": sim_id, "object_type": kind, "metric": metric, "value": n}
+            for (kind, metric), n in values.items()
+        ]
+        if not rows:
+            return
+        async with self._engine.begin() as conn:
+            if conn.dialect.name == "mysql":
+                my = mysql_insert(counters)
+                await conn.execute(
+                    my.on_duplicate_key_update(
+                        value=func.greatest(counters.c.value, my.inserted.value)
+                    ),
+                    rows,
+                )
+            else:
+                lite = sqlite_insert(counters)
+                await conn.execute(
+                    lite.on_conflict_do_update(
+                        index_elements=["simulation_id", "object_type", "metric"],
+                        set_={"value": func.max(counters.c.value, lite.excluded.value)},
                     ),
                     rows,
                 )

@@ -43,10 +43,10 @@ class LuaScript:
             raise ScriptError(f"script {self.name} called with {count} keys")
 
 
-def read_scripts() -> dict[str, LuaScript]:
-    """Every script in ``streams/lua``, checked for a well-formed name and header."""
+def read_scripts(package: str = "streams") -> dict[str, LuaScript]:
+    """Every script in ``<package>/lua``, checked for a well-formed name and header."""
     scripts: dict[str, LuaScript] = {}
-    for item in resources.files("streams").joinpath("lua").iterdir():
+    for item in resources.files(package).joinpath("lua").iterdir():
         if not item.name.endswith(".lua"):
             continue
         match = _NAME.match(item.name)
@@ -86,11 +86,15 @@ class KeyList:
 
 
 class Scripts:
-    """The loaded scripts of one Redis client (standalone or Cluster)."""
+    """The loaded scripts of one Redis client (standalone or Cluster).
 
-    def __init__(self, client: Any) -> None:
+    ``package`` names whose ``lua/`` folder to load: the queue's own by default; the runtime
+    loads ``engine.runtime``'s through the same loader.
+    """
+
+    def __init__(self, client: Any, package: str = "streams") -> None:
         self._client = client
-        self._scripts = read_scripts()
+        self._scripts = read_scripts(package)
 
     def __contains__(self, name: str) -> bool:
         return name in self._scripts

@@ -273,3 +273,17 @@ async def test_counter_increments_are_atomic(store: Store) -> None:
         "note": {"failed": 20},
         "call": {"thinned": 2},
     }
+
+
+async def test_counters_raise_to_never_lower(store: Store) -> None:
+    """Flushing live counts raises counters to them, never lowers one, and repeats harmlessly."""
+    owner, _ = await store.users.create("flush@b.c")
+    sim = await store.simulations.create(new_sim(owner.id))
+    await store.counters.raise_to(sim.id, {("contact", "created"): 10, ("note", "dead"): 2})
+    await store.counters.raise_to(sim.id, {("contact", "created"): 10, ("note", "dead"): 2})
+    await store.counters.raise_to(sim.id, {("contact", "created"): 7, ("call", "created"): 1})
+    assert await store.counters.get(sim.id) == {
+        "contact": {"created": 10},
+        "note": {"dead": 2},
+        "call": {"created": 1},
+    }

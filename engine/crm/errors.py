@@ -24,18 +24,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from streams.outcomes import Category
 
-class ErrorCategory(StrEnum):
-    """The failure categories the queue's dead letters use (SPEC §4)."""
-
-    RATE_LIMIT = "rate_limit"
-    AUTH = "auth"
-    VALIDATION = "validation"
-    CONFLICT = "conflict"
-    NOT_FOUND = "not_found"
-    SERVER = "server"
-    NETWORK = "network"
-    UNKNOWN = "unknown"
+# The queue's failure categories (SPEC §4): a classified failure becomes a dead letter as is.
+ErrorCategory = Category
 
 
 class RateLimitPolicy(StrEnum):

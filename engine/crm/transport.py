@@ -103,11 +103,17 @@ class HubSpotClient:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, limiter: Limiter | None = None, **options: Any
+        cls,
+        settings: Settings,
+        *,
+        limiter: Limiter | None = None,
+        base_url: str | None = None,
+        **options: Any,
     ) -> HubSpotClient:
-        """A client for HUBSPOT_BASE_URL with the HUBSPOT_* timeouts and pool size."""
+        """A client for HUBSPOT_BASE_URL (or ``base_url``) with the HUBSPOT_* timeouts and pool
+        size."""
         return cls(
-            settings.hubspot_base_url,
+            base_url or settings.hubspot_base_url,
             limiter=limiter,
             timeout_ms=settings.hubspot_timeout_ms,
             connect_timeout_ms=settings.hubspot_connect_timeout_ms,

@@ -3,13 +3,16 @@
 With the default prefix, simulation 42 holds::
 
     simcrm:{s42}:metrics        hash    "<type>:<metric>" -> count (live progress, SPEC §9)
-    simcrm:{s42}:segments       hash    segment number -> JSON of its expansion (jobs, time)
-    simcrm:{s42}:seg-lock:<n>   string  a short lease while one daemon expands segment n
+    simcrm:{s42}:segments       hash    "<n>:upto" (records of segment n enqueued up to),
+                                        "<n>:at" (first expansion, ms), "next" (first segment
+                                        not fully expanded)
     simcrm:{s42}:ids            hash    object key ("42:contact:7") -> CRM id, for idempotency
     simcrm:{s42}:planned        bitmap  bit i set once record i's activities are planned
     simcrm:{s42}:plans          hash    record index -> admitted plan not yet fully enqueued
     simcrm:{s42}:budget         hash    activity type -> remaining simulation-wide budget
     simcrm:{s42}:thinning       list    newest thinning events first (capped)
+    simcrm:{s42}:uncertain      hash    job id -> ms a create was sent whose outcome is not known
+    simcrm:{s42}:expand-lock    string  a short lease held by the daemon expanding segments
 
 Because they share one tag, a Lua script may touch any of them atomically on a Redis Cluster.
 """
@@ -38,8 +41,13 @@ class SimKeys:
     def segments(self) -> str:
         return f"{self.tag}:segments"
 
-    def segment_lock(self, number: int) -> str:
-        return f"{self.tag}:seg-lock:{number}"
+    @property
+    def expand_lock(self) -> str:
+        return f"{self.tag}:expand-lock"
+
+    @property
+    def uncertain(self) -> str:
+        return f"{self.tag}:uncertain"
 
     @property
     def ids(self) -> str:
@@ -62,8 +70,9 @@ class SimKeys:
         return f"{self.tag}:thinning"
 
     def all(self) -> list[str]:
-        """Every fixed key of the simulation (segment locks expire on their own)."""
+        """Every key of the simulation (the lock expires on its own)."""
         return [
+            self.uncertain,
             self.metrics,
             self.segments,
             self.ids,

@@ -1,0 +1,10 @@
+"""``python -m engine --shards N``: the worker daemon (the same as ``simcrm worker``)."""
+
+from __future__ import annotations
+
+import sys
+
+from engine.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main(["worker", *sys.argv[1:]]))

@@ -1,0 +1,40 @@
+"""``python -m engine`` / ``simcrm worker``: run one daemon until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+
+from engine.redis_endpoint import redis_endpoint
+from engine.runtime.engine import Engine
+from engine.settings import Settings
+
+DESCRIPTION = (
+    "Run a SimCRM worker daemon: queue consumers for every shard, the delayed-job mover, "
+    "segment expansion, the stalled-job reaper and counter flushing. Start as many as you like, "
+    "on as many machines: they share the work through Redis. SIGINT or SIGTERM stops it "
+    "gracefully (in-flight jobs finish, the rest is handed to another daemon)."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--shards",
+        type=int,
+        default=None,
+        metavar="N",
+        help="number of queue shards (default: SIMCRM_QUEUE_SHARDS); every daemon and the API "
+        "must use the same number",
+    )
+
+
+async def run(args: argparse.Namespace, settings: Settings) -> int:
+    shards = args.shards
+    if shards is not None and not 1 <= shards <= 1024:
+        print(f"simcrm: --shards must be an integer from 1 to 1024 (got {shards})")
+        return 2
+    if shards is not None:
+        settings = settings.model_copy(update={"simcrm_queue_shards": shards})
+    with redis_endpoint(settings) as endpoint:
+        async with Engine(settings, redis_url=endpoint.url) as engine:
+            await engine.run_until_signal()
+    return 0

@@ -1,0 +1,228 @@
+"""The daemon: one object owning every connection and every loop of a worker process.
+
+::
+
+    async with Engine(settings, redis_url=url) as engine:
+        await engine.run_until_signal()
+
+Inside: queue workers for all shards (the delayed mover and the stalled-job reaper run with them),
+and one control loop that, every tick, refreshes the simulations' statuses from the store, expands
+the segments that are due, re-measures backlog pressure, detects completed simulations and
+flushes live counters to the store. Many daemons can run at once, on many machines: they share
+the consumer groups, segment expansion is leased per simulation, and every count is idempotent.
+
+Shutdown (SIGINT/SIGTERM): stop reading, let in-flight jobs finish within the grace period, hand
+the rest back to the group for another daemon, flush counters, close connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import Any
+
+import structlog
+
+from engine.crm import HubSpotClient
+from engine.redis_endpoint import connect_redis
+from engine.runtime.createdate import CreatedatePolicy
+from engine.runtime.expander import Expander, ExpansionConfig
+from engine.runtime.handlers import Handlers
+from engine.runtime.lifecycle import Lifecycle
+from engine.runtime.outcomes import Outcomes
+from engine.runtime.planning import Planner
+from engine.runtime.pressure import Pressure
+from engine.runtime.registry import Registry, epoch_ms
+from engine.runtime.targets import Targets
+from engine.settings import Settings
+from limits import Limiter
+from schema.store import Store
+from streams import Queue, QueueConfig
+from streams.scripts import Scripts
+from streams.worker import Worker
+
+log = structlog.get_logger()
+
+TICK_S = 0.25
+REFRESH_MS = 500
+PRESSURE_MS = 1_000
+
+
+class Engine:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        redis_url: str,
+        database_url: str | None = None,
+        shards: int | None = None,
+        now_ms: Callable[[], int] = epoch_ms,
+    ) -> None:
+        self.settings = settings
+        self._redis_url = redis_url
+        self._database_url = database_url or settings.resolved_database_url()
+        config = settings.queue_config()
+        if shards is not None:
+            config = QueueConfig(**{**_fields(config), "shards": shards})
+        self.queue_config = config
+        self._now_ms = now_ms
+        self._stack = contextlib.AsyncExitStack()
+        self._pressure = Pressure()
+        self._stop = asyncio.Event()
+
+    # -- set-up and tear-down -----------------------------------------------------------------
+
+    async def __aenter__(self) -> Engine:
+        try:
+            await self._open()
+        except BaseException:
+            await self._stack.aclose()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._stack.aclose()
+
+    async def _open(self) -> None:
+        settings = self.settings
+        stack = self._stack
+        self.store = await stack.enter_async_context(Store.open(self._database_url))
+        self.redis = await connect_redis(self._redis_url)
+        stack.push_async_callback(self.redis.aclose)
+        self.limiter = Limiter(self.redis, settings.limit_config())
+        await self.limiter.load()
+        hubspot = await stack.enter_async_context(
+            HubSpotClient.from_settings(settings, limiter=self.limiter)
+        )
+        sandbox = await stack.enter_async_context(
+            HubSpotClient.from_settings(
+                settings, limiter=self.limiter, base_url=settings.simcrm_sandbox_url
+            )
+        )
+        self.registry = Registry(
+            self.store, Targets(settings, self.store, hubspot, sandbox), now_ms=self._now_ms
+        )
+        self.queue = await stack.enter_async_context(
+            Queue(
+                self.redis,
+                self.queue_config,
+                policies=settings.retry_policies(),
+                default_policy=settings.retry_policy("secondary"),
+            )
+        )
+        scripts = Scripts(self.redis, package="engine.runtime")
+        await scripts.load()
+        self.expander = Expander(
+            self.redis,
+            scripts,
+            self.queue,
+            ExpansionConfig(
+                segment_ms=settings.simcrm_segment_minutes * 60_000,
+                lookahead_segments=settings.simcrm_lookahead_segments,
+                backfill_window=settings.simcrm_backfill_window,
+            ),
+            now_ms=self._now_ms,
+        )
+        self.lifecycle = Lifecycle(self.redis, self.store, self.queue, self.expander)
+        planner = Planner(
+            self.redis,
+            scripts,
+            self.queue,
+            pressure=lambda: self._pressure,
+            now_ms=self._now_ms,
+            thinning_events_max=settings.thinning_events_max,
+        )
+        handlers = Handlers(
+            redis=self.redis,
+            registry=self.registry,
+            planner=planner,
+            outcomes=Outcomes(settings.retry_policies(), settings.retry_policy("secondary")),
+            createdate=CreatedatePolicy(enabled=settings.hubspot_write_createdate),
+            now_ms=self._now_ms,
+        )
+        self.worker: Worker = self.queue.worker(handlers.table())
+
+    # -- running ------------------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Ask :meth:`run` to stop (safe from a signal handler)."""
+        self._stop.set()
+
+    async def run(self) -> None:
+        """Run until :meth:`request_stop`, then shut down gracefully."""
+        await self.worker.start()
+        log.info("engine_started", shards=self.queue_config.shards)
+        try:
+            await self._control_loop()
+        finally:
+            await self.worker.stop()
+            await self._flush_all()
+            log.info("engine_stopped")
+
+    async def run_until_signal(
+        self, signals: Sequence[signal.Signals] = (signal.SIGINT, signal.SIGTERM)
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in signals:
+            loop.add_signal_handler(sig, self.request_stop)
+        try:
+            await self.run()
+        finally:
+            for sig in signals:
+                loop.remove_signal_handler(sig)
+
+    async def _control_loop(self) -> None:
+        last_refresh = last_pressure = last_flush = 0.0
+        flush_every = self.settings.simcrm_flush_interval_ms
+        while not self._stop.is_set():
+            now = time.monotonic() * 1000
+            try:
+                if now - last_refresh >= REFRESH_MS:
+                    await self.registry.refresh()
+                    last_refresh = now
+                if now - last_pressure >= PRESSURE_MS:
+                    await self._measure_pressure()
+                    last_pressure = now
+                for sim in self.registry.active():
+                    await self.lifecycle.prepare(sim)
+                    await self.expander.expand(sim)
+                    await self.lifecycle.check_completed(sim)
+                if now - last_flush >= flush_every:
+                    await self._flush_all()
+                    last_flush = now
+            except Exception as exc:  # a failed pass is retried on the next tick
+                log.exception("control_pass_failed", error=type(exc).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), TICK_S)
+
+    async def _measure_pressure(self) -> None:
+        stats = await self.queue.stats()
+        backlog = sum(s.waiting + s.pending for shard in stats for s in shard.streams.values())
+        breaker_open = False
+        for sim in self.registry.active():
+            if sim.target is not None:
+                state = await self.limiter.state(sim.target.portal_id)
+                breaker_open = breaker_open or state.breaker != "closed"
+        self._pressure = Pressure.measure(
+            backlog, self.settings.thinning_backlog_threshold, breaker_open=breaker_open
+        )
+
+    async def _flush_all(self) -> None:
+        for sim in self.registry.known():
+            try:
+                await self.lifecycle.flush(sim)
+            except Exception as exc:
+                log.warning("counters_flush_failed", sim_id=sim.id, error=type(exc).__name__)
+
+
+def _fields(config: QueueConfig) -> dict[str, Any]:
+    return {name: getattr(config, name) for name in config.__dataclass_fields__}

@@ -1,0 +1,163 @@
+"""Segment expansion: turning the near future of each running simulation into queued jobs.
+
+A simulation's window is cut into segments (SIMCRM_SEGMENT_MINUTES of simulated time). Each pass,
+for every running simulation, the daemon holding its short expansion lease enqueues the contact
+jobs of every segment whose wall-clock start falls within the look-ahead (SIMCRM_LOOKAHEAD_SEGMENTS
+segments ahead), due at each record's own wall-clock moment. Expansion is driven by the clock, not
+by the previous segment finishing, so a slow segment never holds back the next one, and Redis only
+ever holds the near future: a 10,000,000-record simulation starts with its first segment.
+
+A backfill has every record due now, so it is paced by its backlog instead: records are enqueued
+while fewer than SIMCRM_BACKFILL_WINDOW of its jobs are waiting or running.
+
+Progress is kept per segment in ``{s<id>}:segments`` (``lua/expand-2.lua``), so a pass repeated by
+another daemon, or after a crash, counts nothing twice.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from engine.model import Segment
+from engine.runtime import metrics
+from engine.runtime.jobs import contact_job
+from engine.runtime.registry import Known
+from schema.simulations import SimulationStatus
+from streams import Job, Queue
+from streams.scripts import Scripts
+
+log = structlog.get_logger()
+
+LEASE_MS = 30_000
+MAX_ENQUEUE = 20_000  # records enqueued per step, so one huge segment never blocks a pass
+
+
+@dataclass(frozen=True, slots=True)
+class ExpansionConfig:
+    segment_ms: int = 3_600_000
+    lookahead_segments: int = 1
+    backfill_window: int = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentState:
+    """How far a segment's expansion got."""
+
+    segment: Segment
+    upto: int  # records [first, upto) are enqueued
+    expanded_at_ms: int | None
+
+    @property
+    def done(self) -> bool:
+        return self.upto >= self.segment.stop
+
+
+class Expander:
+    def __init__(
+        self,
+        redis: Any,
+        scripts: Scripts,
+        queue: Queue,
+        config: ExpansionConfig,
+        *,
+        now_ms: Callable[[], int],
+    ) -> None:
+        self._redis = redis
+        self._scripts = scripts
+        self._queue = queue
+        self.config = config
+        self._now_ms = now_ms
+        self._owner = secrets.token_hex(8)
+
+    def segment_count(self, sim: Known) -> int:
+        return sim.model.schedule.segment_count(self.config.segment_ms)
+
+    async def next_segment(self, sim: Known) -> int:
+        raw = await self._redis.hget(sim.keys.segments, "next")
+        return int(raw) if raw is not None else 0
+
+    async def expand(self, sim: Known) -> int:
+        """One pass over ``sim``; returns the number of records enqueued."""
+        if sim.status is not SimulationStatus.RUNNING:
+            return 0
+        lease = await self._redis.set(sim.keys.expand_lock, self._owner, nx=True, px=LEASE_MS)
+        if not lease:
+            return 0
+        try:
+            return await self._expand_due(sim)
+        finally:
+            await self._release(sim)
+
+    async def _expand_due(self, sim: Known) -> int:
+        total = self.segment_count(sim)
+        number = await self.next_segment(sim)
+        budget = await self._budget(sim)
+        horizon = self._horizon(sim)
+        enqueued = 0
+        while number < total and budget > 0:
+            segment = sim.model.segment(number, self.config.segment_ms)
+            if not sim.spec.backfill and sim.timing.wall_ms(segment.start_ms) > horizon:
+                break
+            raw = await self._redis.hget(sim.keys.segments, f"{number}:upto")
+            upto = int(raw) if raw is not None else segment.first
+            stop = min(segment.stop, upto + min(budget, MAX_ENQUEUE))
+            await self._enqueue(sim, upto, stop)
+            added = await self._scripts.run(
+                "expand",
+                [sim.keys.segments, sim.keys.metrics],
+                [number, segment.first, stop, segment.stop, self._now_ms()],
+            )
+            enqueued += stop - upto
+            budget -= stop - upto
+            if stop < segment.stop:
+                continue
+            if int(added) or segment.count == 0:
+                log.info("segment_expanded", sim_id=sim.id, segment=number, records=segment.count)
+            number += 1
+        return enqueued
+
+    async def _enqueue(self, sim: Known, first: int, stop: int) -> None:
+        if stop <= first:
+            return
+        wall = sim.timing.wall_ms
+        times = sim.model.schedule.times(first, stop)
+        jobs: list[tuple[Job, int]] = [
+            (contact_job(sim.id, index), wall(at))
+            for index, at in zip(range(first, stop), times, strict=True)
+        ]
+        await self._queue.enqueue_many(jobs)
+
+    async def _budget(self, sim: Known) -> int:
+        """How many records this pass may enqueue (a backfill's backlog bounds it)."""
+        if not sim.spec.backfill:
+            return 2**62
+        counts = await metrics.read(self._redis, sim.keys)
+        outstanding = counts.get("all", {}).get("scheduled", 0) - counts.get("all", {}).get(
+            "settled", 0
+        )
+        return max(0, self.config.backfill_window - outstanding)
+
+    def _horizon(self, sim: Known) -> int:
+        """The wall-clock moment up to which segments start soon enough to be expanded now."""
+        lookahead_wall = (
+            self.config.lookahead_segments * self.config.segment_ms / sim.spec.time_scale
+        )
+        return self._now_ms() + int(lookahead_wall)
+
+    async def _release(self, sim: Known) -> None:
+        await self._scripts.run("unlock", [sim.keys.expand_lock], [self._owner])
+
+    async def states(self, sim: Known) -> list[SegmentState]:
+        """Every segment of ``sim`` with its expansion state (for the API)."""
+        raw = await self._redis.hgetall(sim.keys.segments)
+        fields = {k.decode() if isinstance(k, bytes) else k: int(v) for k, v in raw.items()}
+        result = []
+        for segment in sim.model.schedule.segments(self.config.segment_ms):
+            upto = fields.get(f"{segment.number}:upto", segment.first)
+            result.append(SegmentState(segment, upto, fields.get(f"{segment.number}:at")))
+        return result

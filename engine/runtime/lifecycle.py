@@ -1,0 +1,88 @@
+"""A running simulation's bookkeeping: budgets on first sight, completion, durable counters.
+
+Completion (SPEC §3): a running simulation is *completed* once every segment is expanded, no
+record's plan is still waiting to be enqueued, and every scheduled job is settled — created,
+updated, skipped or dead-lettered (a job dead-lettered by the reaper as ``stalled`` counts too).
+The status moves in the store, where only one daemon's transition can win.
+
+Counters: the live metrics hash is flushed into ``simulation_counters`` with "raise to" semantics,
+so repeated or concurrent flushes never double-count and a counter never goes down.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from engine.model import ActivityType
+from engine.runtime import metrics
+from engine.runtime.expander import Expander
+from engine.runtime.registry import Known
+from schema.errors import IllegalTransition
+from schema.simulations import SimulationStatus
+from schema.store import Store
+from streams import Category, Queue
+
+log = structlog.get_logger()
+
+
+class Lifecycle:
+    def __init__(self, redis: Any, store: Store, queue: Queue, expander: Expander) -> None:
+        self._redis = redis
+        self._store = store
+        self._queue = queue
+        self._expander = expander
+        self._prepared: set[int] = set()
+
+    async def prepare(self, sim: Known) -> None:
+        """Set the simulation-wide budgets once (HSETNX: never resets spent budgets)."""
+        if sim.id in self._prepared:
+            return
+        budgets = {
+            kind.value: rule.budget
+            for kind in ActivityType
+            if (rule := sim.spec.scenario.rule(kind)) is not None and rule.budget is not None
+        }
+        if budgets:
+            pipe = self._redis.pipeline(transaction=False)
+            for kind, budget in budgets.items():
+                pipe.hsetnx(sim.keys.budget, kind, budget)
+            await pipe.execute()
+        self._prepared.add(sim.id)
+
+    async def progress(self, sim: Known) -> tuple[int, int]:
+        """``(settled, scheduled)`` jobs of the simulation, stalled dead letters included."""
+        counts = await metrics.read(self._redis, sim.keys)
+        totals = counts.get("all", {})
+        dead = await self._queue.dead_letters.scope(str(sim.id))
+        stalled = int(dead.counts.get(Category.STALLED.value, 0))
+        return totals.get("settled", 0) + stalled, totals.get("scheduled", 0)
+
+    async def check_completed(self, sim: Known) -> bool:
+        """Move the simulation to completed when all its work is settled; True if it moved."""
+        if sim.status is not SimulationStatus.RUNNING:
+            return False
+        if await self._expander.next_segment(sim) < self._expander.segment_count(sim):
+            return False
+        if await self._redis.hlen(sim.keys.plans):
+            return False
+        settled, scheduled = await self.progress(sim)
+        if settled < scheduled:
+            return False
+        try:
+            sim.row = await self._store.simulations.transition(sim.id, SimulationStatus.COMPLETED)
+        except IllegalTransition:
+            return False
+        log.info("simulation_completed", sim_id=sim.id, jobs=scheduled)
+        return True
+
+    async def flush(self, sim: Known) -> None:
+        """Raise the durable counters to the live ones."""
+        counts = await metrics.read(self._redis, sim.keys)
+        values = {
+            (kind, metric): value
+            for kind, by_metric in counts.items()
+            for metric, value in by_metric.items()
+        }
+        await self._store.counters.raise_to(sim.id, values)

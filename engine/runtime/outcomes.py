@@ -1,0 +1,107 @@
+"""From CRM results to queue outcomes, and the live metrics each outcome moves.
+
+* created/updated → ack, ``<type>:created`` (or ``updated``) and ``all:settled``;
+* a retryable failure → :class:`Retry` (the type's backoff, or HubSpot's Retry-After), counted as
+  ``failed`` — or, on the job's last attempt, as ``dead`` and ``all:settled``, since the queue
+  will dead-letter it;
+* a permanent failure → :class:`DeadLetter` with its category, ``dead`` and ``all:settled``;
+* the limiter said wait → :class:`Defer` (no attempt spent, nothing counted);
+* the simulation was cancelled → ack, ``skipped`` and ``all:settled``.
+
+``all:settled`` against ``all:scheduled`` is how completion is detected (see :mod:`.lifecycle`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+
+from engine.crm import CrmError, ItemResult, NetworkError, RateLimited, Throttled
+from engine.runtime.metrics import Metric, field
+from streams import ACK, Category, DeadLetter, Defer, Job, Outcome, Retry, RetryPolicy
+from streams.outcomes import clip_error
+
+SETTLED = "all:settled"
+
+
+class Tally:
+    """The metric increments of one batch, written in one round trip with its other writes."""
+
+    __slots__ = ("counts",)
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+
+    def add(self, kind: str, metric: Metric, n: int = 1) -> None:
+        self.counts[field(kind, metric)] += n
+
+    def settled(self, n: int = 1) -> None:
+        self.counts[SETTLED] += n
+
+
+class Outcomes:
+    """Turns results into outcomes for one job type, counting them in a :class:`Tally`."""
+
+    def __init__(self, policies: Mapping[str, RetryPolicy], default: RetryPolicy) -> None:
+        self._policies = policies
+        self._default = default
+
+    def done(self, job: Job, tally: Tally, *, updated: bool = False) -> Outcome:
+        tally.add(job.type, Metric.UPDATED if updated else Metric.CREATED)
+        tally.settled()
+        return ACK
+
+    def skipped(self, job: Job, tally: Tally) -> Outcome:
+        tally.add(job.type, Metric.SKIPPED)
+        tally.settled()
+        return ACK
+
+    def failed(
+        self,
+        job: Job,
+        tally: Tally,
+        category: Category,
+        message: str,
+        *,
+        retryable: bool,
+        after_ms: int | None = None,
+    ) -> Outcome:
+        """A failed attempt: retried while attempts last, else dead-lettered."""
+        if category is Category.RATE_LIMIT:
+            tally.add(job.type, Metric.RATE_LIMITED)
+        if retryable and not self._last_attempt(job):
+            tally.add(job.type, Metric.FAILED)
+            return Retry(after_ms, category, clip_error(message))
+        tally.add(job.type, Metric.DEAD)
+        tally.settled()
+        if retryable:
+            return Retry(after_ms, category, clip_error(message))  # the queue dead-letters it
+        return DeadLetter(category, clip_error(message))
+
+    def of_item(self, job: Job, tally: Tally, item: ItemResult) -> Outcome:
+        """The outcome of a failed item of a batch call."""
+        category = Category(item.category or Category.UNKNOWN)
+        return self.failed(job, tally, category, item.message or "", retryable=item.retryable)
+
+    def of_error(self, job: Job, tally: Tally, error: Exception) -> Outcome:
+        """The outcome of a call that failed as a whole (or was not sent)."""
+        if isinstance(error, Throttled):
+            return Defer(max(1, error.wait_ms))
+        if isinstance(error, CrmError):
+            after = error.retry_after_ms if isinstance(error, RateLimited) else None
+            retryable = error.retryable or (isinstance(error, NetworkError) and error.maybe_applied)
+            return self.failed(
+                job,
+                tally,
+                Category(error.category),
+                str(error),
+                retryable=retryable,
+                after_ms=after,
+            )
+        return self.failed(
+            job, tally, Category.UNKNOWN, f"{type(error).__name__}: {error}", retryable=True
+        )
+
+    def _last_attempt(self, job: Job) -> bool:
+        policy = self._policies.get(job.type, self._default)
+        return job.attempt >= (job.max_attempts or policy.attempts)

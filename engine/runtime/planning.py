@@ -1,0 +1,130 @@
+"""Secondary planning: once a record's contact exists, queue its activities — exactly once.
+
+For each record, in one atomic script on the simulation's keys (``lua/plan-4.lua``): the planned bit
+is set, budgets are spent (``HINCRBY``, never below zero), the admitted mask is parked in the
+pending-plans hash, and the scheduled and thinned counts are added to the live metrics. Then the
+admitted activities are enqueued as delayed jobs (idempotent: deterministic ids), and only then is
+the pending entry deleted. A record planned by a worker that died before enqueueing gets the same
+mask back when its contact job runs again, so budgets are never spent twice and no activity is
+lost. Optional engagements are thinned first, under backlog pressure (:mod:`.pressure`), and each
+planning pass that thinned something leaves a thinning event.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import structlog
+
+from engine.model import PlannedActivity
+from engine.runtime import thinning
+from engine.runtime.jobs import activity_job
+from engine.runtime.pressure import THINNABLE, Pressure, keeps
+from engine.runtime.registry import Known
+from streams import Job, Queue
+from streams.scripts import Scripts
+
+log = structlog.get_logger()
+
+DONE = 2  # plan-4.lua: 0 planned now, 1 planned before (resume), 2 already enqueued
+
+
+class Planner:
+    def __init__(
+        self,
+        redis: Any,
+        scripts: Scripts,
+        queue: Queue,
+        *,
+        pressure: Callable[[], Pressure],
+        now_ms: Callable[[], int],
+        thinning_events_max: int,
+    ) -> None:
+        self._redis = redis
+        self._scripts = scripts
+        self._queue = queue
+        self._pressure = pressure
+        self._now_ms = now_ms
+        self._events_max = thinning_events_max
+
+    async def plan(self, sim: Known, indices: Sequence[int]) -> int:
+        """Plan and enqueue the activities of records ``indices`` (their contacts exist).
+
+        Returns the number of activity jobs enqueued.
+        """
+        if not indices:
+            return 0
+        pressure = self._pressure()
+        keys = sim.keys
+        candidates: list[list[PlannedActivity]] = []
+        calls = []
+        thinned_total = 0
+        for index in indices:
+            kept, thinned = _thin(sim, index, pressure.factor)
+            thinned_total += sum(thinned.values())
+            candidates.append(kept)
+            thinned_args = [f"{kind}={count}" for kind, count in thinned.items()]
+            calls.append(
+                (
+                    "plan",
+                    [keys.planned, keys.budget, keys.plans, keys.metrics],
+                    [index, len(kept), *(a.kind.value for a in kept), *thinned_args],
+                )
+            )
+        replies = await self._scripts.run_many(calls)
+        jobs: list[tuple[Job, int]] = []
+        finished: list[int] = []
+        for index, kept, reply in zip(indices, candidates, replies, strict=True):
+            if int(reply[0]) == DONE:
+                continue
+            finished.append(index)
+            mask = _text(reply[1])
+            jobs.extend(
+                (activity_job(sim.id, index, activity), sim.timing.wall_ms(activity.at_ms))
+                for activity, flag in zip(kept, mask, strict=True)
+                if flag == "1"
+            )
+        if jobs:
+            await self._queue.enqueue_many(jobs)
+        pipe = self._redis.pipeline(transaction=False)
+        if finished:
+            pipe.hdel(keys.plans, *finished)
+        if thinned_total:
+            before = sum(len(kept) for kept in candidates) + thinned_total
+            self._record_thinning(pipe, sim, pressure, before, thinned_total)
+        if len(pipe):
+            await pipe.execute()
+        return len(jobs)
+
+    def _record_thinning(
+        self, pipe: Any, sim: Known, pressure: Pressure, before: int, thinned: int
+    ) -> None:
+        event = thinning.ThinningEvent(
+            at=self._now_ms(),
+            before=before,
+            after=before - thinned,
+            factor=pressure.factor,
+            total_waiting=pressure.backlog,
+            reason=pressure.reason,
+        )
+        thinning.record(pipe, sim.keys, event, self._events_max)
+        log.info("activities_thinned", sim_id=sim.id, thinned=thinned, factor=pressure.factor)
+
+
+def _thin(sim: Known, index: int, factor: float) -> tuple[list[PlannedActivity], Counter[str]]:
+    """Record ``index``'s planned activities that survive thinning, and the thinned counts."""
+    kept: list[PlannedActivity] = []
+    thinned: Counter[str] = Counter()
+    for activity in sim.model.plan(index).activities:
+        job_id = f"{sim.id}:{activity.kind.value}:{index}:{activity.ordinal}"
+        if activity.kind in THINNABLE and not keeps(job_id, factor):
+            thinned[activity.kind.value] += 1
+        else:
+            kept.append(activity)
+    return kept, thinned
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -1,0 +1,122 @@
+"""The simulations a daemon knows: their status (refreshed from the store), model and target.
+
+The store is the source of truth for status; every daemon re-reads the running and paused
+simulations about twice a second, so a pause or cancel made through the API reaches every worker
+within a second. A simulation's model and target are built once and kept while it is known.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from engine.model import SimulationModel, SimulationSpec
+from engine.runtime.keys import SimKeys
+from engine.runtime.targets import Target, Targets
+from engine.runtime.timing import Timing
+from schema.errors import NotFound
+from schema.simulations import Simulation, SimulationStatus
+from schema.store import Store
+
+ACTIVE = frozenset({SimulationStatus.RUNNING, SimulationStatus.PAUSED})
+
+
+def epoch_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(slots=True)
+class Known:
+    """One simulation as the runtime holds it."""
+
+    row: Simulation
+    spec: SimulationSpec
+    model: SimulationModel
+    keys: SimKeys
+    timing: Timing
+    target: Target | None = field(default=None)
+
+    @property
+    def id(self) -> int:
+        return self.row.id
+
+    @property
+    def status(self) -> SimulationStatus:
+        return self.row.status
+
+
+class Registry:
+    def __init__(
+        self,
+        store: Store,
+        targets: Targets,
+        *,
+        key_prefix: str = "simcrm",
+        now_ms: Callable[[], int] = epoch_ms,
+    ) -> None:
+        self._store = store
+        self._targets = targets
+        self._prefix = key_prefix
+        self._now_ms = now_ms
+        self._known: dict[int, Known] = {}
+
+    def known(self) -> list[Known]:
+        """Every simulation this daemon has seen (active or not)."""
+        return list(self._known.values())
+
+    def active(self) -> list[Known]:
+        """The running and paused simulations as of the last refresh."""
+        return [known for known in self._known.values() if known.status in ACTIVE]
+
+    async def refresh(self) -> None:
+        """Re-read the statuses of running and paused simulations (and of those that stopped)."""
+        rows = await self._store.simulations.list(statuses=ACTIVE, limit=10_000)
+        seen = {row.id for row in rows}
+        for row in rows:
+            self._remember(row)
+        for sim_id in [s for s, k in self._known.items() if s not in seen and k.status in ACTIVE]:
+            try:
+                self._remember(await self._store.simulations.get(sim_id))
+            except NotFound:
+                del self._known[sim_id]
+
+    async def get(self, sim_id: int) -> Known | None:
+        """The simulation, loaded from the store if this daemon has not seen it yet."""
+        known = self._known.get(sim_id)
+        if known is not None:
+            return known
+        try:
+            row = await self._store.simulations.get(sim_id)
+        except NotFound:
+            return None
+        return self._remember(row)
+
+    async def target(self, known: Known) -> Target:
+        """The simulation's CRM target (built on first use); raises TargetUnavailable."""
+        if known.target is None:
+            known.target = await self._targets.for_simulation(known.row)
+        return known.target
+
+    def _remember(self, row: Simulation) -> Known:
+        known = self._known.get(row.id)
+        if known is not None:
+            known.row = row
+            if known.timing.anchor_ms == 0 and row.started_at is not None:
+                known.timing = _timing(known.spec, row)
+            return known
+        spec = SimulationSpec.from_row(row)
+        known = Known(
+            row=row,
+            spec=spec,
+            model=SimulationModel(spec),
+            keys=SimKeys(row.id, self._prefix),
+            timing=_timing(spec, row),
+        )
+        self._known[row.id] = known
+        return known
+
+
+def _timing(spec: SimulationSpec, row: Simulation) -> Timing:
+    started = int(row.started_at.timestamp() * 1000) if row.started_at is not None else 0
+    return Timing.of(spec, started)

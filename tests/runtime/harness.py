@@ -1,0 +1,132 @@
+"""A whole SimCRM on loopback for runtime tests: the sandbox over HTTP, a SQLite store, the test
+Redis, and engines running in-process (or as real daemon processes)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import SecretStr
+
+from engine.crm import ObjectType
+from engine.crm.sandbox import Sandbox
+from engine.model import WRITES, ActivityType, SimulationInput, SimulationModel, SimulationSpec
+from engine.runtime.engine import Engine
+from engine.settings import Settings
+from schema.simulations import Simulation, SimulationStatus
+from schema.store import Store
+
+SECRET = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
+
+def runtime_settings(sandbox: Sandbox, **changes: Any) -> Settings:
+    """Settings for an engine talking to ``sandbox`` at its tier, with quick pacing."""
+    values: dict[str, Any] = {
+        "simcrm_sandbox_url": sandbox.url,
+        "hubspot_tier": sandbox.config.tier,
+        "hubspot_daily_limit": 0,
+        "simcrm_flush_interval_ms": 500,
+        "token_enc_secret": SecretStr(SECRET),
+    }
+    values.update(changes)
+    return Settings(**values)
+
+
+async def create_simulation(store: Store, **fields: Any) -> Simulation:
+    """A running simulation owned by a fresh user; defaults: a 200-record b2b backfill."""
+    users = await store.users.list()
+    owner = users[0] if users else (await store.users.create("runner@example.com"))[0]
+    body: dict[str, Any] = {
+        "name": "runtime test",
+        "scenario": "b2b_saas",
+        "distribution_method": "uniform",
+        "start_time": "2026-01-05T00:00:00Z",
+        "end_time": "2026-01-12T00:00:00Z",
+        "total_records": 200,
+        "backfill": True,
+        "target": "sandbox",
+    }
+    body.update(fields)
+    row = await store.simulations.create(SimulationInput.parse(body).to_new_simulation(owner.id))
+    return await store.simulations.transition(row.id, SimulationStatus.RUNNING)
+
+
+async def wait_for_status(
+    store: Store, sim_id: int, status: SimulationStatus, timeout_s: float
+) -> Simulation:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        row = await store.simulations.get(sim_id)
+        if row.status is status:
+            return row
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"simulation {sim_id} is {row.status}, not {status}, after {timeout_s}s"
+            )
+        await asyncio.sleep(0.1)
+
+
+@dataclass
+class RunningEngine:
+    engine: Engine
+    task: asyncio.Task[None]
+
+    async def stop(self) -> None:
+        self.engine.request_stop()
+        await self.task
+
+
+async def start_engine(settings: Settings, redis_url: str, database_url: str) -> RunningEngine:
+    engine = Engine(settings, redis_url=redis_url, database_url=database_url)
+    await engine.__aenter__()
+
+    async def run() -> None:
+        try:
+            await engine.run()
+        finally:
+            await engine.__aexit__(None, None, None)
+
+    return RunningEngine(engine, asyncio.create_task(run()))
+
+
+def expected_objects(row: Simulation) -> dict[ObjectType, set[str]]:
+    """Every object key the simulation should create, by type, straight from the model."""
+    model = SimulationModel(SimulationSpec.from_row(row))
+    expected: dict[ObjectType, set[str]] = {t: set() for t in ObjectType}
+    for index in range(row.total_records):
+        expected[ObjectType.CONTACT].add(f"{row.id}:contact:{index}")
+        for activity in model.plan(index).activities:
+            write = WRITES[activity.kind]
+            if write.operation == "create":
+                key = f"{row.id}:{activity.kind.value}:{index}:{activity.ordinal}"
+                expected[write.object_type].add(key)
+    return expected
+
+
+def stored_keys(sandbox: Sandbox) -> dict[ObjectType, Counter[str]]:
+    """How many live objects carry each simcrm_key, by type."""
+    return {
+        t: Counter(o.properties.get("simcrm_key", "") for o in sandbox.objects(t) if not o.archived)
+        for t in ObjectType
+    }
+
+
+def planned_times(row: Simulation) -> Mapping[str, int]:
+    """Each engagement's planned simulated time, by object key."""
+    model = SimulationModel(SimulationSpec.from_row(row))
+    times: dict[str, int] = {}
+    for index in range(row.total_records):
+        for activity in model.plan(index).activities:
+            if activity.kind in (ActivityType.NOTE, ActivityType.CALL, ActivityType.TASK):
+                times[f"{row.id}:{activity.kind.value}:{index}:{activity.ordinal}"] = activity.at_ms
+    return times
+
+
+def window(days: int = 7, start: datetime | None = None) -> tuple[str, str]:
+    begin = start or datetime(2026, 1, 5, tzinfo=UTC)
+    return begin.isoformat(), (begin + timedelta(days=days)).isoformat()
