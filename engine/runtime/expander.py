@@ -23,9 +23,10 @@ from typing import Any
 
 import structlog
 
-from engine.model import Segment
+from engine.model import Segment, SimulationModel
 from engine.runtime import metrics
 from engine.runtime.jobs import contact_job
+from engine.runtime.keys import SimKeys
 from engine.runtime.registry import Known
 from schema.simulations import SimulationStatus
 from streams import Job, Queue
@@ -153,11 +154,18 @@ class Expander:
         await self._scripts.run("unlock", [sim.keys.expand_lock], [self._owner])
 
     async def states(self, sim: Known) -> list[SegmentState]:
-        """Every segment of ``sim`` with its expansion state (for the API)."""
-        raw = await self._redis.hgetall(sim.keys.segments)
-        fields = {k.decode() if isinstance(k, bytes) else k: int(v) for k, v in raw.items()}
-        result = []
-        for segment in sim.model.schedule.segments(self.config.segment_ms):
-            upto = fields.get(f"{segment.number}:upto", segment.first)
-            result.append(SegmentState(segment, upto, fields.get(f"{segment.number}:at")))
-        return result
+        """Every segment of ``sim`` with its expansion state."""
+        return await segment_states(self._redis, sim.keys, sim.model, self.config.segment_ms)
+
+
+async def segment_states(
+    redis: Any, keys: SimKeys, model: SimulationModel, segment_ms: int
+) -> list[SegmentState]:
+    """Every segment of a simulation with how far its expansion got (for the API)."""
+    raw = await redis.hgetall(keys.segments)
+    fields = {(k.decode() if isinstance(k, bytes) else k): int(v) for k, v in raw.items()}
+    result = []
+    for segment in model.schedule.segments(segment_ms):
+        upto = fields.get(f"{segment.number}:upto", segment.first)
+        result.append(SegmentState(segment, upto, fields.get(f"{segment.number}:at")))
+    return result
