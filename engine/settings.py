@@ -285,7 +285,10 @@ class Settings(BaseSettings):
     simcrm_sandbox_token: SecretStr = SecretStr("sandbox-token")
     hubspot_write_createdate: Annotated[bool, BeforeValidator(_flag)] = True
     simcrm_flush_interval_ms: Annotated[int, BeforeValidator(_int_between(100, 3_600_000))] = 5_000
-    simcrm_concurrency: Annotated[int, BeforeValidator(_int_between(1, 10_000))] = 100
+    simcrm_concurrency: Annotated[int, BeforeValidator(_int_between(1, 10_000))] = 1_000
+    simcrm_read_count: Annotated[int, BeforeValidator(_int_between(1, 10_000))] = 1_000
+    simcrm_visibility_ms: Annotated[int, BeforeValidator(_int_between(1_000, 3_600_000))] = 30_000
+    simcrm_grace_ms: Annotated[int, BeforeValidator(_int_between(0, 3_600_000))] = 10_000
 
     log_level: Annotated[str, BeforeValidator(lambda v: str(v).strip().lower())] = "info"
     log_format: Annotated[
@@ -334,11 +337,16 @@ class Settings(BaseSettings):
     # -- the job queue (streams/) -------------------------------------------------------------
 
     def queue_config(self) -> QueueConfig:
-        """The queue's options from SIMCRM_QUEUE_SHARDS, DLQ_SAMPLE_MAX and DLQ_REPLAY_LIMIT_CAP
-        (the rest keep their defaults)."""
+        """The queue's options: SIMCRM_QUEUE_SHARDS, SIMCRM_CONCURRENCY, SIMCRM_READ_COUNT,
+        SIMCRM_VISIBILITY_MS (claims renewed every third of it), SIMCRM_GRACE_MS,
+        DLQ_SAMPLE_MAX and DLQ_REPLAY_LIMIT_CAP."""
         return QueueConfig(
             shards=self.simcrm_queue_shards,
             concurrency=self.simcrm_concurrency,
+            read_count=self.simcrm_read_count,
+            visibility_ms=self.simcrm_visibility_ms,
+            heartbeat_ms=self.simcrm_visibility_ms // 3,
+            grace_ms=self.simcrm_grace_ms,
             dead_sample_max=self.dlq_sample_max,
             replay_limit_cap=self.dlq_replay_limit_cap,
         )
