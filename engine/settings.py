@@ -96,7 +96,8 @@ def _url(schemes: tuple[str, ...]) -> Callable[[Any], Any]:
         if value is None:
             return None
         text = str(value).strip()
-        if not text.startswith(tuple(f"{s}://" for s in schemes)):
+        scheme = text.split("://", 1)[0].split("+", 1)[0] if "://" in text else ""
+        if scheme not in schemes:
             raise ValueError(
                 f"must be a URL starting with {' or '.join(s + '://' for s in schemes)}"
             )
@@ -284,6 +285,7 @@ class Settings(BaseSettings):
     )
     simcrm_sandbox_token: SecretStr = SecretStr("sandbox-token")
     hubspot_write_createdate: Annotated[bool, BeforeValidator(_flag)] = True
+    hubspot_search_lag_ms: Annotated[int, BeforeValidator(_int_between(0, 600_000))] = 10_000
     simcrm_flush_interval_ms: Annotated[int, BeforeValidator(_int_between(100, 3_600_000))] = 5_000
     simcrm_concurrency: Annotated[int, BeforeValidator(_int_between(1, 10_000))] = 1_000
     simcrm_read_count: Annotated[int, BeforeValidator(_int_between(1, 10_000))] = 1_000

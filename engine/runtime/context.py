@@ -25,6 +25,7 @@ class HandlerContext:
     outcomes: Outcomes
     createdate: CreatedatePolicy
     now_ms: Callable[[], int]
+    search_lag_ms: int = 10_000  # how long HubSpot's search may lag behind a create
 
 
 def recorded_id(raw: Any) -> str | None:

@@ -41,7 +41,6 @@ from streams import Category, Job, Outcome
 
 log = structlog.get_logger()
 
-SEARCH_LAG_MS = 10_000
 UNIQUE_KEY_TYPES = frozenset({ObjectType.COMPANY, ObjectType.DEAL, ObjectType.TICKET})
 
 
@@ -126,8 +125,8 @@ class ActivityCreates:
         to_search: list[int] = []
         for position in positions:
             age = now - int(marks[position])
-            if age < SEARCH_LAG_MS:
-                batch.outcomes[position] = self._ctx.outcomes.defer(SEARCH_LAG_MS - age)
+            if age < self._ctx.search_lag_ms:
+                batch.outcomes[position] = self._ctx.outcomes.defer(self._ctx.search_lag_ms - age)
             else:
                 to_search.append(position)
         if not to_search:

@@ -149,6 +149,7 @@ class Engine:
             ),
             createdate=CreatedatePolicy(enabled=settings.hubspot_write_createdate),
             now_ms=self._now_ms,
+            search_lag_ms=settings.hubspot_search_lag_ms,
         )
         handlers = Handlers(context, registry=self.registry, planner=planner)
         self.worker: Worker = self.queue.worker(handlers.table())
