@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import subprocess
 import sys
 from collections.abc import Callable
 
@@ -24,6 +23,7 @@ from tests.runtime.harness import (
     start_engine,
     stored_keys,
     wait_for_status,
+    wait_until,
 )
 from tests.servers import RedisServer
 
@@ -37,11 +37,11 @@ def assert_exactly_the_plan(sandbox: Sandbox, expected: dict[ObjectType, set[str
     assert sum(sandbox.stats().duplicates.values()) == 0
 
 
-async def wait_until(condition: Callable[[], bool], timeout_s: float) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.05)
+async def start_daemon(env: dict[str, str]) -> asyncio.subprocess.Process:
+    """`python -m engine` as a real process, as an operator would run it."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "engine", env=env, stdout=asyncio.subprocess.DEVNULL
+    )
 
 
 @pytest.mark.slow
@@ -54,24 +54,25 @@ async def test_daemon_killed_mid_run(
     row = await create_simulation(runtime_store, total_records=1_500)
     settings = runtime_settings(sandbox, simcrm_visibility_ms=3_000, hubspot_search_lag_ms=1_000)
     env = daemon_env(settings, redis_url, database_file)
-    command = [sys.executable, "-m", "engine"]
-    first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    first = await start_daemon(env)
     try:
         await wait_until(
-            lambda: first.poll() is not None or len(sandbox.objects(ObjectType.NOTE)) > 300, 60
+            lambda: first.returncode is not None or len(sandbox.objects(ObjectType.NOTE)) > 300,
+            60,
         )
-        assert first.poll() is None, "the first daemon exited on its own"
+        assert first.returncode is None, "the first daemon exited on its own"
         first.send_signal(signal.SIGKILL)
-        first.wait(10)
-        second = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+        await first.wait()
+        second = await start_daemon(env)
         try:
             done = await wait_for_status(runtime_store, row.id, SimulationStatus.COMPLETED, 150)
         finally:
             second.send_signal(signal.SIGTERM)
-            assert second.wait(30) == 0
+            assert await asyncio.wait_for(second.wait(), 30) == 0
     finally:
-        if first.poll() is None:
+        if first.returncode is None:
             first.kill()
+            await first.wait()
     assert_exactly_the_plan(sandbox, expected_objects(done))
 
 

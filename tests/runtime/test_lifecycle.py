@@ -16,6 +16,7 @@ from tests.runtime.harness import (
     start_engine,
     stored_keys,
     wait_for_status,
+    wait_until,
 )
 
 
@@ -36,8 +37,7 @@ async def test_pause_stops_creation_and_resume_finishes(
     )
     running = await start_engine(runtime_settings(sandbox), redis_url, database_file)
     try:
-        while created(sandbox) < 100:
-            await asyncio.sleep(0.05)
+        await wait_until(lambda: created(sandbox) >= 100, 30)
         await runtime_store.simulations.transition(row.id, SimulationStatus.PAUSED)
         await asyncio.sleep(1.0)
         paused_at = created(sandbox)
@@ -61,8 +61,7 @@ async def test_cancel_stops_everything(
     )
     running = await start_engine(runtime_settings(sandbox), redis_url, database_file)
     try:
-        while created(sandbox) < 100:
-            await asyncio.sleep(0.05)
+        await wait_until(lambda: created(sandbox) >= 100, 30)
         await runtime_store.simulations.transition(row.id, SimulationStatus.CANCELLED)
         await asyncio.sleep(1.0)
         after_cancel = created(sandbox)
