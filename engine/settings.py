@@ -106,6 +106,13 @@ def _url(schemes: tuple[str, ...]) -> Callable[[Any], Any]:
     return parse
 
 
+def _key_prefix(value: Any) -> Any:
+    text = str(value).strip()
+    if not text or len(text) > 64 or any(ch in text for ch in "{} \t\n"):
+        raise ValueError("must be 1 to 64 characters without braces or spaces")
+    return text
+
+
 def decode_secret(text: str) -> bytes:
     """Decode a 32-byte key given as 64 hex digits or as base64; ValueError otherwise."""
     text = text.strip()
@@ -287,6 +294,7 @@ class Settings(BaseSettings):
     hubspot_write_createdate: Annotated[bool, BeforeValidator(_flag)] = True
     hubspot_search_lag_ms: Annotated[int, BeforeValidator(_int_between(0, 600_000))] = 10_000
     simcrm_flush_interval_ms: Annotated[int, BeforeValidator(_int_between(100, 3_600_000))] = 5_000
+    simcrm_key_prefix: Annotated[str, BeforeValidator(_key_prefix)] = "simcrm"
     simcrm_concurrency: Annotated[int, BeforeValidator(_int_between(1, 10_000))] = 1_000
     simcrm_read_count: Annotated[int, BeforeValidator(_int_between(1, 10_000))] = 1_000
     simcrm_visibility_ms: Annotated[int, BeforeValidator(_int_between(1_000, 3_600_000))] = 30_000
@@ -344,6 +352,7 @@ class Settings(BaseSettings):
         DLQ_SAMPLE_MAX and DLQ_REPLAY_LIMIT_CAP."""
         return QueueConfig(
             shards=self.simcrm_queue_shards,
+            prefix=self.simcrm_key_prefix,
             concurrency=self.simcrm_concurrency,
             read_count=self.simcrm_read_count,
             visibility_ms=self.simcrm_visibility_ms,

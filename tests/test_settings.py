@@ -190,3 +190,12 @@ def test_driver_urls_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
     assert load_settings().resolved_database_url() == "sqlite+aiosqlite:////tmp/x.db"
     monkeypatch.setenv("DATABASE_URL", "mysql+asyncmy://root@db/simcrm")
     assert load_settings().database_url == "mysql+asyncmy://root@db/simcrm"
+
+
+def test_key_prefix_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIMCRM_KEY_PREFIX names every Redis key; braces would break the hash tags."""
+    assert problem(monkeypatch, SIMCRM_KEY_PREFIX="a{b}").startswith(
+        "SIMCRM_KEY_PREFIX must be 1 to 64 characters without braces or spaces"
+    )
+    monkeypatch.setenv("SIMCRM_KEY_PREFIX", "team-a")
+    assert load_settings().queue_config().prefix == "team-a"

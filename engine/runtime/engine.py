@@ -110,7 +110,10 @@ class Engine:
             )
         )
         self.registry = Registry(
-            self.store, Targets(settings, self.store, hubspot, sandbox), now_ms=self._now_ms
+            self.store,
+            Targets(settings, self.store, hubspot, sandbox),
+            key_prefix=settings.simcrm_key_prefix,
+            now_ms=self._now_ms,
         )
         self.queue = await stack.enter_async_context(
             Queue(

@@ -31,8 +31,9 @@ from streams import Batched, Category, Defer, Job, Outcome
 
 BATCH_SIZE = 100  # HubSpot's most inputs per batch call
 LINGER_MS = 100  # how long a part-filled batch waits for more jobs of its kind
-SATURATED_LINGER_MS = 1_000  # the same while the limiter refuses calls: requests are scarce
-SATURATED_FOR_MS = 3_000
+SATURATED_MIN_FILL = 50  # while the limiter refuses calls, smaller batches keep waiting …
+MAX_WAIT_MS = 5_000  # … for at most this long
+SATURATED_FOR_MS = 3_000  # "refusing" means: refused a call this recently
 PAUSED_RECHECK_MS = 1_000
 
 Send = Callable[[Known, Target, Sequence[Job], Tally], Awaitable[list[Outcome]]]
@@ -54,12 +55,12 @@ class Handlers:
         self._creates = ActivityCreates(context)
         self._updates = Updates(context)
         self._coalescer: Coalescer[Job, Outcome] = Coalescer(
-            linger_ms=self._linger_ms, size=BATCH_SIZE
+            linger_ms=LINGER_MS, size=BATCH_SIZE, min_fill=self._min_fill, max_wait_ms=MAX_WAIT_MS
         )
 
-    def _linger_ms(self) -> int:
+    def _min_fill(self) -> int:
         recently = self._ctx.now_ms() - self._ctx.outcomes.last_throttled_ms < SATURATED_FOR_MS
-        return SATURATED_LINGER_MS if recently else LINGER_MS
+        return SATURATED_MIN_FILL if recently else 1
 
     def table(self) -> dict[str, Batched]:
         """The queue's handler table: contacts, and every activity type."""
