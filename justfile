@@ -9,11 +9,14 @@ bin := ".venv/bin"
 default:
     @just --list
 
-# install SimCRM into .venv, create the database and check that Redis and the database work
-setup: _venv
+# a whole simulation end to end on the built-in HubSpot sandbox (options: `simcrm demo --help`)
+demo *args: _venv
+    {{bin}}/simcrm demo {{args}}
+
+# a worker daemon (SIMCRM_* / REDIS_URL / DATABASE_URL from the environment)
+worker *args: _venv
     {{bin}}/simcrm migrate
-    {{bin}}/simcrm --help
-    {{bin}}/simcrm doctor
+    {{bin}}/python -m engine {{args}}
 
 # run the test suite (extra arguments go to pytest, e.g. `just test -k store`)
 test *args: _venv

@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Console
 
 from engine.demo.runner import DemoOptions, run_demo
+from engine.logs import configure_logging
 from engine.model import SCENARIO_NAMES
 from engine.settings import Settings
 
@@ -75,6 +76,8 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         for problem in problems:
             print(f"simcrm: {problem}")
         return 2
+    # The progress bars own the terminal: only warnings and errors are logged meanwhile.
+    configure_logging("warning", settings.log_format)
     options = DemoOptions(
         records=args.records,
         time_scale=args.time_scale,
