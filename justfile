@@ -22,9 +22,17 @@ worker *args: _venv
 test *args: _venv
     {{bin}}/pytest {{args}}
 
-# run a benchmark: `just bench NAME [options]` (no NAME lists them; see bench/README.md)
-bench *args: _venv
-    {{bin}}/python -m bench {{args}}
+# run the benchmarks: all of them, or `just bench NAME [options]` (see bench/README.md); they
+# use .venv-bench, which also holds the peer queues (arq, SAQ) measured beside ours
+bench *args:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if [ ! -x .venv-bench/bin/python ]; then python3 -m venv .venv-bench; fi
+    if [ ! -f .venv-bench/.installed ] || [ pyproject.toml -nt .venv-bench/.installed ]; then
+        .venv-bench/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+        touch .venv-bench/.installed
+    fi
+    .venv-bench/bin/python -m bench {{args}}
 
 # ruff (lint and format check) and mypy (strict)
 lint: _venv
