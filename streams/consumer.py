@@ -141,7 +141,7 @@ class ShardConsumer:
                 job = None
             if job is None:
                 self._log.error("job_payload_invalid", entry_id=str(entry_id))
-                self._settlements.add_record(priority, ("a", entry_id, ""))
+                self._settlements.add_record(priority, ("a", entry_id, "", ""))
                 continue
             delivery = Delivery(job, entry_id, priority, payload, deliveries)
             self.in_flight[priority, entry_id] = delivery

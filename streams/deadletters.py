@@ -208,6 +208,7 @@ class DeadLetters:
                 self._ctx.keys.dead_counts(scope),
                 primary,
                 secondary,
+                self._ctx.keys.live(shard),
             ]
         )
         args: list[KeyOrArg] = [scope]

@@ -9,6 +9,7 @@ shard's tag too. With the default prefix ``simcrm``, shard 3 holds::
     simcrm:{q3}:delayed              zset     "<class><job>" scored by due epoch ms
     simcrm:{q3}:ids:<b>              hash     live job ids (ready, delayed or running) whose
                                               crc32(id) % 1024 is b, each mapped to ""
+    simcrm:{q3}:live                 hash     scope -> how many of its jobs are live
     simcrm:{q3}:dead                 stream   dead letters of every scope on the shard
     simcrm:{q3}:dead:scopes          hash     scope -> dead letters it has in the stream
     simcrm:{q3}:dead:counts:<scope>  hash     category -> dead letters of the scope
@@ -71,6 +72,10 @@ class QueueKeys:
     def ids_pattern(self, shard: int) -> str:
         """A SCAN pattern matching every live-id bucket of ``shard``."""
         return f"{self.tag(shard)}:ids:*"
+
+    def live(self, shard: int) -> str:
+        """Per-scope counts of live jobs: a scope with none left has nothing queued or running."""
+        return f"{self.tag(shard)}:live"
 
     def dead(self, shard: int) -> str:
         return f"{self.tag(shard)}:dead"

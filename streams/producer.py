@@ -40,7 +40,7 @@ class Producer:
         """
         now = self._ctx.clock.now_ms()
         size = self._ctx.config.enqueue_chunk
-        buffers: dict[int, list[tuple[str, str, int, bytes]]] = {}
+        buffers: dict[int, list[tuple[str, str, str, int, bytes]]] = {}
         shard_of: dict[str, int] = {}  # scopes repeat: hash each once per call
         ready: list[tuple[str, list[str], list[KeyOrArg]]] = []
         sending: list[asyncio.Task[list[Any]]] = []
@@ -53,7 +53,7 @@ class Producer:
             if shard is None:
                 shard = shard_of[job.scope] = self._ctx.keys.shard_of(job.scope)
             buffer = buffers.setdefault(shard, [])
-            buffer.append((job.id, job.priority.code, due_ms, job.encode()))
+            buffer.append((job.id, job.scope, job.priority.code, due_ms, job.encode()))
             if len(buffer) >= size:
                 ready.append(self._call(shard, buffer, now))
                 buffers[shard] = []
@@ -71,13 +71,16 @@ class Producer:
         return added
 
     def _call(
-        self, shard: int, items: list[tuple[str, str, int, bytes]], now: int
+        self, shard: int, items: list[tuple[str, str, str, int, bytes]], now: int
     ) -> tuple[str, list[str], list[KeyOrArg]]:
         primary, secondary = self._ctx.keys.streams(shard)
-        keys = KeyList([primary, secondary, self._ctx.keys.delayed(shard)])
+        keys = KeyList(
+            [primary, secondary, self._ctx.keys.delayed(shard), self._ctx.keys.live(shard)]
+        )
         lines = []
-        for job_id, code, due_ms, payload in items:
+        for job_id, scope, code, due_ms, payload in items:
             bucket = keys.index(self._ctx.keys.ids(shard, job_id))
-            lines.append(f"{bucket}:{code}:{due_ms}:{len(payload)}:{job_id}\n")
-        payloads = b"".join(payload for _, _, _, payload in items)
+            head = f"{bucket}:{code}:{due_ms}:{len(payload)}:{len(scope.encode())}"
+            lines.append(f"{head}:{scope}{job_id}\n")
+        payloads = b"".join(item[4] for item in items)
         return "enqueue", keys.keys, [now, "".join(lines), payloads]

@@ -134,3 +134,12 @@ class Queue:
     async def stats(self) -> list[ShardStats]:
         """Gauges of every shard (see :mod:`streams.stats`)."""
         return await queue_stats(self.client, self.keys, self.clock)
+
+    async def live_count(self, scope: str) -> int:
+        """How many of ``scope``'s jobs are live: waiting, delayed or running (0: none left).
+
+        Kept exactly by the enqueue, settle and replay scripts, so it is 0 only once every job
+        of the scope has been done or dead-lettered, however often workers died meanwhile.
+        """
+        raw = await self.client.hget(self.keys.live(self.keys.shard_of(scope)), scope)
+        return int(raw) if raw is not None else 0

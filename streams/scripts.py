@@ -1,7 +1,7 @@
 """The queue's Lua scripts: read from ``streams/lua/``, loaded at boot, called by name.
 
 Each file is named ``<name>-<keys>.lua`` (``promote-3.lua`` takes exactly 3 keys) or, for a script
-whose key list grows with its input, ``<name>-<fixed>+n.lua`` (``settle-4+n.lua``: 4 fixed keys,
+whose key list grows with its input, ``<name>-<fixed>+n.lua`` (``settle-5+n.lua``: 5 fixed keys,
 then any number of further keys, all of the same shard, which its records point at by index; see
 :class:`KeyList`). Each opens with a header of ``--`` comments stating its purpose, KEYS, ARGV and
 return value. :meth:`Scripts.load` sends every script to Redis (to every primary of a Cluster), so

@@ -67,7 +67,7 @@ class SettleCounts:
         )
 
 
-# A record: ("a", entry, job_id) | ("r", entry, due_ms, member) |
+# A record: ("a", entry, job_id, scope) | ("r", entry, due_ms, member) |
 # ("d", entry, job_id, scope, category, error, attempts, payload, sample)
 Record = tuple[Any, ...]
 
@@ -101,7 +101,7 @@ def record_for(delivery: Delivery, outcome: Outcome, policy: RetryPolicy, now_ms
     """The settlement record for ``outcome`` of ``delivery`` under the type's ``policy``."""
     job = delivery.job
     if isinstance(outcome, Ack):
-        return ("a", delivery.entry_id, job.id)
+        return ("a", delivery.entry_id, job.id, job.scope)
     if isinstance(outcome, Defer):
         member = job.priority.code.encode() + _as_bytes(delivery.payload)
         return ("r", delivery.entry_id, now_ms + outcome.after_ms, member)
@@ -180,6 +180,7 @@ class Settlements:
                 keys.delayed(shard),
                 keys.dead(shard),
                 keys.dead_scopes(shard),
+                keys.live(shard),
             ]
         )
         args: list[KeyOrArg] = [GROUP, self._ctx.clock.now_ms(), self._ctx.config.dead_sample_max]
@@ -192,7 +193,8 @@ class Settlements:
             bucket = script_keys.index(keys.ids(shard, job_id))
             if kind == "a":
                 entry = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
-                args.append(f"a:{bucket}:{entry}:{job_id}")
+                scope = record[3] if len(record) > 3 else ""
+                args.append(f"a:{bucket}:{entry}:{len(scope.encode())}:{scope}{job_id}")
                 continue
             scope = record[3]
             counts = script_keys.index(keys.dead_counts(scope))

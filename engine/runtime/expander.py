@@ -24,7 +24,6 @@ from typing import Any
 import structlog
 
 from engine.model import Segment, SimulationModel
-from engine.runtime import metrics
 from engine.runtime.jobs import contact_job
 from engine.runtime.keys import SimKeys
 from engine.runtime.registry import Known
@@ -134,13 +133,10 @@ class Expander:
         await self._queue.enqueue_many(jobs)
 
     async def _budget(self, sim: Known) -> int:
-        """How many records this pass may enqueue (a backfill's backlog bounds it)."""
+        """How many records this pass may enqueue (a backfill's live jobs bound it)."""
         if not sim.spec.backfill:
             return 2**62
-        counts = await metrics.read(self._redis, sim.keys)
-        outstanding = counts.get("all", {}).get("scheduled", 0) - counts.get("all", {}).get(
-            "settled", 0
-        )
+        outstanding = await self._queue.live_count(str(sim.id))
         return max(0, self.config.backfill_window - outstanding)
 
     def _horizon(self, sim: Known) -> int:

@@ -1,9 +1,11 @@
 """A running simulation's bookkeeping: budgets on first sight, completion, durable counters.
 
 Completion (SPEC §3): a running simulation is *completed* once every segment is expanded, no
-record's plan is still waiting to be enqueued, and every scheduled job is settled — created,
-updated, skipped or dead-lettered (a job dead-lettered by the reaper as ``stalled`` counts too).
-The status moves in the store, where only one daemon's transition can win.
+record's plan is still waiting to be enqueued, and none of its jobs is live in the queue — every
+one was done (created, updated, skipped) or dead-lettered. The queue counts live jobs per scope
+exactly, in the same scripts that add and settle them, so a job run twice after a crash cannot
+make a simulation look finished early. The status moves in the store, where only one daemon's
+transition can win.
 
 Counters: the live metrics hash is flushed into ``simulation_counters`` with "raise to" semantics,
 so repeated or concurrent flushes never double-count and a counter never goes down.
@@ -22,7 +24,7 @@ from engine.runtime.registry import Known
 from schema.errors import IllegalTransition
 from schema.simulations import SimulationStatus
 from schema.store import Store
-from streams import Category, Queue
+from streams import Queue
 
 log = structlog.get_logger()
 
@@ -51,14 +53,6 @@ class Lifecycle:
             await pipe.execute()
         self._prepared.add(sim.id)
 
-    async def progress(self, sim: Known) -> tuple[int, int]:
-        """``(settled, scheduled)`` jobs of the simulation, stalled dead letters included."""
-        counts = await metrics.read(self._redis, sim.keys)
-        totals = counts.get("all", {})
-        dead = await self._queue.dead_letters.scope(str(sim.id))
-        stalled = int(dead.counts.get(Category.STALLED.value, 0))
-        return totals.get("settled", 0) + stalled, totals.get("scheduled", 0)
-
     async def check_completed(self, sim: Known) -> bool:
         """Move the simulation to completed when all its work is settled; True if it moved."""
         if sim.status is not SimulationStatus.RUNNING:
@@ -67,14 +61,13 @@ class Lifecycle:
             return False
         if await self._redis.hlen(sim.keys.plans):
             return False
-        settled, scheduled = await self.progress(sim)
-        if settled < scheduled:
+        if await self._queue.live_count(str(sim.id)):
             return False
         try:
             sim.row = await self._store.simulations.transition(sim.id, SimulationStatus.COMPLETED)
         except IllegalTransition:
             return False
-        log.info("simulation_completed", sim_id=sim.id, jobs=scheduled)
+        log.info("simulation_completed", sim_id=sim.id)
         return True
 
     async def flush(self, sim: Known) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from pydantic import SecretStr
 
 from engine.crm import ObjectType
@@ -57,18 +58,55 @@ async def create_simulation(store: Store, **fields: Any) -> Simulation:
 
 
 async def wait_for_status(
-    store: Store, sim_id: int, status: SimulationStatus, timeout_s: float
+    store: Store,
+    sim_id: int,
+    status: SimulationStatus,
+    timeout_s: float,
+    redis_url: str | None = None,
 ) -> Simulation:
+    """Wait for the status; on timeout, fail with what the simulation's Redis state says."""
     deadline = time.monotonic() + timeout_s
     while True:
         row = await store.simulations.get(sim_id)
         if row.status is status:
             return row
         if time.monotonic() > deadline:
-            raise AssertionError(
-                f"simulation {sim_id} is {row.status}, not {status}, after {timeout_s}s"
-            )
+            state = await describe(redis_url, sim_id) if redis_url else ""
+            raise AssertionError(f"simulation {sim_id} is {row.status}, not {status}: {state}")
         await asyncio.sleep(0.1)
+
+
+async def describe(redis_url: str, sim_id: int) -> str:
+    """The simulation's queue and runtime state, for a failing test's message."""
+    from redis.asyncio import Redis
+
+    from engine.runtime.keys import SimKeys
+    from streams import Queue, QueueConfig
+
+    client: Redis = Redis.from_url(redis_url)
+    try:
+        keys = SimKeys(sim_id)
+        queue = Queue(client, QueueConfig())
+        live = await queue.live_count(str(sim_id))
+        stats = await queue.stats()
+        plans = await client.hlen(keys.plans)
+        segments = await client.hgetall(keys.segments)
+        metrics = await client.hgetall(keys.metrics)
+        uncertain = await client.hlen(keys.uncertain)
+        dead = await queue.dead_letters.scope(str(sim_id))
+        waiting = []
+        for member in await client.zrange(queue.keys.delayed(0), 0, 4):
+            job_id = orjson.loads(member[1:])[0]
+            index = job_id.split(":")[2]
+            parents = [f"{sim_id}:contact:{index}", f"{sim_id}:company:{index}:0"]
+            recorded = await client.hmget(keys.ids, parents)
+            waiting.append((job_id, dict(zip(parents, recorded, strict=True))))
+        return (
+            f"live={live} plans={plans} uncertain={uncertain} dead={dict(dead.counts)} "
+            f"waiting={waiting} stats={stats} metrics={metrics} segments={segments}"
+        )
+    finally:
+        await client.aclose()
 
 
 async def wait_until(condition: Callable[[], bool], timeout_s: float) -> None:

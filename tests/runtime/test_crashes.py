@@ -58,14 +58,16 @@ async def test_daemon_killed_mid_run(
     try:
         await wait_until(
             lambda: first.returncode is not None or len(sandbox.objects(ObjectType.NOTE)) > 300,
-            60,
+            20,
         )
         assert first.returncode is None, "the first daemon exited on its own"
         first.send_signal(signal.SIGKILL)
         await first.wait()
         second = await start_daemon(env)
         try:
-            done = await wait_for_status(runtime_store, row.id, SimulationStatus.COMPLETED, 150)
+            done = await wait_for_status(
+                runtime_store, row.id, SimulationStatus.COMPLETED, 80, redis_url
+            )
         finally:
             second.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(second.wait(), 30) == 0

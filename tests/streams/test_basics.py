@@ -100,7 +100,7 @@ def test_every_script_has_a_header_and_a_key_count() -> None:
         "enqueue", "promote", "read", "heartbeat", "release", "reclaim", "settle", "replay",
         "purge",
     }  # fmt: skip
-    assert (scripts["settle"].fixed_keys, scripts["settle"].variadic) == (4, True)
+    assert (scripts["settle"].fixed_keys, scripts["settle"].variadic) == (5, True)
     assert (scripts["promote"].fixed_keys, scripts["promote"].variadic) == (3, False)
     with pytest.raises(ScriptError, match="promote"):
         scripts["promote"].check_keys(2)

@@ -1,7 +1,8 @@
 -- replay: put selected dead letters of one scope back on their ready stream.
 -- KEYS[1] dead-letter stream   KEYS[2] dead-letter scopes hash   KEYS[3] the scope's counts hash
 -- KEYS[4] primary ready stream   KEYS[5] secondary ready stream
--- KEYS[6..] live-id buckets named by the dead letters below.
+-- KEYS[6] live counts hash (scope -> live jobs of the scope)
+-- KEYS[7..] live-id buckets named by the dead letters below.
 -- ARGV[1] scope; then one group of 6 per dead letter: entry_id, bucket (index into KEYS),
 --   job_id, class ("p"|"s"), category, payload (the job as it will run again).
 -- A dead letter is replayed only if this call deleted it from the dead-letter stream, so two
@@ -21,6 +22,7 @@ for i = 2, #ARGV, 6 do
       local stream = KEYS[4]
       if ARGV[i + 3] == 's' then stream = KEYS[5] end
       redis.call('XADD', stream, '*', 'j', ARGV[i + 5])
+      redis.call('HINCRBY', KEYS[6], scope, 1)
       replayed = replayed + 1
     else
       already_live = already_live + 1
