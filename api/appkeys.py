@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiohttp import web
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
+from api.plans import Models
+from api.portals import Portals
+from api.throttle import CallLimiter
 from engine.crm.transport import HubSpotClient
 from engine.settings import Settings
+from limits import Limiter
 from schema.store import Store
+from streams import Queue
 
 RedisClient = Redis | RedisCluster
+Clock = Callable[[], int]
 
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", Store)
 REDIS: web.AppKey[RedisClient] = web.AppKey("redis")
 HUBSPOT = web.AppKey("hubspot", HubSpotClient)
+SANDBOX = web.AppKey("sandbox", HubSpotClient)
+QUEUE = web.AppKey("queue", Queue)
+LIMITER = web.AppKey("limiter", Limiter)
+REPLAY_LIMITER = web.AppKey("replay_limiter", CallLimiter)
+PORTALS = web.AppKey("portals", Portals)
+MODELS = web.AppKey("models", Models)
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")
