@@ -79,12 +79,11 @@ def sim_clock(row: Simulation, model: SimulationModel | None, now_ms: int) -> Si
         return None
     started = int(row.started_at.timestamp() * 1000)
     timing = Timing.of(model.spec, started)
-    simulated = min(timing.simulated_ms(now_ms), model.spec.end_ms)
-    due = (
-        model.schedule.first_at_or_after(simulated)
-        if simulated < model.spec.end_ms
-        else (model.spec.total_records)
-    )
+    spec = model.spec
+    simulated = max(spec.start_ms, min(timing.simulated_ms(now_ms), spec.end_ms))
+    due = spec.total_records
+    if simulated < spec.end_ms:
+        due = model.schedule.first_at_or_after(simulated)
     return SimClock(simulated_now_ms=simulated, due_records=due)
 
 
