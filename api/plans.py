@@ -5,9 +5,9 @@ small simulation, a few seconds for a 100,000-record exact plan), so it runs in 
 its result is kept per simulation (a definition never changes once created). Concurrent requests
 for the same simulation share one computation.
 
-The arrival curve is the plan's hourly arrival counts merged into at most ``MAX_POINTS`` buckets;
-each bucket also carries the index of its first record, so a client can lay the created count over
-the curve in record order.
+The arrival curve counts arrivals in at most ``MAX_POINTS`` buckets of whole hours; each bucket also
+carries the index of its first record, so a client can lay the created count over the curve in
+record order.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from engine.model import PlanSummary, SimulationModel, SimulationSpec, summarize
-from engine.model.plan import arrivals
 from schema.simulations import Simulation
 
 MAX_POINTS = 240
+PLAN_SAMPLE = 5_000  # records planned to estimate activities (all of them up to this many)
 CACHE_SIZE = 128
 T = TypeVar("T")
 
@@ -36,18 +36,21 @@ class CurveBucket:
 
 
 def arrival_curve(model: SimulationModel, max_points: int = MAX_POINTS) -> list[CurveBucket]:
-    """The model's hourly arrivals merged into at most ``max_points`` equal-width groups."""
-    counts = arrivals(model).per_bucket
+    """Arrivals over the window in at most ``max_points`` buckets of whole local hours.
+
+    Exact and cheap for any N: each bucket's count is the size of its index range, found with
+    one O(log N) look-up per bucket bound.
+    """
     bounds = model.grid.bounds
-    group = max(1, -(-len(counts) // max_points))
-    curve: list[CurveBucket] = []
-    first = 0
-    for begin in range(0, len(counts), group):
-        end = min(begin + group, len(counts))
-        planned = sum(counts[begin:end])
-        curve.append(CurveBucket(bounds[begin], bounds[end], first, planned))
-        first += planned
-    return curve
+    hours = len(bounds) - 1
+    group = max(1, -(-hours // max_points))
+    edges = [*bounds[0:hours:group], bounds[-1]]
+    firsts = [model.schedule.first_at_or_after(edge) for edge in edges]
+    firsts[0], firsts[-1] = 0, model.spec.total_records
+    return [
+        CurveBucket(edges[k], edges[k + 1], firsts[k], firsts[k + 1] - firsts[k])
+        for k in range(len(edges) - 1)
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +69,8 @@ class PlanView:
 
 
 def plan_view(model: SimulationModel) -> PlanView:
-    return PlanView(summarize(model), arrival_curve(model))
+    """The plan with activities exact up to ``PLAN_SAMPLE`` records, estimated above."""
+    return PlanView(summarize(model, sample=PLAN_SAMPLE), arrival_curve(model))
 
 
 class Models:

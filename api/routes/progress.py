@@ -244,7 +244,8 @@ class PlanOut(Camel):
     responses={200: PlanOut},
 )
 async def get_plan(call: Call) -> Reply:
-    """Computed once per simulation (exact up to 100,000 records, sampled above) and kept."""
+    """Computed once per simulation and kept: activities are exact up to 5,000 records and
+    estimated from a 5,000-record sample above that (`exact` says which)."""
     row = await visible_simulation(call)
     view = await call.request.app[MODELS].plan(row)
     summary = view.summary

@@ -104,7 +104,7 @@ async def test_plan_lists_planned_objects_and_the_curve(api: Api) -> None:
     status, plan = await api.call("member", "GET", f"/api/simulations/{sim['id']}/plan")
     assert status == 200, plan
     assert plan["planned"]["contact"] == 200
-    assert plan["exact"] is True
+    assert plan["exact"] is True  # 200 records: every one planned
     assert sum(bucket["planned"] for bucket in plan["curve"]) == 200
     firsts = [bucket["first"] for bucket in plan["curve"]]
     assert firsts == sorted(firsts) and firsts[0] == 0
