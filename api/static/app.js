@@ -242,6 +242,12 @@ async function poll() {
       api("GET", `/api/simulations/${sim.id}/metrics`),
     ]);
     if (!state.selected || state.selected.id !== sim.id) return;
+    const listed = state.sims.find((item) => item.id === fresh.id);
+    if (listed && listed.status !== fresh.status) {
+      listed.status = fresh.status;
+      renderList();
+    }
+    if (fresh.status !== state.selected.status) state.lastSlow = 0; // a final look at the panels
     state.selected = fresh;
     state.metrics = metrics;
     renderHead();
@@ -261,7 +267,7 @@ async function pollSlow(id) {
   const limits = await api("GET", `/api/simulations/${id}/limits`);
   const breaker = limits.state ? limits.state.breaker.state : limits.source === "redis-disabled" ? "unknown" : "–";
   const tile = $("t-breaker");
-  tile.textContent = breaker.replace("_", "-");
+  tile.textContent = breaker.replaceAll("_", "-");
   tile.className = `value ${breaker}`;
   if (state.me.role !== "boss") return;
   const [dlq, thinning] = await Promise.all([
@@ -337,7 +343,7 @@ function renderProgress() {
       el(
         "div",
         { class: "type-row", "data-type": row.type },
-        el("span", { text: row.type.replace("_", " ") }),
+        el("span", { text: row.type.replaceAll("_", " ") }),
         bar,
         el("span", { class: "count", text: `${fmt(row.created)} / ${fmt(row.planned)}` }),
       ),
@@ -462,7 +468,7 @@ async function replay(dryRun) {
     out.textContent = dryRun
       ? `Dry run: ${fmt(result.selectedTotal)} selected (${picked}); a replay moves at most ${result.limit}.`
       : `Replayed ${fmt(result.replayed)} of ${fmt(result.selectedTotal)} (limit ${result.limit}).`;
-    state.lastSlow = 0;
+    await pollSlow(sim.id);
   } catch (error) {
     const wait = error.body && error.body.error && error.body.error.details && error.body.error.details.retryAfterMs;
     out.textContent = wait ? `${error.message}` : `Replay failed: ${error.message}`;

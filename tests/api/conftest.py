@@ -3,7 +3,7 @@ clock, and helpers to call it as each user."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,10 +16,12 @@ from redis.asyncio import Redis
 
 from api.app import create_app
 from api.appkeys import SETTINGS, STORE
+from engine.crm.sandbox import Sandbox, SandboxConfig
 from engine.settings import Settings
 from schema.store import Store
 from schema.users import Role
 from tests.ms_clock import MsClock
+from tests.runtime.harness import runtime_settings, start_engine
 
 Client = TestClient[web.Request, web.Application]
 ClientFactory = Callable[[web.Application], Awaitable[Client]]
@@ -124,3 +126,34 @@ def error_of(body: Any) -> dict[str, Any]:
     assert set(body) == {"error"}, body
     assert set(body["error"]) == {"code", "message", "details"}, body
     return dict(body["error"])
+
+
+@dataclass
+class Stack:
+    """A whole SimCRM on loopback: the sandbox, an engine, and the API on a real port."""
+
+    url: str
+    keys: dict[str, str]
+    sandbox: Sandbox
+
+
+@pytest.fixture
+async def stack(database_file: str, redis_url: str, redis: Redis) -> AsyncIterator[Stack]:
+    """The sandbox over HTTP, an in-process engine working the test Redis, and the API serving
+    the dashboard on a free loopback port (users: member, other, boss, boss2)."""
+    keys = await make_users(database_file)
+    async with Sandbox(SandboxConfig(tier=250, daily_limit=0, search_lag_ms=200)) as sandbox:
+        settings = runtime_settings(sandbox, metrics_prom_enabled=True, hubspot_base_url=DEAD_URL)
+        engine = await start_engine(settings, redis_url, database_file)
+        runner = web.AppRunner(
+            create_app(settings, redis_url=redis_url, database_url=database_file)
+        )
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            port = runner.addresses[0][1]
+            yield Stack(f"http://127.0.0.1:{port}", keys, sandbox)
+        finally:
+            await runner.cleanup()
+            await engine.stop()
