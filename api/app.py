@@ -25,9 +25,13 @@ from api.appkeys import (
     REPLAY_LIMITER,
     SANDBOX,
     SETTINGS,
+    SIMULATIONS,
     STORE,
+    USERS,
     Clock,
 )
+from api.auth import user_cache
+from api.cache import TtlCache
 from api.errors import ApiError, PayloadTooLarge
 from api.live import open_client
 from api.openapi import build_document
@@ -44,6 +48,7 @@ from streams import Queue
 from streams.scripts import Scripts
 
 MAX_BODY_BYTES = 256 * 1024
+SIMULATION_CACHE_S = 1.0  # how stale a simulation row read by another process may be
 ROUTE_TABLES: tuple[Routes, ...] = (
     health.routes,
     me.routes,
@@ -103,6 +108,8 @@ def create_app(
     app[SETTINGS] = settings
     app[CLOCK] = now_ms
     app[MODELS] = Models()
+    app[USERS] = user_cache()
+    app[SIMULATIONS] = TtlCache(SIMULATION_CACHE_S)
     tables = tuple(route_tables)
     operations = [operation for table in tables for operation in table.operations]
     document = build_document(operations, version=version("simcrm"))

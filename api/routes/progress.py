@@ -64,10 +64,15 @@ class MetricsOut(Camel):
 
 
 def totals_of(counts: metrics.Counts) -> Totals:
-    values = {
-        name: metrics.total({k: v for k, v in counts.items() if k != "all"}, metrics.Metric(name))
-        for name in METRIC_NAMES
-    }
+    """Each metric summed over the job types (one pass); ``settled`` and the overall
+    ``scheduled`` come from the ``all`` totals."""
+    values = dict.fromkeys(METRIC_NAMES, 0)
+    for job_type, by_metric in counts.items():
+        if job_type == "all":
+            continue
+        for name, value in by_metric.items():
+            if name in values:
+                values[name] += value
     overall = counts.get("all", {})
     values["scheduled"] = overall.get("scheduled", values["scheduled"])
     return Totals(settled=overall.get("settled", 0), **values)

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.access import visible_simulation
-from api.appkeys import SETTINGS, STORE
+from api.appkeys import SETTINGS, SIMULATIONS, STORE
 from api.errors import Conflict, field_error
 from api.routing import Call, Reply, Routes
 from engine.model import DefinitionError, SimulationInput
@@ -147,16 +147,20 @@ ACTIONS: dict[str, tuple[frozenset[SimulationStatus], SimulationStatus]] = {
 
 
 async def _act(call: Call, action: Action) -> Reply:
-    row = await visible_simulation(call)
+    row = await visible_simulation(call, fresh=True)
     allowed, target = ACTIONS[action]
     if row.status not in allowed:
         raise _illegal(row, action, allowed)
     if action == "start" and row.target == "hubspot":
         await _require_hubspot_token(call, row)
+    cache = call.request.app[SIMULATIONS]
     try:
         moved = await call.request.app[STORE].simulations.transition(row.id, target)
     except IllegalTransition as exc:
-        raise _illegal(await visible_simulation(call), action, allowed, str(exc)) from None
+        raise _illegal(
+            await visible_simulation(call, fresh=True), action, allowed, str(exc)
+        ) from None
+    cache.put(moved.id, moved)
     return Reply(200, SimulationOut.of(moved))
 
 
