@@ -9,10 +9,9 @@ simulations; a boss sees and drives everyone's.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from api.access import visible_simulation
 from api.appkeys import SETTINGS, SIMULATIONS, STORE
@@ -25,43 +24,17 @@ from schema.simulations import Simulation, SimulationStatus
 routes = Routes("simulations")
 
 
-class SimulationOut(BaseModel):
-    """A simulation: its definition (the fields it was created with), status and timestamps."""
-
-    id: int
-    owner_id: int
-    name: str
-    scenario: str
-    scenario_overrides: dict[str, Any]
-    distribution_method: str
-    distribution_params: dict[str, Any]
-    calendar: dict[str, Any]
-    timezone: str
-    start_time: datetime
-    end_time: datetime
-    total_records: int
-    seed: int
-    time_scale: float
-    backfill: bool
-    target: str
-    status: SimulationStatus
-    status_reason: str | None
-    created_at: datetime
-    updated_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+class SimulationOut(RootModel[Simulation]):
+    """A simulation as stored: its definition (the fields it was created with), status and
+    timestamps. The schema follows the store's row, so it cannot drift from it."""
 
     @classmethod
     def of(cls, row: Simulation) -> SimulationOut:
-        values = {name: getattr(row, name) for name in cls.model_fields}
-        values["scenario_overrides"] = dict(row.scenario_overrides)
-        values["distribution_params"] = dict(row.distribution_params)
-        values["calendar"] = dict(row.calendar)
-        return cls.model_validate(values)
+        return cls(row)
 
 
 class SimulationList(BaseModel):
-    simulations: list[SimulationOut]
+    simulations: list[Simulation]
     next_before: int | None = Field(
         description="pass as `before` to get the next page; null on the last page"
     )
@@ -116,7 +89,7 @@ async def list_simulations(call: Call) -> Reply:
     return Reply(
         200,
         SimulationList(
-            simulations=[SimulationOut.of(row) for row in page],
+            simulations=page,
             next_before=page[-1].id if more else None,
         ),
     )

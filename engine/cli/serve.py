@@ -7,9 +7,7 @@ import asyncio
 import signal
 from typing import Any
 
-from aiohttp import web
-
-from api.app import create_app
+from api.server import start_server
 from engine.redis_endpoint import redis_endpoint
 from engine.settings import Settings
 
@@ -43,14 +41,10 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     with redis_endpoint(settings) as endpoint:
-        runner = web.AppRunner(create_app(settings, redis_url=endpoint.url), access_log=None)
-        await runner.setup()
+        running = await start_server(settings, redis_url=endpoint.url, host=host, port=port)
         try:
-            site = web.TCPSite(runner, host, port)
-            await site.start()
-            bound = runner.addresses[0][1] if runner.addresses else port
-            print(f"SimCRM API and dashboard on http://{host}:{bound}/", flush=True)
+            print(f"SimCRM API and dashboard on {running.url}/", flush=True)
             await stop.wait()
         finally:
-            await runner.cleanup()
+            await running.close()
     return 0

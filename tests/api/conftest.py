@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 
 from api.app import create_app
 from api.appkeys import SETTINGS, STORE
+from api.server import start_server
 from engine.crm.sandbox import Sandbox, SandboxConfig
 from engine.settings import Settings
 from schema.store import Store
@@ -145,15 +146,11 @@ async def stack(database_file: str, redis_url: str, redis: Redis) -> AsyncIterat
     async with Sandbox(SandboxConfig(tier=250, daily_limit=0, search_lag_ms=200)) as sandbox:
         settings = runtime_settings(sandbox, metrics_prom_enabled=True, hubspot_base_url=DEAD_URL)
         engine = await start_engine(settings, redis_url, database_file)
-        runner = web.AppRunner(
-            create_app(settings, redis_url=redis_url, database_url=database_file)
-        )
-        await runner.setup()
         try:
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            port = runner.addresses[0][1]
-            yield Stack(f"http://127.0.0.1:{port}", keys, sandbox)
+            running = await start_server(settings, redis_url=redis_url, database_url=database_file)
+            try:
+                yield Stack(running.url, keys, sandbox)
+            finally:
+                await running.close()
         finally:
-            await runner.cleanup()
             await engine.stop()
