@@ -16,6 +16,7 @@ from aiohttp import web
 from api import dashboard, prometheus
 from api.appkeys import (
     CLOCK,
+    CLOCKS,
     HUBSPOT,
     LIMITER,
     MODELS,
@@ -110,6 +111,7 @@ def create_app(
     app[MODELS] = Models()
     app[USERS] = user_cache()
     app[SIMULATIONS] = TtlCache(SIMULATION_CACHE_S)
+    app[CLOCKS] = TtlCache(1.0, size=1_000)
     tables = tuple(route_tables)
     operations = [operation for table in tables for operation in table.operations]
     document = build_document(operations, version=version("simcrm"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 from redis.asyncio import Redis
@@ -36,3 +37,4 @@ MODELS = web.AppKey("models", Models)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 USERS: web.AppKey[UserCache] = web.AppKey("users")
 SIMULATIONS: web.AppKey[TtlCache[int, Simulation]] = web.AppKey("simulations")
+CLOCKS: web.AppKey[TtlCache[tuple[int, int], Any]] = web.AppKey("clocks")
