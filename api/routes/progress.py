@@ -78,7 +78,8 @@ def totals_of(counts: metrics.Counts) -> Totals:
     overall = counts.get("all", {})
     values["scheduled"] = overall.get("scheduled", values["scheduled"])
     # Built without validation: every value is an int from the counters (the hot path).
-    return Totals.model_construct(settled=overall.get("settled", 0), **values)
+    values["settled"] = overall.get("settled", 0)
+    return Totals.model_construct(None, **values)
 
 
 def sim_clock(row: Simulation, model: SimulationModel | None, now_ms: int) -> SimClock | None:
