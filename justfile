@@ -9,19 +9,30 @@ bin := ".venv/bin"
 default:
     @just --list
 
-# install SimCRM into .venv, create the database and check that Redis and the database work
-setup: _venv
+# a whole simulation end to end on the built-in HubSpot sandbox (options: `simcrm demo --help`)
+demo *args: _venv
+    {{bin}}/simcrm demo {{args}}
+
+# a worker daemon (SIMCRM_* / REDIS_URL / DATABASE_URL from the environment)
+worker *args: _venv
     {{bin}}/simcrm migrate
-    {{bin}}/simcrm --help
-    {{bin}}/simcrm doctor
+    {{bin}}/python -m engine {{args}}
 
 # run the test suite (extra arguments go to pytest, e.g. `just test -k store`)
 test *args: _venv
     {{bin}}/pytest {{args}}
 
-# run a benchmark: `just bench NAME [options]` (no NAME lists them; see bench/README.md)
-bench *args: _venv
-    {{bin}}/python -m bench {{args}}
+# run the benchmarks: all of them, or `just bench NAME [options]` (see bench/README.md); they
+# use .venv-bench, which also holds the peer queues (arq, SAQ) measured beside ours
+bench *args:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if [ ! -x .venv-bench/bin/python ]; then python3 -m venv .venv-bench; fi
+    if [ ! -f .venv-bench/.installed ] || [ pyproject.toml -nt .venv-bench/.installed ]; then
+        .venv-bench/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+        touch .venv-bench/.installed
+    fi
+    .venv-bench/bin/python -m bench {{args}}
 
 # ruff (lint and format check) and mypy (strict)
 lint: _venv

@@ -7,9 +7,10 @@ run, another API process) is seen within the second.
 
 from __future__ import annotations
 
-from api.appkeys import SIMULATIONS, STORE
+from api.appkeys import SETTINGS, SIMULATIONS, STORE
 from api.errors import NotFound
 from api.routing import Call
+from engine.runtime.keys import SimKeys
 from schema.errors import NotFound as StoreNotFound
 from schema.simulations import Simulation
 
@@ -41,3 +42,8 @@ async def visible_simulation(call: Call, name: str = "id", *, fresh: bool = Fals
     if row is None or not (call.caller.is_boss or row.owner_id == call.caller.id):
         raise NotFound(f"simulation {sim_id} does not exist")
     return row
+
+
+def sim_keys(call: Call, sim_id: int) -> SimKeys:
+    """The runtime's Redis keys of a simulation, under this deployment's SIMCRM_KEY_PREFIX."""
+    return SimKeys(sim_id, call.request.app[SETTINGS].simcrm_key_prefix)

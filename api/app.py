@@ -128,7 +128,9 @@ def create_app(
         # was down at start (or restarted since) needs nothing done here.
         app[QUEUE] = Queue(client, settings.queue_config(), policies=settings.retry_policies())
         app[LIMITER] = Limiter(client, settings.limit_config(), clock=now_ms)
-        app[REPLAY_LIMITER] = CallLimiter(Scripts(client, package="api"), now_ms=now_ms)
+        app[REPLAY_LIMITER] = CallLimiter(
+            Scripts(client, package="api"), now_ms=now_ms, key_prefix=settings.simcrm_key_prefix
+        )
         yield
         await client.aclose()
 

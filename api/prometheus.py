@@ -38,7 +38,7 @@ from prometheus_client.registry import Collector
 
 from api.appkeys import LIMITER, PORTALS, QUEUE, REDIS, SETTINGS
 from api.live import UNREACHABLE
-from engine.telemetry import JobStats, JobTelemetry
+from engine.telemetry import JobStats, JobTelemetry, TelemetryKeys
 from limits import BreakerState, LimiterState
 from streams import ShardStats
 
@@ -152,7 +152,10 @@ def _limits(states: list[LimiterState]) -> Iterator[Metric]:
 
 async def take_snapshot(app: web.Application) -> Snapshot:
     snapshot = Snapshot()
-    telemetry = JobTelemetry(app[REDIS], app[SETTINGS].prom_default_buckets)
+    settings = app[SETTINGS]
+    telemetry = JobTelemetry(
+        app[REDIS], settings.prom_default_buckets, TelemetryKeys(settings.simcrm_key_prefix)
+    )
     try:
         snapshot.jobs = await telemetry.read()
         snapshot.shards = await app[QUEUE].stats()

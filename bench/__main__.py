@@ -22,15 +22,25 @@ def available() -> list[str]:
     return sorted(names)
 
 
+def run(name: str, argv: Sequence[str]) -> int:
+    module = importlib.import_module(f"bench.{name}")
+    return cast(Callable[[Sequence[str]], int], module.main)(argv)
+
+
 def main(argv: Sequence[str]) -> int:
+    """``python -m bench``: every benchmark in turn (JSON); ``python -m bench NAME …``: one."""
     names = available()
-    if not argv or argv[0] in {"-h", "--help"} or argv[0] not in names:
-        print("usage: python -m bench NAME [options]   (NAME --help for its options)")
-        print(f"benchmarks: {', '.join(names) or '(none)'}")
-        return 0 if argv and argv[0] in {"-h", "--help"} else 2
-    module = importlib.import_module(f"bench.{argv[0]}")
-    run = cast(Callable[[Sequence[str]], int], module.main)
-    return run(argv[1:])
+    if not argv:
+        failed = 0
+        for name in names:
+            print(f"# {name}", flush=True)
+            failed += run(name, ["--json"]) != 0
+        return 1 if failed else 0
+    if argv[0] in {"-h", "--help"} or argv[0] not in names:
+        print("usage: python -m bench [NAME [options]]   (NAME --help for its options)")
+        print(f"benchmarks: {', '.join(names) or '(none)'}; without NAME, all of them")
+        return 0 if argv[0] in {"-h", "--help"} else 2
+    return run(argv[0], argv[1:])
 
 
 if __name__ == "__main__":

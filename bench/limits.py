@@ -96,11 +96,12 @@ def acquire_rate(url: str, processes: int, seconds: float, admit: bool) -> float
 # -- push against the sandbox ---------------------------------------------------------------------
 
 
-async def _start_sandbox(tier: int) -> tuple[asyncio.subprocess.Process, str]:
+async def start_sandbox_process(tier: int, *extra: str) -> tuple[asyncio.subprocess.Process, str]:
+    """`simcrm sandbox` in a process of its own at ``tier``; returns it and its URL."""
     code = "import sys; from engine.cli import main; sys.exit(main())"
     process = await asyncio.create_subprocess_exec(
         *(sys.executable, "-c", code, "sandbox", "--port", "0", "--tier", str(tier)),
-        *("--daily-limit", "0", "--lenient-properties"),
+        *("--daily-limit", "0", *extra),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
     )
@@ -113,7 +114,7 @@ async def _start_sandbox(tier: int) -> tuple[asyncio.subprocess.Process, str]:
 
 
 async def push(redis_url: str, tier: int, windows: int, concurrency: int) -> dict[str, Any]:
-    process, url = await _start_sandbox(tier)
+    process, url = await start_sandbox_process(tier, "--lenient-properties")
     redis = Redis.from_url(redis_url)
     config = LimitConfig.for_tier(tier, daily_limit=None)
     limiter = Limiter(redis, config)

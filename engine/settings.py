@@ -96,13 +96,21 @@ def _url(schemes: tuple[str, ...]) -> Callable[[Any], Any]:
         if value is None:
             return None
         text = str(value).strip()
-        if not text.startswith(tuple(f"{s}://" for s in schemes)):
+        scheme = text.split("://", 1)[0].split("+", 1)[0] if "://" in text else ""
+        if scheme not in schemes:
             raise ValueError(
                 f"must be a URL starting with {' or '.join(s + '://' for s in schemes)}"
             )
         return text
 
     return parse
+
+
+def _key_prefix(value: Any) -> Any:
+    text = str(value).strip()
+    if not text or len(text) > 64 or any(ch in text for ch in "{} \t\n"):
+        raise ValueError("must be 1 to 64 characters without braces or spaces")
+    return text
 
 
 def decode_secret(text: str) -> bytes:
@@ -284,8 +292,13 @@ class Settings(BaseSettings):
     )
     simcrm_sandbox_token: SecretStr = SecretStr("sandbox-token")
     hubspot_write_createdate: Annotated[bool, BeforeValidator(_flag)] = True
+    hubspot_search_lag_ms: Annotated[int, BeforeValidator(_int_between(0, 600_000))] = 10_000
     simcrm_flush_interval_ms: Annotated[int, BeforeValidator(_int_between(100, 3_600_000))] = 5_000
-    simcrm_concurrency: Annotated[int, BeforeValidator(_int_between(1, 10_000))] = 100
+    simcrm_key_prefix: Annotated[str, BeforeValidator(_key_prefix)] = "simcrm"
+    simcrm_concurrency: Annotated[int, BeforeValidator(_int_between(1, 10_000))] = 1_000
+    simcrm_read_count: Annotated[int, BeforeValidator(_int_between(1, 10_000))] = 1_000
+    simcrm_visibility_ms: Annotated[int, BeforeValidator(_int_between(1_000, 3_600_000))] = 30_000
+    simcrm_grace_ms: Annotated[int, BeforeValidator(_int_between(0, 3_600_000))] = 10_000
 
     # -- the API server (`simcrm serve`) and its command-line client (`simcrm sim …`) ----------
     simcrm_api_host: str = "127.0.0.1"
@@ -342,11 +355,17 @@ class Settings(BaseSettings):
     # -- the job queue (streams/) -------------------------------------------------------------
 
     def queue_config(self) -> QueueConfig:
-        """The queue's options from SIMCRM_QUEUE_SHARDS, DLQ_SAMPLE_MAX and DLQ_REPLAY_LIMIT_CAP
-        (the rest keep their defaults)."""
+        """The queue's options: SIMCRM_QUEUE_SHARDS, SIMCRM_CONCURRENCY, SIMCRM_READ_COUNT,
+        SIMCRM_VISIBILITY_MS (claims renewed every third of it), SIMCRM_GRACE_MS,
+        DLQ_SAMPLE_MAX and DLQ_REPLAY_LIMIT_CAP."""
         return QueueConfig(
             shards=self.simcrm_queue_shards,
+            prefix=self.simcrm_key_prefix,
             concurrency=self.simcrm_concurrency,
+            read_count=self.simcrm_read_count,
+            visibility_ms=self.simcrm_visibility_ms,
+            heartbeat_ms=self.simcrm_visibility_ms // 3,
+            grace_ms=self.simcrm_grace_ms,
             dead_sample_max=self.dlq_sample_max,
             replay_limit_cap=self.dlq_replay_limit_cap,
         )

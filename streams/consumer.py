@@ -230,7 +230,11 @@ class ShardConsumer:
     async def heartbeat(self) -> None:
         """Renew the claim on every entry this consumer holds; log the ones it lost."""
         for priority, stream in zip(STREAM_ORDER, self._streams, strict=True):
-            ids = [d.entry_id for d in list(self.in_flight.values()) if d.priority is priority]
+            ids = [
+                d.entry_id
+                for d in list(self.in_flight.values())
+                if d.priority is priority and not d.settling
+            ]
             for start in range(0, len(ids), PENDING_PAGE):
                 lost = await self._ctx.scripts.run(
                     "heartbeat",

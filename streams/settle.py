@@ -27,9 +27,13 @@ MAX_RECORDS_PER_CALL = 500
 
 
 class Delivery:
-    """A job handed to this consumer: the decoded job, its stream entry and raw payload."""
+    """A job handed to this consumer: the decoded job, its stream entry and raw payload.
 
-    __slots__ = ("deliveries", "entry_id", "job", "payload", "priority")
+    ``settling`` is set once its outcome is buffered for settlement: from then on its claim is
+    no longer renewed (the settle script may already have acknowledged it).
+    """
+
+    __slots__ = ("deliveries", "entry_id", "job", "payload", "priority", "settling")
 
     def __init__(
         self,
@@ -44,6 +48,7 @@ class Delivery:
         self.priority = priority
         self.payload = payload
         self.deliveries = deliveries
+        self.settling = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +145,7 @@ class Settlements:
     def add(self, delivery: Delivery, outcome: Outcome) -> None:
         policy = self._policies.get(delivery.job.type, self._default_policy)
         record = record_for(delivery, outcome, policy, self._ctx.clock.now_ms())
+        delivery.settling = True
         self._buffers[delivery.priority].append(record)
 
     def add_record(self, priority: Priority, record: Record) -> None:

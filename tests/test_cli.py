@@ -105,3 +105,39 @@ def test_doctor_reports_database_and_redis(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "round trip" in result.stdout
     assert "all good" in result.stdout
+
+
+def test_rotate_tokens_reseals_with_the_new_key(tmp_path: Path) -> None:
+    """`simcrm users rotate-tokens` re-encrypts stored tokens so the old key can be dropped."""
+    import asyncio
+
+    from engine.settings import key_id
+    from schema.crypto import TokenCipher
+    from schema.store import Store
+
+    old, new = bytes(range(32)), bytes(range(32, 64))
+    simcrm("migrate", cwd=tmp_path)
+    simcrm("users", "create", "--email", "t@b.c", cwd=tmp_path)
+    url = f"sqlite+aiosqlite:///{tmp_path}/simcrm.db"
+
+    async def store_token() -> None:
+        async with Store.open(url) as store:
+            user = await store.users.by_email("t@b.c")
+            assert user is not None
+            await store.credentials.put(user.id, "pat-secret", TokenCipher({key_id(old): old}))
+
+    asyncio.run(store_token())
+    result = simcrm(
+        "users", "rotate-tokens", cwd=tmp_path,
+        TOKEN_ENC_SECRET=new.hex(), TOKEN_ENC_OLD_SECRETS=old.hex(),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "re-encrypted 1 token(s)" in result.stdout
+
+    async def read_back() -> str | None:
+        async with Store.open(url) as store:
+            user = await store.users.by_email("t@b.c")
+            assert user is not None
+            return await store.credentials.token(user.id, TokenCipher({key_id(new): new}))
+
+    assert asyncio.run(read_back()) == "pat-secret"

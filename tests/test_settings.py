@@ -107,6 +107,7 @@ def test_short_backoff_repeats_its_last_value() -> None:
         ("REDIS_PORT", "70000", "REDIS_PORT must be an integer from 1 to 65535"),
         ("REDIS_URL", "http://x", "REDIS_URL must be a URL starting with redis://"),
         ("DATABASE_URL", "postgres://x", "DATABASE_URL must be a URL starting with sqlite://"),
+        ("DATABASE_URL", "postgresql+asyncpg://x", "DATABASE_URL must be a URL starting with"),
         ("HUBSPOT_BASE_URL", "ftp://x", "HUBSPOT_BASE_URL must be a URL starting with http://"),
         ("METRICS_PROM_ENABLED", "maybe", "METRICS_PROM_ENABLED must be 1 or 0"),
         ("REDIS_PROGRESS", "2", "REDIS_PROGRESS must be 1 or 0"),
@@ -181,3 +182,20 @@ def test_secrets_do_not_show_in_repr() -> None:
     shown = repr(settings) + str(settings)
     for secret in ("pat-na1-secret-value", "hunter2", HEX_KEY):
         assert secret not in shown
+
+
+def test_driver_urls_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """URLs naming their asyncio driver (sqlite+aiosqlite://, mysql+asyncmy://) are valid."""
+    monkeypatch.setenv("DATABASE_URL", "sqlite+aiosqlite:////tmp/x.db")
+    assert load_settings().resolved_database_url() == "sqlite+aiosqlite:////tmp/x.db"
+    monkeypatch.setenv("DATABASE_URL", "mysql+asyncmy://root@db/simcrm")
+    assert load_settings().database_url == "mysql+asyncmy://root@db/simcrm"
+
+
+def test_key_prefix_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIMCRM_KEY_PREFIX names every Redis key; braces would break the hash tags."""
+    assert problem(monkeypatch, SIMCRM_KEY_PREFIX="a{b}").startswith(
+        "SIMCRM_KEY_PREFIX must be 1 to 64 characters without braces or spaces"
+    )
+    monkeypatch.setenv("SIMCRM_KEY_PREFIX", "team-a")
+    assert load_settings().queue_config().prefix == "team-a"

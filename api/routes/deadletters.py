@@ -12,14 +12,13 @@ from __future__ import annotations
 
 from pydantic import ConfigDict, Field
 
-from api.access import visible_simulation
+from api.access import sim_keys, visible_simulation
 from api.appkeys import QUEUE, REDIS, REPLAY_LIMITER, SETTINGS
 from api.errors import TooManyRequests, Unavailable
 from api.live import RedisDown, live
 from api.routing import Call, Reply, Routes
 from api.schemas import Camel, Source
 from engine.runtime import thinning
-from engine.runtime.keys import SimKeys
 from streams import Category
 
 routes = Routes("dead-letters")
@@ -207,7 +206,7 @@ async def thinning_events(call: Call) -> Reply:
     row = await visible_simulation(call)
     limit = min(call.query_as(ThinningQuery).limit, app[SETTINGS].thinning_events_max)
     try:
-        events = await live(thinning.read(app[REDIS], SimKeys(row.id), limit))
+        events = await live(thinning.read(app[REDIS], sim_keys(call, row.id), limit))
     except RedisDown:
         return Reply(200, ThinningOut(simulation_id=row.id, source="redis-disabled", events=[]))
     body = ThinningOut(

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from pydantic import ConfigDict, Field
 
-from api.access import visible_simulation
+from api.access import sim_keys, visible_simulation
 from api.appkeys import CLOCK, CLOCKS, LIMITER, MODELS, PORTALS, REDIS, SETTINGS, STORE
 from api.cache import TtlCache
 from api.errors import field_error
@@ -25,7 +25,6 @@ from engine.model import DefinitionError, Segment, SimulationInput, SimulationMo
 from engine.model.spec import from_epoch_ms
 from engine.runtime import metrics
 from engine.runtime.expander import SegmentState
-from engine.runtime.keys import SimKeys
 from engine.runtime.timing import Timing
 from schema.simulations import Simulation, SimulationStatus
 
@@ -109,7 +108,7 @@ async def get_metrics(call: Call) -> Reply:
     source: Source = "db"
     if app[SETTINGS].redis_progress:
         try:
-            counts = await live(metrics.read(app[REDIS], SimKeys(row.id)))
+            counts = await live(metrics.read(app[REDIS], sim_keys(call, row.id)))
             source = "redis"
         except RedisDown:
             counts = {}
@@ -192,7 +191,7 @@ async def get_segments(call: Call) -> Reply:
     segments = [model.segment(number, length) for number in numbers]
     fields: dict[str, int] | None
     try:
-        raw = await live(app[REDIS].hgetall(SimKeys(row.id).segments))
+        raw = await live(app[REDIS].hgetall(sim_keys(call, row.id).segments))
         fields = {(k.decode() if isinstance(k, bytes) else k): int(v) for k, v in raw.items()}
     except RedisDown:
         fields = None

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from engine.settings import Settings
+from schema.crypto import TokenCipher
 from schema.store import Store
 from schema.users import Role
 
@@ -39,6 +40,17 @@ def register(subparsers: Any) -> None:
     )
     create.add_argument("--json", action="store_true", help="print a JSON object instead of text")
     create.set_defaults(handler=create_user)
+
+    rotate = actions.add_parser(
+        "rotate-tokens",
+        help="re-encrypt stored HubSpot tokens with the current TOKEN_ENC_SECRET",
+        description=(
+            "Re-encrypt every stored HubSpot token that is not yet sealed with the current "
+            "TOKEN_ENC_SECRET. Set the new key as TOKEN_ENC_SECRET and the old one in "
+            "TOKEN_ENC_OLD_SECRETS, run this, then drop the old key."
+        ),
+    )
+    rotate.set_defaults(handler=rotate_tokens)
 
     listing = actions.add_parser("list", help="list users", description="List every user.")
     listing.add_argument("--json", action="store_true", help="print JSON lines instead of text")
@@ -76,4 +88,15 @@ async def list_users(args: argparse.Namespace, settings: Settings) -> int:
             print(orjson.dumps(record).decode())
         else:
             print(f"{user.id:>6}  {user.role:<6}  {user.email}")
+    return 0
+
+
+async def rotate_tokens(_args: argparse.Namespace, settings: Settings) -> int:
+    keys = settings.token_keys()
+    if not keys:
+        print("simcrm: TOKEN_ENC_SECRET must be set to re-encrypt tokens")
+        return 2
+    async with Store.open(settings.resolved_database_url()) as store:
+        count = await store.credentials.reencrypt(TokenCipher(keys))
+    print(f"re-encrypted {count} token(s) with key {TokenCipher(keys).current_key_id}")
     return 0

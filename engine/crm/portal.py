@@ -203,8 +203,11 @@ class PortalClient(PortalBatches):
         marker = (self.portal_id, object_type.path)
         if marker in self._client.known_properties:
             return []
-        created = await self.ensure_properties(object_type, simcrm_properties(object_type))
-        self._client.known_properties.add(marker)
+        async with self._client.properties_lock(marker):
+            if marker in self._client.known_properties:  # another task made them meanwhile
+                return []
+            created = await self.ensure_properties(object_type, simcrm_properties(object_type))
+            self._client.known_properties.add(marker)
         return created
 
     async def find_by_key(

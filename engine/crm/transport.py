@@ -32,7 +32,7 @@ from engine.crm.errors import (
     UnexpectedResponse,
 )
 from engine.crm.objects import AccountDetails
-from limits import Decision, Limiter, Outcome, Policy, Usage, wall_clock_ms
+from limits import OTHER, Decision, Limiter, Outcome, Policy, Usage, wall_clock_ms
 
 if TYPE_CHECKING:
     from engine.crm.portal import PortalClient
@@ -98,8 +98,10 @@ class HubSpotClient:
         # Admission and sending happen under one slot of the pool: a request admitted by the
         # limiter must not then queue for a connection, or it reaches HubSpot late.
         self._in_flight = asyncio.Semaphore(max_connections)
-        # (portal, object type path) pairs whose SimCRM properties are known to exist.
+        # (portal, object type path) pairs whose SimCRM properties are known to exist, and one
+        # lock per pair so concurrent batches do not all create them at once.
         self.known_properties: set[tuple[str, str]] = set()
+        self._property_locks: dict[tuple[str, str], asyncio.Lock] = {}
 
     @classmethod
     def from_settings(
@@ -120,6 +122,10 @@ class HubSpotClient:
             max_connections=settings.hubspot_max_connections,
             **options,
         )
+
+    def properties_lock(self, marker: tuple[str, str]) -> asyncio.Lock:
+        """The lock serialising property set-up for one (portal, object type)."""
+        return self._property_locks.setdefault(marker, asyncio.Lock())
 
     def __repr__(self) -> str:
         return f"HubSpotClient(base_url={self.base_url!r}, limiter={self.limiter is not None})"
@@ -154,7 +160,9 @@ class HubSpotClient:
 
         Reads ``GET /account-info/v3/details`` (the portal id, time zone …), then lists one
         contact to prove the token may use the CRM (account info answers almost any token).
-        Not rate limited through the limiter: the account is not known before this call.
+        Not admitted through the limiter, since the account is not known before this call; once
+        it is, the two requests are counted against its window, so a burst right after a check
+        cannot exceed the limit by them.
 
         Raises:
             AuthFailed: the token is invalid, expired, or lacks the CRM scopes.
@@ -164,6 +172,9 @@ class HubSpotClient:
         answer = await self.request(secret, None, "GET", "/account-info/v3/details")
         details = AccountDetails.from_body(answer.body)
         await self.request(secret, None, "GET", "/crm/v3/objects/contacts", params={"limit": "1"})
+        if self.limiter is not None:
+            for _ in range(2):
+                await self.limiter.acquire(details.portal_id, OTHER)
         return details
 
     async def request(

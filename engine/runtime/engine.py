@@ -29,6 +29,7 @@ import structlog
 
 from engine.crm import HubSpotClient
 from engine.redis_endpoint import connect_redis
+from engine.runtime.context import HandlerContext
 from engine.runtime.createdate import CreatedatePolicy
 from engine.runtime.expander import Expander, ExpansionConfig
 from engine.runtime.handlers import Handlers
@@ -109,7 +110,10 @@ class Engine:
             )
         )
         self.registry = Registry(
-            self.store, Targets(settings, self.store, hubspot, sandbox), now_ms=self._now_ms
+            self.store,
+            Targets(settings, self.store, hubspot, sandbox),
+            key_prefix=settings.simcrm_key_prefix,
+            now_ms=self._now_ms,
         )
         self.queue = await stack.enter_async_context(
             Queue(
@@ -141,14 +145,16 @@ class Engine:
             now_ms=self._now_ms,
             thinning_events_max=settings.thinning_events_max,
         )
-        handlers = Handlers(
+        context = HandlerContext(
             redis=self.redis,
-            registry=self.registry,
-            planner=planner,
-            outcomes=Outcomes(settings.retry_policies(), settings.retry_policy("secondary")),
+            outcomes=Outcomes(
+                settings.retry_policies(), settings.retry_policy("secondary"), now_ms=self._now_ms
+            ),
             createdate=CreatedatePolicy(enabled=settings.hubspot_write_createdate),
             now_ms=self._now_ms,
+            search_lag_ms=settings.hubspot_search_lag_ms,
         )
+        handlers = Handlers(context, registry=self.registry, planner=planner)
         self.worker: Worker = self.queue.worker(handlers.table())
 
     # -- running ------------------------------------------------------------------------------

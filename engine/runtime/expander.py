@@ -34,7 +34,7 @@ from streams.scripts import Scripts
 
 log = structlog.get_logger()
 
-LEASE_MS = 30_000
+LEASE_MS = 5_000  # a pass takes well under it; a dead daemon's lease lapses quickly
 MAX_ENQUEUE = 20_000  # records enqueued per step, so one huge segment never blocks a pass
 
 

@@ -5,7 +5,9 @@
   ``failed`` — or, on the job's last attempt, as ``dead`` and ``all:settled``, since the queue
   will dead-letter it;
 * a permanent failure → :class:`DeadLetter` with its category, ``dead`` and ``all:settled``;
-* the limiter said wait → :class:`Defer` (no attempt spent, nothing counted);
+* the limiter said wait → :class:`Defer` (no attempt spent, nothing counted), rounded up to the
+  next quarter second so jobs refused around the same time come back together and go out as
+  full batches again;
 * the simulation was cancelled → ack, ``skipped`` and ``all:settled``.
 
 ``all:settled`` against ``all:scheduled`` is how completion is detected (see :mod:`.lifecycle`).
@@ -14,7 +16,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from engine.crm import CrmError, ItemResult, NetworkError, RateLimited, Throttled
 from engine.runtime.metrics import Metric, field
@@ -22,15 +24,18 @@ from streams import ACK, Category, DeadLetter, Defer, Job, Outcome, Retry, Retry
 from streams.outcomes import clip_error
 
 SETTLED = "all:settled"
+DEFER_ALIGN_MS = 250
 
 
 class Tally:
-    """The metric increments of one batch, written in one round trip with its other writes."""
+    """The metric increments of one batch, written in one round trip with its other writes, and
+    the ids of its jobs that failed for good (their objects are marked absent)."""
 
-    __slots__ = ("counts",)
+    __slots__ = ("counts", "dead")
 
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
+        self.dead: list[str] = []
 
     def add(self, kind: str, metric: Metric, n: int = 1) -> None:
         self.counts[field(kind, metric)] += n
@@ -42,9 +47,23 @@ class Tally:
 class Outcomes:
     """Turns results into outcomes for one job type, counting them in a :class:`Tally`."""
 
-    def __init__(self, policies: Mapping[str, RetryPolicy], default: RetryPolicy) -> None:
+    def __init__(
+        self,
+        policies: Mapping[str, RetryPolicy],
+        default: RetryPolicy,
+        *,
+        now_ms: Callable[[], int],
+    ) -> None:
         self._policies = policies
         self._default = default
+        self._now_ms = now_ms
+        self.last_throttled_ms = 0  # when the limiter last refused a call (batches linger then)
+
+    def defer(self, wait_ms: int) -> Outcome:
+        """Run again after at least ``wait_ms``, at the next quarter-second boundary."""
+        now = self._now_ms()
+        due = now + max(1, wait_ms)
+        return Defer(due + (-due % DEFER_ALIGN_MS) - now)
 
     def done(self, job: Job, tally: Tally, *, updated: bool = False) -> Outcome:
         tally.add(job.type, Metric.UPDATED if updated else Metric.CREATED)
@@ -74,6 +93,7 @@ class Outcomes:
             return Retry(after_ms, category, clip_error(message))
         tally.add(job.type, Metric.DEAD)
         tally.settled()
+        tally.dead.append(job.id)
         if retryable:
             return Retry(after_ms, category, clip_error(message))  # the queue dead-letters it
         return DeadLetter(category, clip_error(message))
@@ -86,7 +106,8 @@ class Outcomes:
     def of_error(self, job: Job, tally: Tally, error: Exception) -> Outcome:
         """The outcome of a call that failed as a whole (or was not sent)."""
         if isinstance(error, Throttled):
-            return Defer(max(1, error.wait_ms))
+            self.last_throttled_ms = self._now_ms()
+            return self.defer(error.wait_ms)
         if isinstance(error, CrmError):
             after = error.retry_after_ms if isinstance(error, RateLimited) else None
             retryable = error.retryable or (isinstance(error, NetworkError) and error.maybe_applied)

@@ -18,8 +18,9 @@ from typing import Any
 
 import structlog
 
-from engine.model import PlannedActivity
+from engine.model import ActivityType, PlannedActivity, object_key
 from engine.runtime import thinning
+from engine.runtime.context import mark_absent
 from engine.runtime.jobs import activity_job
 from engine.runtime.pressure import THINNABLE, Pressure, keeps
 from engine.runtime.registry import Known
@@ -76,19 +77,23 @@ class Planner:
         replies = await self._scripts.run_many(calls)
         jobs: list[tuple[Job, int]] = []
         finished: list[int] = []
+        absent: list[str] = []
         for index, kept, reply in zip(indices, candidates, replies, strict=True):
             if int(reply[0]) == DONE:
                 continue
             finished.append(index)
-            mask = _text(reply[1])
+            admitted = [a for a, flag in zip(kept, _text(reply[1]), strict=True) if flag == "1"]
             jobs.extend(
                 (activity_job(sim.id, index, activity), sim.timing.wall_ms(activity.at_ms))
-                for activity, flag in zip(kept, mask, strict=True)
-                if flag == "1"
+                for activity in admitted
             )
+            if not any(a.kind is ActivityType.COMPANY and a.ordinal == 0 for a in admitted):
+                absent.append(object_key(sim.id, ActivityType.COMPANY.value, index, 0))
         if jobs:
             await self._queue.enqueue_many(jobs)
         pipe = self._redis.pipeline(transaction=False)
+        # A deal waits for its record's company; say now when there will be none.
+        mark_absent(pipe, keys.ids, absent)
         if finished:
             pipe.hdel(keys.plans, *finished)
         if thinned_total:

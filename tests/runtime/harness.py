@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -71,6 +71,14 @@ async def wait_for_status(
         await asyncio.sleep(0.1)
 
 
+async def wait_until(condition: Callable[[], bool], timeout_s: float) -> None:
+    """Poll ``condition`` until it holds; fail the test after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.05)
+
+
 @dataclass
 class RunningEngine:
     engine: Engine
@@ -130,3 +138,41 @@ def planned_times(row: Simulation) -> Mapping[str, int]:
 def window(days: int = 7, start: datetime | None = None) -> tuple[str, str]:
     begin = start or datetime(2026, 1, 5, tzinfo=UTC)
     return begin.isoformat(), (begin + timedelta(days=days)).isoformat()
+
+
+def daemon_env(settings: Settings, redis_url: str, database_url: str) -> dict[str, str]:
+    """The environment a `python -m engine` process needs to join a test's run."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "DATABASE_"))}
+    env.update(
+        {
+            "REDIS_URL": redis_url,
+            "DATABASE_URL": database_url,
+            "SIMCRM_SANDBOX_URL": settings.simcrm_sandbox_url,
+            "HUBSPOT_TIER": str(settings.hubspot_tier),
+            "HUBSPOT_DAILY_LIMIT": "0",
+            "SIMCRM_VISIBILITY_MS": str(settings.simcrm_visibility_ms),
+            "SIMCRM_GRACE_MS": "2000",
+            "HUBSPOT_SEARCH_LAG_MS": str(settings.hubspot_search_lag_ms),
+            "LOG_LEVEL": "warning",
+            "LOG_FORMAT": "json",
+        }
+    )
+    return env
+
+
+def expected_for_created_contacts(
+    row: Simulation, created_contacts: set[int]
+) -> dict[ObjectType, set[str]]:
+    """Like expected_objects, for only the records whose contact was created."""
+    model = SimulationModel(SimulationSpec.from_row(row))
+    expected: dict[ObjectType, set[str]] = {t: set() for t in ObjectType}
+    for index in sorted(created_contacts):
+        expected[ObjectType.CONTACT].add(f"{row.id}:contact:{index}")
+        for activity in model.plan(index).activities:
+            write = WRITES[activity.kind]
+            if write.operation == "create":
+                key = f"{row.id}:{activity.kind.value}:{index}:{activity.ordinal}"
+                expected[write.object_type].add(key)
+    return expected

@@ -1,0 +1,89 @@
+"""Archiving in the CRM exactly what one simulation created (``simcrm cleanup SIM``).
+
+The runtime records the CRM id of every object a simulation creates in ``{s<id>}:ids``; cleanup
+archives those objects with ``batch/archive`` (100 per call, through the rate limiter) and removes
+each archived id from the record, so a cleanup that stops half-way picks up where it left off.
+Nothing that simulation did not create is touched. A running simulation is refused: pause or
+cancel it first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from engine.crm import ObjectType, PortalClient
+from engine.runtime.context import recorded_id
+from engine.runtime.keys import SimKeys
+from schema.simulations import SimulationStatus
+
+BATCH = 100
+TYPES_BY_KIND = {
+    "contact": ObjectType.CONTACT,
+    "company": ObjectType.COMPANY,
+    "deal": ObjectType.DEAL,
+    "note": ObjectType.NOTE,
+    "call": ObjectType.CALL,
+    "task": ObjectType.TASK,
+    "ticket": ObjectType.TICKET,
+}
+# Activities go first, the records they hang on last.
+ORDER = (
+    ObjectType.NOTE,
+    ObjectType.CALL,
+    ObjectType.TASK,
+    ObjectType.TICKET,
+    ObjectType.DEAL,
+    ObjectType.COMPANY,
+    ObjectType.CONTACT,
+)
+
+
+class CleanupRefused(Exception):
+    """The simulation is still running."""
+
+
+@dataclass(slots=True)
+class CleanupResult:
+    archived: dict[ObjectType, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.archived.values())
+
+
+def check_can_clean(status: SimulationStatus) -> None:
+    if status is SimulationStatus.RUNNING:
+        raise CleanupRefused("the simulation is running: pause or cancel it first")
+
+
+async def recorded_objects(redis: object, keys: SimKeys) -> dict[ObjectType, dict[str, str]]:
+    """The simulation's created objects by type: ``{object key: CRM id}``."""
+    found: dict[ObjectType, dict[str, str]] = {t: {} for t in ORDER}
+    async for raw_key, raw_id in redis.hscan_iter(keys.ids, count=1_000):  # type: ignore[attr-defined]
+        key = raw_key.decode() if isinstance(raw_key, bytes) else str(raw_key)
+        object_id = recorded_id(raw_id)
+        object_type = TYPES_BY_KIND.get(key.split(":")[1]) if ":" in key else None
+        if object_id is not None and object_type is not None:
+            found[object_type][key] = object_id
+    return found
+
+
+async def archive_all(
+    redis: object,
+    keys: SimKeys,
+    portal: PortalClient,
+    objects: dict[ObjectType, dict[str, str]],
+    progress: Callable[[ObjectType, int], None] = lambda _type, _n: None,
+) -> CleanupResult:
+    """Archive every recorded object, activities first; returns counts by type."""
+    result = CleanupResult()
+    for object_type in ORDER:
+        items = list(objects.get(object_type, {}).items())
+        for start in range(0, len(items), BATCH):
+            chunk = items[start : start + BATCH]
+            await portal.batch_archive(object_type, [object_id for _, object_id in chunk])
+            await redis.hdel(keys.ids, *(key for key, _ in chunk))  # type: ignore[attr-defined]
+            result.archived[object_type] = result.archived.get(object_type, 0) + len(chunk)
+            progress(object_type, len(chunk))
+    return result

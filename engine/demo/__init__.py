@@ -1,0 +1,1 @@
+"""``simcrm demo``: a whole simulation end to end on the embedded defaults."""

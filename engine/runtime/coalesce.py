@@ -1,0 +1,111 @@
+"""Merging concurrent small batches of one (simulation, job type) into full batch calls.
+
+The queue hands a handler the ready jobs of its type from one read. When jobs trickle in — one
+contact batch's activities planned here, a deferred group coming back there — each read holds only a
+few of a type, and sending them as they come would spend one rate-limited request on a handful of
+objects. Under HubSpot's limits a request is the scarce thing, so jobs of the same key wait a short
+while for company: the first to arrive opens a batch, later arrivals join it, and it is sent when it
+holds ``size`` jobs, or when ``linger_ms`` has passed and it holds at least ``min_fill()`` jobs, or
+at the latest after ``max_wait_ms``. The caller keeps ``min_fill`` at 1 while requests are
+plentiful (latency stays low) and raises it while the rate limiter refuses calls, so that scarce
+requests go to full batches and rare types wait to be gathered. Each caller gets back the outcomes
+of its own jobs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+Send = Callable[[list[T]], Awaitable[Sequence[R]]]
+
+
+class _Batch(Generic[T, R]):
+    __slots__ = ("future", "items", "opened", "sealed")
+
+    def __init__(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.items: list[T] = []
+        self.future: asyncio.Future[Sequence[R]] = loop.create_future()
+        self.opened = loop.time()
+        self.sealed = False
+
+
+class Coalescer(Generic[T, R]):
+    def __init__(
+        self,
+        *,
+        linger_ms: int = 100,
+        size: int = 100,
+        min_fill: Callable[[], int] = lambda: 1,
+        max_wait_ms: int = 5_000,
+    ) -> None:
+        self._linger_s = linger_ms / 1000
+        self.size = size
+        self._min_fill = min_fill
+        self._max_wait_s = max_wait_ms / 1000
+        self._open: dict[Hashable, _Batch[T, R]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def submit(self, key: Hashable, items: Sequence[T], send: Send[T, R]) -> list[R]:
+        """Send ``items`` with whatever else is submitted under ``key`` meanwhile.
+
+        ``send`` receives at most ``size`` items and returns one result per item, in order; its
+        exception is raised to every caller whose items were in that call.
+        """
+        slices: list[tuple[_Batch[T, R], int, int]] = []
+        remaining = list(items)
+        while remaining:
+            batch = self._open.get(key)
+            if batch is None:
+                batch = self._open[key] = _Batch()
+                loop = asyncio.get_running_loop()
+                loop.call_later(self._linger_s, self._lingered, key, batch, send)
+            room = self.size - len(batch.items)
+            taken, remaining = remaining[:room], remaining[room:]
+            start = len(batch.items)
+            batch.items.extend(taken)
+            slices.append((batch, start, start + len(taken)))
+            if len(batch.items) >= self.size:
+                self._seal(key, batch, send)
+        results: list[R] = []
+        for batch, start, stop in slices:
+            outcome = await asyncio.shield(batch.future)
+            results.extend(outcome[start:stop])
+        return results
+
+    def _lingered(self, key: Hashable, batch: _Batch[T, R], send: Send[T, R]) -> None:
+        """The linger is over: send if full enough or old enough, else linger again."""
+        if batch.sealed:
+            return
+        loop = asyncio.get_running_loop()
+        waited = loop.time() - batch.opened
+        if len(batch.items) >= self._min_fill() or waited >= self._max_wait_s:
+            self._seal(key, batch, send)
+        else:
+            loop.call_later(self._linger_s, self._lingered, key, batch, send)
+
+    def _seal(self, key: Hashable, batch: _Batch[T, R], send: Send[T, R]) -> None:
+        if self._open.get(key) is batch:
+            del self._open[key]
+        if batch.sealed:
+            return
+        batch.sealed = True
+        task = asyncio.create_task(self._send(batch, send))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _send(batch: _Batch[T, R], send: Send[T, R]) -> None:
+        try:
+            results = await send(batch.items)
+        except BaseException as exc:  # handed to every waiting caller, not lost in a task
+            batch.future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        batch.future.set_result(results)

@@ -1,0 +1,96 @@
+"""Lifecycle-stage and deal-stage progressions: updates of objects created earlier.
+
+A lifecycle step updates the record's contact, found by its email. A deal-stage step updates the
+record's deal by its recorded id: while the deal is not created yet the step waits (deferred, no
+attempt spent); when the deal will not exist (dead-lettered) the step is skipped. One object may
+have several steps due at once (a backfill makes all of them due): each call takes the earliest
+step of each object, and the later steps are deferred a moment to join the next call, so a call
+names an object once, steps are written in order, and calls stay full.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from engine.crm import CrmError, ObjectType, Throttled, UpdateInput
+from engine.model import ActivityType, object_key
+from engine.runtime.context import ABSENT, WAIT_FOR_PARENT_MS, HandlerContext, recorded_id
+from engine.runtime.jobs import activity_of, index_of
+from engine.runtime.outcomes import Tally
+from engine.runtime.registry import Known
+from engine.runtime.targets import Target
+from streams import Job, Outcome
+
+UPDATED_TYPES = {
+    ActivityType.LIFECYCLE_UPDATE: ObjectType.CONTACT,
+    ActivityType.DEAL_STAGE_UPDATE: ObjectType.DEAL,
+}
+
+
+class Updates:
+    def __init__(self, context: HandlerContext) -> None:
+        self._ctx = context
+
+    async def send(
+        self, kind: ActivityType, known: Known, target: Target, jobs: Sequence[Job], tally: Tally
+    ) -> list[Outcome]:
+        outcomes: dict[int, Outcome] = {}
+        object_type = UPDATED_TYPES[kind]
+        if object_type is ObjectType.CONTACT:
+            id_property: str | None = "email"
+            names = {p: known.model.contact(index_of(job))["email"] for p, job in enumerate(jobs)}
+        else:
+            id_property = None
+            names = await self._deal_ids(known, jobs, tally, outcomes)
+        step: list[int] = []
+        named: set[str] = set()
+        for position in sorted(names, key=lambda p: int(jobs[p].data["o"])):
+            if names[position] in named:
+                outcomes[position] = self._ctx.outcomes.defer(0)
+            else:
+                named.add(names[position])
+                step.append(position)
+        if step:
+            inputs = [
+                UpdateInput(
+                    names[p],
+                    known.model.activity_properties(index_of(jobs[p]), activity_of(jobs[p])),
+                )
+                for p in step
+            ]
+            try:
+                result = await target.portal.batch_update(
+                    object_type, inputs, id_property=id_property
+                )
+            except (CrmError, Throttled) as exc:
+                for position in step:
+                    outcomes[position] = self._ctx.outcomes.of_error(jobs[position], tally, exc)
+                return [outcomes[position] for position in range(len(jobs))]
+            for position, item in zip(step, result.items, strict=True):
+                job = jobs[position]
+                if item.ok:
+                    outcomes[position] = self._ctx.outcomes.done(job, tally, updated=True)
+                else:
+                    outcomes[position] = self._ctx.outcomes.of_item(job, tally, item)
+        return [outcomes[position] for position in range(len(jobs))]
+
+    async def _deal_ids(
+        self, known: Known, jobs: Sequence[Job], tally: Tally, outcomes: dict[int, Outcome]
+    ) -> dict[int, str]:
+        """The recorded id of each job's deal; jobs whose deal is missing or absent are settled."""
+        keys = [object_key(known.id, ActivityType.DEAL.value, index_of(job), 0) for job in jobs]
+        raw = await self._ctx.redis.hmget(known.keys.ids, keys)
+        names: dict[int, str] = {}
+        for position, (job, value) in enumerate(zip(jobs, raw, strict=True)):
+            deal_id = recorded_id(value)
+            if deal_id is not None:
+                names[position] = deal_id
+            elif value is not None and _text(value) == ABSENT:
+                outcomes[position] = self._ctx.outcomes.skipped(job, tally)
+            else:
+                outcomes[position] = self._ctx.outcomes.defer(WAIT_FOR_PARENT_MS)
+        return names
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
