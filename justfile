@@ -63,3 +63,7 @@ _venv:
 # run the local HubSpot imitation (`just sandbox --tier 190 --error-rate 0.05`; see --help)
 sandbox *args: _venv
     {{bin}}/simcrm sandbox {{args}}
+
+# run the HTTP API and the dashboard (`just serve --port 8080`; see --help)
+serve *args: _venv
+    {{bin}}/simcrm serve {{args}}

@@ -1,8 +1,8 @@
-"""``create_app(settings)``: the aiohttp application, owning its store and Redis client.
+"""``create_app(settings)``: the aiohttp application, owning its store, Redis client and clients.
 
 Each resource is one ``cleanup_ctx`` generator (opened before the app serves, closed after).
-Redis being down at start does not stop the API: the client reconnects on its own, and endpoints
-that need Redis degrade as SPEC §7 describes.
+Redis being down at start does not stop the API: the client connects on first use, and endpoints
+that need Redis degrade as SPEC §7 describes (see :mod:`api.live`).
 """
 
 from __future__ import annotations
@@ -12,20 +12,52 @@ from importlib.metadata import version
 
 import structlog
 from aiohttp import web
-from redis.asyncio import Redis
 
-from api.appkeys import HUBSPOT, REDIS, SETTINGS, STORE
+from api import dashboard, prometheus
+from api.appkeys import (
+    CLOCK,
+    CLOCKS,
+    HUBSPOT,
+    LIMITER,
+    MODELS,
+    PORTALS,
+    QUEUE,
+    REDIS,
+    REPLAY_LIMITER,
+    SANDBOX,
+    SETTINGS,
+    SIMULATIONS,
+    STORE,
+    USERS,
+    Clock,
+)
+from api.auth import user_cache
+from api.cache import TtlCache
 from api.errors import ApiError, PayloadTooLarge
+from api.live import open_client
 from api.openapi import build_document
-from api.routes import health, tokens
+from api.plans import Models
+from api.portals import Portals
+from api.routes import deadletters, health, me, progress, simulations, tokens
 from api.routing import Routes, json_response
+from api.throttle import CallLimiter
 from engine.crm.transport import HubSpotClient
-from engine.redis_endpoint import connect_redis
 from engine.settings import Settings
+from limits import Limiter, wall_clock_ms
 from schema.store import Store
+from streams import Queue
+from streams.scripts import Scripts
 
 MAX_BODY_BYTES = 256 * 1024
-ROUTE_TABLES: tuple[Routes, ...] = (health.routes, tokens.routes)
+SIMULATION_CACHE_S = 1.0  # how stale a simulation row read by another process may be
+ROUTE_TABLES: tuple[Routes, ...] = (
+    health.routes,
+    me.routes,
+    tokens.routes,
+    simulations.routes,
+    progress.routes,
+    deadletters.routes,
+)
 
 log = structlog.get_logger()
 
@@ -40,7 +72,7 @@ async def error_middleware(
     try:
         return await handler(request)
     except ApiError as exc:
-        return json_response(exc.status, exc.body())
+        return json_response(exc.status, exc.body(), headers=exc.headers or None)
     except web.HTTPRequestEntityTooLarge:
         error = PayloadTooLarge(f"the body must be at most {MAX_BODY_BYTES} bytes")
         return json_response(error.status, error.body())
@@ -68,11 +100,18 @@ def create_app(
     redis_url: str,
     database_url: str | None = None,
     route_tables: Iterable[Routes] = ROUTE_TABLES,
+    now_ms: Clock = wall_clock_ms,
 ) -> web.Application:
     """Build the application. ``redis_url`` comes from ``redis_endpoint(settings)`` at the entry
-    point; ``database_url`` defaults to the settings' database."""
+    point; ``database_url`` defaults to the settings' database; ``now_ms`` is the clock (epoch
+    ms) of the replay limiter and the simulated clocks, a fake one in tests."""
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
     app[SETTINGS] = settings
+    app[CLOCK] = now_ms
+    app[MODELS] = Models()
+    app[USERS] = user_cache()
+    app[SIMULATIONS] = TtlCache(SIMULATION_CACHE_S)
+    app[CLOCKS] = TtlCache(1.0, size=1_000)
     tables = tuple(route_tables)
     operations = [operation for table in tables for operation in table.operations]
     document = build_document(operations, version=version("simcrm"))
@@ -83,25 +122,36 @@ def create_app(
             yield
 
     async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
-        try:
-            client = await connect_redis(redis_url)
-        except Exception as exc:
-            log.warning("redis_unreachable_at_start", error=type(exc).__name__)
-            client = Redis.from_url(redis_url)
+        client = await open_client(redis_url)
         app[REDIS] = client
+        # Reads need no loading; scripts run by EVALSHA with an EVAL fallback, so a Redis that
+        # was down at start (or restarted since) needs nothing done here.
+        app[QUEUE] = Queue(client, settings.queue_config(), policies=settings.retry_policies())
+        app[LIMITER] = Limiter(client, settings.limit_config(), clock=now_ms)
+        app[REPLAY_LIMITER] = CallLimiter(
+            Scripts(client, package="api"), now_ms=now_ms, key_prefix=settings.simcrm_key_prefix
+        )
         yield
         await client.aclose()
 
-    async def hubspot_ctx(app: web.Application) -> AsyncIterator[None]:
-        async with HubSpotClient.from_settings(settings) as client:
-            app[HUBSPOT] = client
+    async def crm_ctx(app: web.Application) -> AsyncIterator[None]:
+        async with (
+            HubSpotClient.from_settings(settings) as hubspot,
+            HubSpotClient.from_settings(settings, base_url=settings.simcrm_sandbox_url) as sandbox,
+        ):
+            app[HUBSPOT] = hubspot
+            app[SANDBOX] = sandbox
+            app[PORTALS] = Portals(settings, app[STORE], sandbox, now_ms=now_ms)
             yield
 
     async def openapi_json(_request: web.Request) -> web.Response:
         return json_response(200, document)
 
-    app.cleanup_ctx.extend([store_ctx, redis_ctx, hubspot_ctx])
+    app.cleanup_ctx.extend([store_ctx, redis_ctx, crm_ctx])
     for table in tables:
         table.install(app)
     app.router.add_get("/api/openapi.json", openapi_json)
+    if settings.metrics_prom_enabled:
+        prometheus.install(app)
+    dashboard.install(app)
     return app

@@ -18,6 +18,7 @@ sent.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 
@@ -25,10 +26,13 @@ class ApiError(Exception):
     status: ClassVar[int] = 500
     code: ClassVar[str] = "internal_error"
 
-    def __init__(self, message: str, details: Any = None) -> None:
+    def __init__(
+        self, message: str, details: Any = None, *, headers: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
+        self.headers = dict(headers or {})
 
     def body(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message, "details": self.details}}
@@ -73,8 +77,10 @@ class TooManyRequests(ApiError):
     status = 429
     code = "rate_limited"
 
-    def __init__(self, message: str, retry_after_ms: int) -> None:
-        super().__init__(message, {"retryAfterMs": retry_after_ms})
+    def __init__(
+        self, message: str, retry_after_ms: int, *, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(message, {"retryAfterMs": retry_after_ms}, headers=headers)
         self.retry_after_ms = retry_after_ms
 
 
@@ -86,3 +92,11 @@ class BadGateway(ApiError):
 class Unavailable(ApiError):
     status = 503
     code = "unavailable"
+
+
+def field_error(field: str, message: str, where: str = "body") -> Unprocessable:
+    """A 422 about one field, shaped like the validation errors of the routing layer."""
+    return Unprocessable(
+        f"{field}: {message}" if field else message,
+        [{"field": field or where, "in": where, "message": message}],
+    )

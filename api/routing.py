@@ -18,7 +18,7 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from api.appkeys import STORE
+from api.appkeys import STORE, USERS
 from api.auth import authenticate
 from api.errors import BadRequest, Forbidden, Unprocessable
 from schema.users import User
@@ -140,7 +140,7 @@ def _wrap(operation: Operation) -> Callable[[web.Request], Awaitable[web.StreamR
     async def handle(request: web.Request) -> web.StreamResponse:
         user = None
         if operation.auth != "public":
-            user = await authenticate(request, request.app[STORE])
+            user = await authenticate(request, request.app[STORE], request.app[USERS])
             if operation.auth == "boss" and not user.is_boss:
                 raise Forbidden("this endpoint is for users with the boss role")
         query = (
@@ -173,27 +173,41 @@ def _validate(model: type[M], data: Mapping[str, Any], where: str) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise Unprocessable(field_errors_message(exc), field_errors(exc, where)) from None
+        raise Unprocessable(field_errors_message(exc, where), field_errors(exc, where)) from None
+
+
+def _name_and_message(error: Any, where: str) -> tuple[str, str]:
+    """The field an error is about and what is wrong with it.
+
+    A validator that raised an error carrying its own dotted ``field`` (the model's
+    DefinitionError: ``scenario_overrides.activities.note.cap``) names it more precisely than
+    pydantic's location does.
+    """
+    cause = (error.get("ctx") or {}).get("error")
+    named = getattr(cause, "field", None)
+    if isinstance(named, str) and named:
+        return named, str(getattr(cause, "reason", error["msg"]))
+    name = ".".join(str(part) for part in error["loc"]) or where
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error.get("type") == "extra_forbidden":
+        message = "is not a known field"
+    return name, message
 
 
 def field_errors(exc: ValidationError, where: str) -> list[dict[str, Any]]:
     """Pydantic errors as ``[{"field": "total_records", "in": "body", "message": …}]``."""
-    return [
-        {
-            "field": ".".join(str(part) for part in error["loc"]) or where,
-            "in": where,
-            "message": error["msg"].removeprefix("Value error, "),
-        }
-        for error in exc.errors(include_url=False)
-    ]
+    details = []
+    for error in exc.errors(include_url=False):
+        name, message = _name_and_message(error, where)
+        details.append({"field": name, "in": where, "message": message})
+    return details
 
 
-def field_errors_message(exc: ValidationError) -> str:
-    first = exc.errors(include_url=False)[0]
-    name = ".".join(str(part) for part in first["loc"]) or "body"
+def field_errors_message(exc: ValidationError, where: str = "body") -> str:
+    name, message = _name_and_message(exc.errors(include_url=False)[0], where)
     count = exc.error_count()
     more = f" (and {count - 1} more)" if count > 1 else ""
-    return f"{name}: {first['msg'].removeprefix('Value error, ')}{more}"
+    return f"{name}: {message}{more}"
 
 
 _PATH_PARAM = re.compile(r"{(\w+)}")

@@ -300,6 +300,14 @@ class Settings(BaseSettings):
     simcrm_visibility_ms: Annotated[int, BeforeValidator(_int_between(1_000, 3_600_000))] = 30_000
     simcrm_grace_ms: Annotated[int, BeforeValidator(_int_between(0, 3_600_000))] = 10_000
 
+    # -- the API server (`simcrm serve`) and its command-line client (`simcrm sim …`) ----------
+    simcrm_api_host: str = "127.0.0.1"
+    simcrm_api_port: Annotated[int, BeforeValidator(_int_between(1, 65535))] = 8080
+    simcrm_api_url: Annotated[str, BeforeValidator(_url(("http", "https")))] = (
+        "http://127.0.0.1:8080"
+    )
+    simcrm_api_key: SecretStr | None = None
+
     log_level: Annotated[str, BeforeValidator(lambda v: str(v).strip().lower())] = "info"
     log_format: Annotated[
         str | None, BeforeValidator(lambda v: _choice(v, ("json", "console")))

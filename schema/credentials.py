@@ -78,6 +78,18 @@ class CredentialsRepo:
             return None
         return cipher.decrypt(bytes(row.ciphertext), row.key_id, context=_context(user_id))
 
+    async def portal_ids(self) -> list[int]:
+        """The distinct HubSpot accounts (portal ids) of the stored tokens, ascending."""
+        query = (
+            select(creds.c.portal_id)
+            .where(creds.c.portal_id.is_not(None))
+            .distinct()
+            .order_by(creds.c.portal_id)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [int(row.portal_id) for row in rows]
+
     async def delete(self, user_id: int) -> bool:
         """Remove the user's token; True when there was one."""
         async with self._engine.begin() as conn:

@@ -23,8 +23,8 @@ class TokenIn(BaseModel):
     @classmethod
     def _no_spaces(cls, value: str) -> str:
         value = value.strip()
-        if not value or any(ch.isspace() for ch in value):
-            raise ValueError("must be a token without spaces")
+        if not value or not all("!" <= ch <= "~" for ch in value):
+            raise ValueError("must be a token of visible ASCII characters, without spaces")
         return value
 
     def __repr__(self) -> str:

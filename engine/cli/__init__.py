@@ -14,12 +14,12 @@ from collections.abc import Sequence
 
 import structlog
 
-from engine.cli import cleanup, demo, doctor, migrate, sandbox, sim, users, worker
+from engine.cli import cleanup, demo, doctor, migrate, sandbox, serve, sim, users, worker
 from engine.logs import configure_logging
 from engine.settings import SettingsError, load_settings
 from schema.errors import StoreError
 
-COMMANDS = (demo, migrate, users, doctor, sim, sandbox, worker, cleanup)
+COMMANDS = (demo, migrate, users, doctor, sim, sandbox, worker, cleanup, serve)
 
 EPILOG = """\
 Settings come from environment variables (DATABASE_URL, REDIS_URL, TOKEN_ENC_SECRET, …);

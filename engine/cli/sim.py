@@ -10,7 +10,6 @@ a stored simulation (``--id``, read from the database).
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,36 +17,28 @@ import orjson
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from engine.cli import sim_client
 from engine.cli.plan_view import render_summary
+from engine.cli.sim_definition import add_definition_flags, definition_from_args
 from engine.model.capacity import TIERS
 from engine.model.errors import DefinitionError
 from engine.model.export import export_plan
-from engine.model.methods import DistributionMethod
 from engine.model.model import SimulationModel
 from engine.model.plan import EXACT_LIMIT, Tally, summarize
-from engine.model.scenario import SCENARIO_NAMES
 from engine.model.spec import SimulationInput, SimulationSpec
 from engine.settings import Settings
 from schema.store import Store
-
-_FLAG_FIELDS = {
-    "name": "name",
-    "scenario": "scenario",
-    "distribution": "distribution_method",
-    "records": "total_records",
-    "timezone": "timezone",
-    "seed": "seed",
-    "time_scale": "time_scale",
-    "start": "start_time",
-    "end": "end_time",
-}
 
 
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "sim",
-        help="work with simulations (plan: the dry run)",
-        description="Work with simulations from the command line.",
+        help="create, run, watch and plan simulations",
+        description=(
+            "Work with simulations: plan (the dry run, no server needed) and, through the API "
+            "(SIMCRM_API_URL, SIMCRM_API_KEY), create, list, show, start, pause, resume, cancel, "
+            "watch, and (boss) dlq and replay."
+        ),
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     plan = actions.add_parser(
@@ -65,35 +56,8 @@ def register(subparsers: Any) -> None:
     source = plan.add_mutually_exclusive_group()
     source.add_argument("--file", type=Path, help="a JSON file with the simulation body")
     source.add_argument("--id", type=int, help="plan a stored simulation (reads the database)")
-    plan.add_argument("--name", help="a name for the plan")
-    plan.add_argument("--scenario", choices=SCENARIO_NAMES, help="scenario (default b2b_saas)")
-    plan.add_argument(
-        "--distribution",
-        choices=[m.value for m in DistributionMethod],
-        help="arrival distribution (default uniform)",
-    )
-    plan.add_argument(
-        "--param",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a distribution parameter, e.g. sigma=0.1 or points=[[0,0],[0.5,1],[1,0.2]]",
-    )
-    plan.add_argument("--records", type=int, help="number of records (default 1000)")
-    plan.add_argument("--start", help="window start, ISO 8601 (UTC unless an offset is given)")
-    plan.add_argument("--end", help="window end, ISO 8601")
-    plan.add_argument("--days", type=float, default=7.0, help="window length when --end is absent")
-    plan.add_argument("--timezone", help="IANA timezone for calendars and histograms")
-    plan.add_argument(
-        "--calendar", help="calendar preset: b2b, b2c or none (default: the scenario's)"
-    )
-    plan.add_argument("--country", help="country code whose public holidays are quieter")
-    plan.add_argument("--calendar-json", help="the whole calendar as a JSON object")
-    plan.add_argument("--overrides", help="scenario overrides as JSON, or @FILE")
-    plan.add_argument("--seed", type=int, help="seed (default: the simulation id, 0 here)")
+    add_definition_flags(plan)
     plan.add_argument("--sim-id", type=int, default=0, help="simulation id for keys and emails")
-    plan.add_argument("--time-scale", type=float, help="simulated seconds per wall second")
-    plan.add_argument("--backfill", action="store_true", default=None, help="everything due now")
     plan.add_argument(
         "--tier", type=int, choices=TIERS, default=100, help="HubSpot requests per 10 s"
     )
@@ -105,71 +69,7 @@ def register(subparsers: Any) -> None:
     plan.add_argument("--export", type=Path, help="write every record and activity (.jsonl/.csv)")
     plan.add_argument("--json", action="store_true", help="print the summary as JSON")
     plan.set_defaults(handler=run_plan)
-
-
-def _json_argument(text: str, flag: str) -> Any:
-    raw = Path(text[1:]).read_bytes() if text.startswith("@") else text.encode()
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise DefinitionError(flag, f"is not valid JSON: {exc}") from None
-
-
-def _param(text: str) -> tuple[str, Any]:
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise DefinitionError("--param", f"must look like KEY=VALUE (got {text!r})")
-    try:
-        return key.strip(), orjson.loads(value)
-    except orjson.JSONDecodeError:
-        return key.strip(), value
-
-
-def _next_midnight() -> datetime:
-    now = datetime.now(UTC)
-    return datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
-
-
-def definition_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    """The simulation body the flags (and ``--file``) describe."""
-    body: dict[str, Any] = {}
-    if args.file is not None:
-        try:
-            body = dict(orjson.loads(args.file.read_bytes()))
-        except (OSError, orjson.JSONDecodeError, TypeError, ValueError) as exc:
-            raise DefinitionError("--file", f"cannot read a JSON object from it: {exc}") from None
-    for flag, field in _FLAG_FIELDS.items():
-        value = getattr(args, flag)
-        if value is not None:
-            body[field] = value
-    body.setdefault("scenario", "b2b_saas")
-    body.setdefault("total_records", 1000)
-    if "start_time" not in body:
-        body["start_time"] = _next_midnight().isoformat()
-    if "end_time" not in body:
-        start = datetime.fromisoformat(str(body["start_time"]).replace("Z", "+00:00"))
-        start = start if start.tzinfo else start.replace(tzinfo=UTC)
-        body["end_time"] = (start + timedelta(days=args.days)).isoformat()
-    if args.param:
-        body["distribution_params"] = {
-            **body.get("distribution_params", {}),
-            **dict(_param(p) for p in args.param),
-        }
-    _calendar_flags(args, body)
-    if args.overrides is not None:
-        body["scenario_overrides"] = _json_argument(args.overrides, "--overrides")
-    if args.backfill:
-        body["backfill"] = True
-    return body
-
-
-def _calendar_flags(args: argparse.Namespace, body: dict[str, Any]) -> None:
-    if args.calendar_json is not None:
-        body["calendar"] = _json_argument(args.calendar_json, "--calendar-json")
-    if args.calendar is not None:
-        body["calendar"] = {**body.get("calendar", {}), "preset": args.calendar}
-    if args.country is not None:
-        body["calendar"] = {**body.get("calendar", {}), "country": args.country}
+    sim_client.register_actions(actions)
 
 
 async def _spec(args: argparse.Namespace, settings: Settings) -> SimulationSpec:

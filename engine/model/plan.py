@@ -2,9 +2,10 @@
 
 Arrivals per local day, local hour and weekday are exact for any N: each grid bucket's count is
 the size of its index range (two O(log N) look-ups), so ten million records cost no more than ten.
-Activities are exact when every record is planned (N ≤ ``EXACT_LIMIT``, or ``exact=True``):
+Activities are exact when every record is planned (N ≤ ``sample``, by default ``EXACT_LIMIT``, or
+``exact=True``):
 budgets are then applied in index order, as the runtime will. Above the limit they are estimated
-from an evenly spaced sample of ``EXACT_LIMIT`` records, scaled to N, budgets capping the totals
+from an evenly spaced sample of ``sample`` records, scaled to N, budgets capping the totals
 (for ``poisson`` the sampled records sit at their expected quantile); the summary says which.
 """
 
@@ -145,12 +146,14 @@ class Tally:
         return kept, refused
 
 
-def _sampled(model: SimulationModel, tally: Tally, progress: Progress | None) -> None:
-    """Estimate ``tally`` from ``EXACT_LIMIT`` evenly spaced records, scaled to N."""
+def _sampled(
+    model: SimulationModel, tally: Tally, progress: Progress | None, size: int = EXACT_LIMIT
+) -> None:
+    """Estimate ``tally`` from ``size`` evenly spaced records, scaled to N."""
     total = model.spec.total_records
-    stride = total / EXACT_LIMIT
+    stride = total / size
     iid = model.spec.method.iid
-    for done, index in enumerate((int((k + 0.5) * stride) for k in range(EXACT_LIMIT)), 1):
+    for done, index in enumerate((int((k + 0.5) * stride) for k in range(size)), 1):
         # Poisson records are placed at their expected quantile: an exact order statistic
         # costs a tree walk, and the sample only has to represent the distribution.
         at_ms = model.profile.time_at((index + 0.5) / total) if iid else model.time_of(index)
@@ -160,8 +163,8 @@ def _sampled(model: SimulationModel, tally: Tally, progress: Progress | None) ->
         for kind, count in plan.past_window.items():
             tally.past[kind] += count
         if progress is not None and done % 10_000 == 0:
-            progress(done, EXACT_LIMIT)
-    tally.records = EXACT_LIMIT
+            progress(done, size)
+    tally.records = size
     for kind, budget in tally.limits.items():
         scaled = round(tally.planned[kind] * stride)
         tally.planned[kind] = scaled if budget is None else min(scaled, budget)
@@ -176,23 +179,25 @@ def summarize(
     exact: bool = False,
     progress: Progress | None = None,
     tally: Tally | None = None,
+    sample: int = EXACT_LIMIT,
 ) -> PlanSummary:
     """The plan summary of ``model``'s simulation (see the module docstring).
 
     ``tally`` is a complete exact tally already made (by an export that planned every record);
-    without it, records are planned here.
+    without it, records are planned here: every one up to ``sample`` records, else ``sample``
+    of them (a smaller ``sample`` makes a quicker, rougher estimate).
     """
     spec = model.spec
     total = spec.total_records
     counted = arrivals(model)
-    full = tally is not None or exact or total <= EXACT_LIMIT
+    full = tally is not None or exact or total <= sample
     if tally is None:
         tally = Tally(model)
         if full:
             for plan in record_plans(model, range(total), progress):
                 tally.add(plan)
         else:
-            _sampled(model, tally, progress)
+            _sampled(model, tally, progress, sample)
     limits, planned, past, over = tally.limits, tally.planned, tally.past, tally.over
     totals = tuple(
         TypeTotals(kind, planned[kind], past[kind], over[kind], limits[kind]) for kind in limits

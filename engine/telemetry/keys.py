@@ -1,0 +1,25 @@
+"""The Redis keys of job telemetry (one hash, hash tag ``{telemetry}``).
+
+With the default prefix::
+
+    simcrm:{telemetry}:jobs   hash   "<type>:out:<outcome>" -> jobs settled with that outcome
+                                     "<type>:le:<bound ms>" -> jobs that took at most the bound
+                                                              (and more than the previous one;
+                                                              "+Inf" for the rest)
+                                     "<type>:sum_ms", "<type>:count" -> total time, job count
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_PREFIX = "simcrm"
+
+
+@dataclass(frozen=True, slots=True)
+class TelemetryKeys:
+    prefix: str = DEFAULT_PREFIX
+
+    @property
+    def jobs(self) -> str:
+        return f"{self.prefix}:{{telemetry}}:jobs"

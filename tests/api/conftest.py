@@ -1,0 +1,156 @@
+"""An API on loopback for tests: a migrated SQLite store with three users, the test Redis, a fake
+clock, and helpers to call it as each user."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from pydantic import SecretStr
+from redis.asyncio import Redis
+
+from api.app import create_app
+from api.appkeys import SETTINGS, STORE
+from api.server import start_server
+from engine.crm.sandbox import Sandbox, SandboxConfig
+from engine.settings import Settings
+from schema.store import Store
+from schema.users import Role
+from tests.ms_clock import MsClock
+from tests.runtime.harness import runtime_settings, start_engine
+
+Client = TestClient[web.Request, web.Application]
+ClientFactory = Callable[[web.Application], Awaitable[Client]]
+SECRET = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+DEAD_URL = "http://127.0.0.1:9"  # the discard port: nothing listens, connections are refused
+
+BODY: dict[str, Any] = {
+    "name": "api test",
+    "scenario": "b2b_saas",
+    "distribution_method": "uniform",
+    "start_time": "2026-01-05T00:00:00Z",
+    "end_time": "2026-01-12T00:00:00Z",
+    "total_records": 200,
+    "backfill": True,
+}
+
+
+def api_settings(**changes: Any) -> Settings:
+    """Settings for an API that reaches no CRM unless told (sandbox and HubSpot refuse)."""
+    values: dict[str, Any] = {
+        "simcrm_sandbox_url": DEAD_URL,
+        "hubspot_base_url": DEAD_URL,
+        "token_enc_secret": SecretStr(SECRET),
+        "metrics_prom_enabled": True,
+    }
+    values.update(changes)
+    return Settings(**values)
+
+
+@dataclass
+class Api:
+    app: web.Application
+    client: Client
+    keys: dict[str, str]
+    clock: MsClock
+
+    @property
+    def store(self) -> Store:
+        return self.app[STORE]
+
+    @property
+    def settings(self) -> Settings:
+        return self.app[SETTINGS]
+
+    def auth(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[who]}"}
+
+    async def call(self, who: str, method: str, path: str, body: Any = None) -> Any:
+        """Call as ``who``; returns (status, decoded JSON or None)."""
+        response = await self.client.request(method, path, json=body, headers=self.auth(who))
+        text = await response.text()
+        return response.status, (await response.json() if text else None)
+
+    async def create(self, who: str = "member", **fields: Any) -> dict[str, Any]:
+        status, body = await self.call(who, "POST", "/api/simulations", {**BODY, **fields})
+        assert status == 201, body
+        return dict(body)
+
+
+async def make_users(url: str) -> dict[str, str]:
+    async with Store.open(url, require_schema=False) as store:
+        await store.migrate()
+        _, member = await store.users.create("member@example.com")
+        _, other = await store.users.create("other@example.com")
+        _, boss = await store.users.create("boss@example.com", Role.BOSS)
+        _, boss2 = await store.users.create("boss2@example.com", Role.BOSS)
+    return {"member": member, "other": other, "boss": boss, "boss2": boss2}
+
+
+@pytest.fixture
+def database_file(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path}/api.db"
+
+
+ApiFactory = Callable[..., Awaitable[Api]]
+
+
+@pytest.fixture
+async def make_api(
+    aiohttp_client: ClientFactory, database_file: str, redis_url: str, redis: Redis
+) -> ApiFactory:
+    """Build the API (settings changed by keyword) on the flushed test Redis, with three users:
+    member, other (a member too) and boss."""
+
+    async def make(**changes: Any) -> Api:
+        keys = await make_users(database_file)
+        clock = MsClock()
+        app = create_app(
+            api_settings(**changes), redis_url=redis_url, database_url=database_file, now_ms=clock
+        )
+        return Api(app, await aiohttp_client(app), keys, clock)
+
+    return make
+
+
+@pytest.fixture
+async def api(make_api: ApiFactory) -> Api:
+    return await make_api()
+
+
+def error_of(body: Any) -> dict[str, Any]:
+    assert set(body) == {"error"}, body
+    assert set(body["error"]) == {"code", "message", "details"}, body
+    return dict(body["error"])
+
+
+@dataclass
+class Stack:
+    """A whole SimCRM on loopback: the sandbox, an engine, and the API on a real port."""
+
+    url: str
+    keys: dict[str, str]
+    sandbox: Sandbox
+
+
+@pytest.fixture
+async def stack(database_file: str, redis_url: str, redis: Redis) -> AsyncIterator[Stack]:
+    """The sandbox over HTTP, an in-process engine working the test Redis, and the API serving
+    the dashboard on a free loopback port (users: member, other, boss, boss2)."""
+    keys = await make_users(database_file)
+    async with Sandbox(SandboxConfig(tier=250, daily_limit=0, search_lag_ms=200)) as sandbox:
+        settings = runtime_settings(sandbox, metrics_prom_enabled=True, hubspot_base_url=DEAD_URL)
+        engine = await start_engine(settings, redis_url, database_file)
+        try:
+            running = await start_server(settings, redis_url=redis_url, database_url=database_file)
+            try:
+                yield Stack(running.url, keys, sandbox)
+            finally:
+                await running.close()
+        finally:
+            await engine.stop()
