@@ -26,6 +26,7 @@ from engine.crm import (
     BatchResult,
     CrmError,
     ErrorCategory,
+    ItemResult,
     NetworkError,
     ObjectInput,
     ObjectType,
@@ -192,25 +193,37 @@ class ActivityCreates:
             if batch.marked and not maybe_applied:
                 await ctx.redis.hdel(known.keys.uncertain, *job_ids)
             raise
-        recorded: dict[str, str] = {}
-        duplicates: list[int] = []
-        for position, item in zip(positions, items, strict=True):
-            job = jobs[position]
-            if item.ok and item.id is not None:
-                recorded[job.id] = item.id
-                batch.outcomes[position] = ctx.outcomes.done(job, batch.tally)
-            elif item.category is ErrorCategory.CONFLICT and not batch.marked:
-                duplicates.append(position)
-            else:
-                batch.outcomes[position] = ctx.outcomes.of_item(job, batch.tally, item)
-        if duplicates:
-            recorded.update(await self._read_back(batch, duplicates))
+        recorded, duplicates = self._settle_items(batch, positions, items)
+        # Record what was created before anything else can fail: a job settled as done must
+        # have its object's id recorded, or its activities would wait for it forever.
         pipe = ctx.redis.pipeline(transaction=False)
         if recorded:
             pipe.hset(known.keys.ids, mapping=recorded)
         if batch.marked:
             pipe.hdel(known.keys.uncertain, *job_ids)
         await pipe.execute()
+        if duplicates:
+            found = await self._read_back(batch, duplicates)
+            if found:
+                await ctx.redis.hset(known.keys.ids, mapping=found)
+
+    def _settle_items(
+        self, batch: _Batch, positions: Sequence[int], items: Sequence[ItemResult]
+    ) -> tuple[dict[str, str], list[int]]:
+        """Outcomes from a create's items: the ids created, and the inputs refused as
+        duplicates of their unique key (to be read back)."""
+        recorded: dict[str, str] = {}
+        duplicates: list[int] = []
+        for position, item in zip(positions, items, strict=True):
+            job = batch.jobs[position]
+            if item.ok and item.id is not None:
+                recorded[job.id] = item.id
+                batch.outcomes[position] = self._ctx.outcomes.done(job, batch.tally)
+            elif item.category is ErrorCategory.CONFLICT and not batch.marked:
+                duplicates.append(position)
+            else:
+                batch.outcomes[position] = self._ctx.outcomes.of_item(job, batch.tally, item)
+        return recorded, duplicates
 
     async def _read_back(self, batch: _Batch, positions: Sequence[int]) -> dict[str, str]:
         """Objects refused as duplicates of their unique ``simcrm_key`` exist: read their ids."""

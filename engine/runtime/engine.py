@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -40,9 +40,11 @@ from engine.runtime.pressure import Pressure
 from engine.runtime.registry import Registry, epoch_ms
 from engine.runtime.targets import Targets
 from engine.settings import Settings
+from engine.telemetry.jobs import JobTelemetry
+from engine.telemetry.keys import TelemetryKeys
 from limits import Limiter
 from schema.store import Store
-from streams import Queue, QueueConfig
+from streams import Handler, Queue, QueueConfig
 from streams.scripts import Scripts
 from streams.worker import Worker
 
@@ -155,7 +157,15 @@ class Engine:
             search_lag_ms=settings.hubspot_search_lag_ms,
         )
         handlers = Handlers(context, registry=self.registry, planner=planner)
-        self.worker: Worker = self.queue.worker(handlers.table())
+        table: Mapping[str, Handler] = handlers.table()
+        if settings.metrics_prom_enabled:
+            telemetry = JobTelemetry(
+                self.redis,
+                settings.prom_default_buckets,
+                TelemetryKeys(settings.simcrm_key_prefix),
+            )
+            table = telemetry.instrument(table)
+        self.worker: Worker = self.queue.worker(table)
 
     # -- running ------------------------------------------------------------------------------
 

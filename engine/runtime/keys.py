@@ -13,6 +13,9 @@ With the default prefix, simulation 42 holds::
     simcrm:{s42}:thinning       list    newest thinning events first (capped)
     simcrm:{s42}:uncertain      hash    job id -> ms a create was sent whose outcome is not known
     simcrm:{s42}:expand-lock    string  a short lease held by the daemon expanding segments
+    simcrm:{s42}:incarnation    string  which database row these keys belong to (its creation
+                                        time): keys left by a simulation of another database
+                                        that had the same id are recognised and dropped
 
 Because they share one tag, a Lua script may touch any of them atomically on a Redis Cluster.
 """
@@ -46,6 +49,10 @@ class SimKeys:
         return f"{self.tag}:expand-lock"
 
     @property
+    def incarnation(self) -> str:
+        return f"{self.tag}:incarnation"
+
+    @property
     def uncertain(self) -> str:
         return f"{self.tag}:uncertain"
 
@@ -72,6 +79,7 @@ class SimKeys:
     def all(self) -> list[str]:
         """Every key of the simulation (the lock expires on its own)."""
         return [
+            self.incarnation,
             self.uncertain,
             self.metrics,
             self.segments,

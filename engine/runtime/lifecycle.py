@@ -38,9 +38,22 @@ class Lifecycle:
         self._prepared: set[int] = set()
 
     async def prepare(self, sim: Known) -> None:
-        """Set the simulation-wide budgets once (HSETNX: never resets spent budgets)."""
+        """Claim the simulation's keys for its row, then set its budgets once (HSETNX: never
+        resets spent budgets).
+
+        Keys of a simulation with the same id from another database (one recreated from scratch
+        against the same Redis) carry another incarnation: they are dropped first, or the new
+        simulation would inherit its planned records and created ids.
+        """
         if sim.id in self._prepared:
             return
+        incarnation = str(int(sim.row.created_at.timestamp() * 1000))
+        claimed = await self._redis.set(sim.keys.incarnation, incarnation, nx=True)
+        if not claimed and _text(await self._redis.get(sim.keys.incarnation)) != incarnation:
+            stale = [key for key in sim.keys.all() if key != sim.keys.incarnation]
+            await self._redis.delete(*stale)
+            await self._redis.set(sim.keys.incarnation, incarnation)
+            log.warning("stale_simulation_keys_dropped", sim_id=sim.id)
         budgets = {
             kind.value: rule.budget
             for kind in ActivityType
@@ -79,3 +92,7 @@ class Lifecycle:
             for metric, value in by_metric.items()
         }
         await self._store.counters.raise_to(sim.id, values)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from pydantic import SecretStr
@@ -96,7 +96,7 @@ async def describe(redis_url: str, sim_id: int) -> str:
         dead = await queue.dead_letters.scope(str(sim_id))
         waiting = []
         for member in await client.zrange(queue.keys.delayed(0), 0, 4):
-            job_id = orjson.loads(member[1:])[0]
+            job_id = orjson.loads(cast(bytes, member)[1:])[0]
             index = job_id.split(":")[2]
             parents = [f"{sim_id}:contact:{index}", f"{sim_id}:company:{index}:0"]
             recorded = await client.hmget(keys.ids, parents)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from engine.crm import ObjectType, hs_timestamp
 from engine.crm.sandbox import Sandbox
 from schema.simulations import SimulationStatus
@@ -50,3 +52,30 @@ async def test_backfill_creates_exactly_the_plan(
         kind = object_type.value
         if keys:
             assert counters[kind]["created"] == len(keys), kind
+
+
+async def test_a_new_database_does_not_inherit_old_redis_state(
+    sandbox: Sandbox, runtime_store: Store, database_file: str, redis_url: str, tmp_path: Path
+) -> None:
+    """Simulation 1 of a fresh database, run against a Redis still holding the keys of another
+    database's simulation 1, is planned and created in full, not mistaken for the old one."""
+    first = await create_simulation(runtime_store, total_records=60)
+    running = await start_engine(runtime_settings(sandbox), redis_url, database_file)
+    try:
+        await wait_for_status(runtime_store, first.id, SimulationStatus.COMPLETED, 60)
+    finally:
+        await running.stop()
+    sandbox.reset()
+    other_db = f"sqlite+aiosqlite:///{tmp_path}/other.db"
+    async with Store.open(other_db, require_schema=False) as other:
+        await other.migrate()
+        second = await create_simulation(other, total_records=60, distribution_method="bell")
+        assert second.id == first.id
+        running = await start_engine(runtime_settings(sandbox), redis_url, other_db)
+        try:
+            done = await wait_for_status(other, second.id, SimulationStatus.COMPLETED, 60)
+        finally:
+            await running.stop()
+    stored = stored_keys(sandbox)
+    for object_type, keys in expected_objects(done).items():
+        assert set(stored[object_type]) == keys, object_type
