@@ -3,8 +3,9 @@
 The runtime records the CRM id of every object a simulation creates in ``{s<id>}:ids``; cleanup
 archives those objects with ``batch/archive`` (100 per call, through the rate limiter) and removes
 each archived id from the record, so a cleanup that stops half-way picks up where it left off.
-Nothing that simulation did not create is touched. A running simulation is refused: pause or
-cancel it first.
+Nothing that simulation did not create is touched. Only a simulation that has ended (completed,
+cancelled or failed) is cleaned up: one that may still run would go on adding to what it made.
+The objects are archived in the account the simulation's owner uses now.
 """
 
 from __future__ import annotations
@@ -13,20 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine.crm import ObjectType, PortalClient
+from engine.model.objects import created_object_type
 from engine.runtime.context import recorded_id
 from engine.runtime.keys import SimKeys
 from schema.simulations import SimulationStatus
 
 BATCH = 100
-TYPES_BY_KIND = {
-    "contact": ObjectType.CONTACT,
-    "company": ObjectType.COMPANY,
-    "deal": ObjectType.DEAL,
-    "note": ObjectType.NOTE,
-    "call": ObjectType.CALL,
-    "task": ObjectType.TASK,
-    "ticket": ObjectType.TICKET,
-}
 # Activities go first, the records they hang on last.
 ORDER = (
     ObjectType.NOTE,
@@ -40,7 +33,7 @@ ORDER = (
 
 
 class CleanupRefused(Exception):
-    """The simulation is still running."""
+    """The simulation has not ended."""
 
 
 @dataclass(slots=True)
@@ -53,8 +46,8 @@ class CleanupResult:
 
 
 def check_can_clean(status: SimulationStatus) -> None:
-    if status is SimulationStatus.RUNNING:
-        raise CleanupRefused("the simulation is running: pause or cancel it first")
+    if not status.is_final:
+        raise CleanupRefused(f"the simulation is {status}: cancel it or let it finish first")
 
 
 async def recorded_objects(redis: object, keys: SimKeys) -> dict[ObjectType, dict[str, str]]:
@@ -63,7 +56,8 @@ async def recorded_objects(redis: object, keys: SimKeys) -> dict[ObjectType, dic
     async for raw_key, raw_id in redis.hscan_iter(keys.ids, count=1_000):  # type: ignore[attr-defined]
         key = raw_key.decode() if isinstance(raw_key, bytes) else str(raw_key)
         object_id = recorded_id(raw_id)
-        object_type = TYPES_BY_KIND.get(key.split(":")[1]) if ":" in key else None
+        parts = key.split(":")
+        object_type = created_object_type(parts[1]) if len(parts) > 2 else None
         if object_id is not None and object_type is not None:
             found[object_type][key] = object_id
     return found

@@ -135,6 +135,17 @@ class Queue:
         """Gauges of every shard (see :mod:`streams.stats`)."""
         return await queue_stats(self.client, self.keys, self.clock)
 
+    async def live_ids(self, scope: str, job_ids: Sequence[str]) -> set[str]:
+        """Which of ``job_ids`` (jobs of ``scope``) are live: waiting, delayed or running."""
+        if not job_ids:
+            return set()
+        shard = self.keys.shard_of(scope)
+        pipe = self.client.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.hexists(self.keys.ids(shard, job_id), job_id)
+        answers = await pipe.execute()
+        return {job_id for job_id, live in zip(job_ids, answers, strict=True) if live}
+
     async def live_count(self, scope: str) -> int:
         """How many of ``scope``'s jobs are live: waiting, delayed or running (0: none left).
 

@@ -24,7 +24,7 @@ from api.schemas import Camel, LimiterView, Source
 from engine.model import DefinitionError, Segment, SimulationInput, SimulationModel
 from engine.model.spec import from_epoch_ms
 from engine.runtime import metrics
-from engine.runtime.expander import SegmentState
+from engine.runtime.expander import SegmentState, segment_fields, states_of
 from engine.runtime.timing import Timing
 from schema.simulations import Simulation, SimulationStatus
 
@@ -58,7 +58,7 @@ class MetricsOut(Camel):
     source: Source
     counts: dict[str, dict[str, int]] = Field(
         description="per job type (and `all`), per metric: scheduled, created, updated, failed, "
-        "dead, thinned, skipped, rate_limited, replayed"
+        "dead, thinned, skipped, rate_limited"
     )
     totals: Totals
     clock: SimClock | None
@@ -85,8 +85,7 @@ def sim_clock(row: Simulation, model: SimulationModel | None, now_ms: int) -> Si
     """Where a started simulation's clock stands (needs its model; None before it is built)."""
     if model is None or row.started_at is None:
         return None
-    started = int(row.started_at.timestamp() * 1000)
-    timing = Timing.of(model.spec, started)
+    timing = Timing.for_row(model.spec, row)
     spec = model.spec
     simulated = max(spec.start_ms, min(timing.simulated_ms(now_ms), spec.end_ms))
     due = spec.total_records
@@ -191,19 +190,13 @@ async def get_segments(call: Call) -> Reply:
     segments = [model.segment(number, length) for number in numbers]
     fields: dict[str, int] | None
     try:
-        raw = await live(app[REDIS].hgetall(sim_keys(call, row.id).segments))
-        fields = {(k.decode() if isinstance(k, bytes) else k): int(v) for k, v in raw.items()}
+        fields = segment_fields(await live(app[REDIS].hgetall(sim_keys(call, row.id).segments)))
     except RedisDown:
         fields = None
-    items = []
-    for segment in segments:
-        if fields is None:
-            items.append(_segment_out(segment, None))
-            continue
-        upto = fields.get(f"{segment.number}:upto", segment.first)
-        items.append(
-            _segment_out(segment, SegmentState(segment, upto, fields.get(f"{segment.number}:at")))
-        )
+    if fields is None:
+        items = [_segment_out(segment, None) for segment in segments]
+    else:
+        items = [_segment_out(state.segment, state) for state in states_of(segments, fields)]
     body = SegmentsOut(
         simulation_id=row.id,
         segment_ms=length,

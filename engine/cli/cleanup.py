@@ -28,8 +28,8 @@ def register(subparsers: Any) -> None:
             "Archive (HubSpot batch/archive) every object simulation SIM created — contacts, "
             "companies, deals, notes, calls, tasks, tickets — and nothing else. The ids come from "
             "what the workers recorded as they created each object. Archived ids are forgotten "
-            "as it goes, so running it again after an interruption finishes the job. A running "
-            "simulation is refused: pause or cancel it first."
+            "as it goes, so running it again after an interruption finishes the job. Only a "
+            "simulation that has ended is cleaned up: cancel it or let it finish first."
         ),
     )
     parser.add_argument("simulation", type=int, metavar="SIM", help="the simulation's id")

@@ -9,19 +9,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
+from engine.model.objects import created_object_type
+from engine.runtime.jobs import JOB_TYPES
 from engine.runtime.metrics import Counts
 
-ORDER = (
-    "contact",
-    "company",
-    "deal",
-    "note",
-    "call",
-    "task",
-    "ticket",
-    "lifecycle_update",
-    "deal_stage_update",
-)
+ORDER = JOB_TYPES  # contacts, then activity types in plan order
 
 
 def done_of(by_metric: Mapping[str, int]) -> int:
@@ -132,12 +124,5 @@ def render_summary(console: Console, summary: Summary) -> None:
 
 
 def _object_path(kind: str) -> str | None:
-    return {
-        "contact": "contacts",
-        "company": "companies",
-        "deal": "deals",
-        "note": "notes",
-        "call": "calls",
-        "task": "tasks",
-        "ticket": "tickets",
-    }.get(kind)
+    object_type = created_object_type(kind)
+    return object_type.path if object_type is not None else None

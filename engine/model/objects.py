@@ -58,3 +58,15 @@ def object_key(sim_id: int, kind: str, index: int, ordinal: int | None = None) -
     if ordinal is None:
         return f"{sim_id}:{kind}:{index}"
     return f"{sim_id}:{kind}:{index}:{ordinal}"
+
+
+def created_object_type(kind: str) -> ObjectType | None:
+    """The object type a record's job of ``kind`` creates (``"contact"`` or an activity type),
+    or None when the job updates an object instead."""
+    if kind == "contact":
+        return ObjectType.CONTACT
+    try:
+        write = WRITES[ActivityType(kind)]
+    except ValueError:
+        return None
+    return write.object_type if write.operation == "create" else None

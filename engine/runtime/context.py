@@ -1,19 +1,26 @@
-"""What every job handler shares: Redis, the outcome rules, the createdate policy, the clock.
+"""What every job handler shares: Redis, the queue, the outcome rules, the createdate policy,
+the clock — and how created objects are recorded.
 
-Also the value recorded in ``{s<id>}:ids`` for an object that will not exist: one dropped by a
-budget when its record was planned, or whose job was dead-lettered. Jobs that depend on such an
-object (a deal's company association, a deal-stage update) go ahead without it instead of waiting
-for it forever; a replayed job that creates it later overwrites the marker with the real id.
+Every created object's CRM id is recorded in ``{s<id>}:ids`` under its object key (which is also
+its job's id and its ``simcrm_key``) by ``lua/record-2.lua``, which counts each object once in the
+live metrics, however often its job runs. ``-`` marks an object that will not exist: no company
+was planned for the record, or it went over budget, or its job was dead-lettered. Jobs that depend
+on an object (a deal's company association, a deal-stage update) wait while its job is live in the
+queue, and go ahead without it once it is neither recorded nor live; a replayed job that creates
+it later overwrites the marker with the real id.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from engine.runtime.createdate import CreatedatePolicy
+from engine.runtime.keys import SimKeys
 from engine.runtime.outcomes import Outcomes
+from streams import Queue
+from streams.scripts import Scripts
 
 ABSENT = "-"
 WAIT_FOR_PARENT_MS = 1_000
@@ -22,18 +29,36 @@ WAIT_FOR_PARENT_MS = 1_000
 @dataclass(frozen=True, slots=True)
 class HandlerContext:
     redis: Any
+    queue: Queue
+    scripts: Scripts  # the runtime's Lua scripts (engine/runtime/lua)
     outcomes: Outcomes
     createdate: CreatedatePolicy
     now_ms: Callable[[], int]
     search_lag_ms: int = 10_000  # how long HubSpot's search may lag behind a create
+
+    async def record(self, keys: SimKeys, job_type: str, ids: Mapping[str, str]) -> None:
+        """Record created objects' ids; each counts once as ``<job_type>:created``."""
+        if ids:
+            pairs = [part for item in ids.items() for part in item]
+            await self.scripts.run("record", [keys.ids, keys.metrics], [job_type, *pairs])
+
+
+def as_text(value: Any) -> str:
+    """A Redis reply (bytes or str) as text."""
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def recorded_id(raw: Any) -> str | None:
     """A value read from the ids hash: the CRM id, or None when absent or marked ABSENT."""
     if raw is None:
         return None
-    text = raw.decode() if isinstance(raw, bytes) else str(raw)
+    text = as_text(raw)
     return None if text == ABSENT else text
+
+
+def is_absent(raw: Any) -> bool:
+    """Whether a value read from the ids hash marks an object that will not exist."""
+    return raw is not None and as_text(raw) == ABSENT
 
 
 def mark_absent(pipe: Any, ids_key: str, object_keys: Iterable[str]) -> None:

@@ -2,8 +2,9 @@
 
 * A job whose object is already recorded in ``{s<id>}:ids`` is done without a call.
 * Each object is associated with its record's contact, and a deal with its company; a deal whose
-  company is planned but not created yet waits for it (deferred, no attempt spent), and goes
-  without it when the company will not exist (over budget or dead-lettered).
+  company is not recorded yet waits for it (deferred, no attempt spent) while the company's job is
+  live in the queue, and goes without it when the company will not exist (not planned, over
+  budget, or dead-lettered — by the runtime or by the queue itself).
 * Companies, deals and tickets carry a unique ``simcrm_key``: a create refused as a duplicate of
   it is resolved by reading the object back.
 * Notes, calls and tasks cannot have a unique property: before a create is sent, its jobs are
@@ -96,10 +97,12 @@ class ActivityCreates:
         pipe.hmget(batch.known.keys.uncertain, job_ids)
         recorded, marks = await pipe.execute()
         parent_raw = dict(zip(wanted, recorded[len(jobs) :], strict=True))
+        unrecorded = [key for key, raw in parent_raw.items() if raw is None]
+        live = await self._ctx.queue.live_ids(str(batch.known.id), unrecorded)
         uncertain: list[int] = []
         to_send: list[int] = []
         for position, job in enumerate(jobs):
-            waiting_for = _missing_parent(parents[position], parent_raw)
+            waiting_for = _missing_parent(parents[position], parent_raw, live)
             if recorded_id(recorded[position]) is not None:
                 outcomes[position] = self._ctx.outcomes.done(job, tally)
             elif waiting_for is ObjectType.CONTACT:
@@ -145,10 +148,8 @@ class ActivityCreates:
             else:
                 to_send.append(position)
         if recorded:
-            pipe = self._ctx.redis.pipeline(transaction=False)
-            pipe.hset(batch.known.keys.ids, mapping=recorded)
-            pipe.hdel(batch.known.keys.uncertain, *recorded)
-            await pipe.execute()
+            await self._ctx.record(batch.known.keys, batch.kind.value, recorded)
+            await self._ctx.redis.hdel(batch.known.keys.uncertain, *recorded)
             log.info("uncertain_creates_found", sim_id=batch.known.id, count=len(recorded))
         return to_send
 
@@ -195,17 +196,13 @@ class ActivityCreates:
             raise
         recorded, duplicates = self._settle_items(batch, positions, items)
         # Record what was created before anything else can fail: a job settled as done must
-        # have its object's id recorded, or its activities would wait for it forever.
-        pipe = ctx.redis.pipeline(transaction=False)
-        if recorded:
-            pipe.hset(known.keys.ids, mapping=recorded)
+        # have its object's id recorded, or what depends on it would wait for it in vain.
+        await ctx.record(known.keys, batch.kind.value, recorded)
         if batch.marked:
-            pipe.hdel(known.keys.uncertain, *job_ids)
-        await pipe.execute()
+            await ctx.redis.hdel(known.keys.uncertain, *job_ids)
         if duplicates:
             found = await self._read_back(batch, duplicates)
-            if found:
-                await ctx.redis.hset(known.keys.ids, mapping=found)
+            await ctx.record(known.keys, batch.kind.value, found)
 
     def _settle_items(
         self, batch: _Batch, positions: Sequence[int], items: Sequence[ItemResult]
@@ -259,11 +256,12 @@ def _parent_keys(
 
 
 def _missing_parent(
-    parents: Mapping[ObjectType, str], recorded: Mapping[str, Any]
+    parents: Mapping[ObjectType, str], recorded: Mapping[str, Any], live: set[str]
 ) -> ObjectType | None:
-    """The first parent not created yet, if any. A parent that will not exist (no company was
-    planned for the record, or it went over budget or dead) is marked absent, not missing."""
+    """The first parent to wait for: not recorded yet, while its job is still live (a parent
+    that is neither recorded nor live will not exist, and is left out). A record's contact is
+    always recorded before its activities are planned, so a missing contact is reported."""
     for to_type, key in parents.items():
-        if recorded.get(key) is None:
+        if recorded.get(key) is None and (to_type is ObjectType.CONTACT or key in live):
             return to_type
     return None

@@ -9,7 +9,8 @@ Inside: queue workers for all shards (the delayed mover and the stalled-job reap
 and one control loop that, every tick, refreshes the simulations' statuses from the store, expands
 the segments that are due, re-measures backlog pressure, detects completed simulations and
 flushes live counters to the store. Many daemons can run at once, on many machines: they share
-the consumer groups, segment expansion is leased per simulation, and every count is idempotent.
+the consumer groups, segment expansion is leased per simulation, and each created object is
+counted once.
 
 Shutdown (SIGINT/SIGTERM): stop reading, let in-flight jobs finish within the grace period, hand
 the rest back to the group for another daemon, flush counters, close connections.
@@ -23,7 +24,6 @@ import signal
 import time
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any
 
 import structlog
 
@@ -44,7 +44,7 @@ from engine.telemetry.jobs import JobTelemetry
 from engine.telemetry.keys import TelemetryKeys
 from limits import Limiter
 from schema.store import Store
-from streams import Handler, Queue, QueueConfig
+from streams import Handler, Queue
 from streams.scripts import Scripts
 from streams.worker import Worker
 
@@ -62,16 +62,12 @@ class Engine:
         *,
         redis_url: str,
         database_url: str | None = None,
-        shards: int | None = None,
         now_ms: Callable[[], int] = epoch_ms,
     ) -> None:
         self.settings = settings
         self._redis_url = redis_url
         self._database_url = database_url or settings.resolved_database_url()
-        config = settings.queue_config()
-        if shards is not None:
-            config = QueueConfig(**{**_fields(config), "shards": shards})
-        self.queue_config = config
+        self.queue_config = settings.queue_config()
         self._now_ms = now_ms
         self._stack = contextlib.AsyncExitStack()
         self._pressure = Pressure()
@@ -149,6 +145,8 @@ class Engine:
         )
         context = HandlerContext(
             redis=self.redis,
+            queue=self.queue,
+            scripts=scripts,
             outcomes=Outcomes(
                 settings.retry_policies(), settings.retry_policy("secondary"), now_ms=self._now_ms
             ),
@@ -208,15 +206,18 @@ class Engine:
                 if now - last_pressure >= PRESSURE_MS:
                     await self._measure_pressure()
                     last_pressure = now
-                for sim in self.registry.active():
+            except Exception as exc:  # a failed pass is retried on the next tick
+                log.exception("control_pass_failed", error=type(exc).__name__)
+            for sim in self.registry.active():
+                try:  # one simulation's trouble must not hold up the others
                     await self.lifecycle.prepare(sim)
                     await self.expander.expand(sim)
                     await self.lifecycle.check_completed(sim)
-                if now - last_flush >= flush_every:
-                    await self._flush_all()
-                    last_flush = now
-            except Exception as exc:  # a failed pass is retried on the next tick
-                log.exception("control_pass_failed", error=type(exc).__name__)
+                except Exception as exc:
+                    log.exception("simulation_pass_failed", sim_id=sim.id, error=type(exc).__name__)
+            if now - last_flush >= flush_every:
+                await self._flush_all()
+                last_flush = now
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), TICK_S)
 
@@ -238,7 +239,3 @@ class Engine:
                 await self.lifecycle.flush(sim)
             except Exception as exc:
                 log.warning("counters_flush_failed", sim_id=sim.id, error=type(exc).__name__)
-
-
-def _fields(config: QueueConfig) -> dict[str, Any]:
-    return {name: getattr(config, name) for name in config.__dataclass_fields__}

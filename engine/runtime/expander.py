@@ -7,8 +7,9 @@ segments ahead), due at each record's own wall-clock moment. Expansion is driven
 by the previous segment finishing, so a slow segment never holds back the next one, and Redis only
 ever holds the near future: a 10,000,000-record simulation starts with its first segment.
 
-A backfill has every record due now, so it is paced by its backlog instead: records are enqueued
-while fewer than SIMCRM_BACKFILL_WINDOW of its jobs are waiting or running.
+A backfill has every record due now, so it is paced by its backlog instead: contacts are enqueued
+while fewer than SIMCRM_BACKFILL_WINDOW of its jobs are live in the queue (the activities planned
+from them come on top, so the queue may briefly hold a few times that).
 
 Progress is kept per segment in ``{s<id>}:segments`` (``lua/expand-2.lua``), so a pass repeated by
 another daemon, or after a crash, counts nothing twice.
@@ -17,13 +18,14 @@ another daemon, or after a crash, counts nothing twice.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
 from engine.model import Segment, SimulationModel
+from engine.runtime.context import as_text
 from engine.runtime.jobs import contact_job
 from engine.runtime.keys import SimKeys
 from engine.runtime.registry import Known
@@ -34,7 +36,8 @@ from streams.scripts import Scripts
 log = structlog.get_logger()
 
 LEASE_MS = 5_000  # a pass takes well under it; a dead daemon's lease lapses quickly
-MAX_ENQUEUE = 20_000  # records enqueued per step, so one huge segment never blocks a pass
+MAX_ENQUEUE = 20_000  # records one pass enqueues at most: a huge segment takes several passes,
+# each well within the lease, and the control loop's other work runs in between
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +99,7 @@ class Expander:
     async def _expand_due(self, sim: Known) -> int:
         total = self.segment_count(sim)
         number = await self.next_segment(sim)
-        budget = await self._budget(sim)
+        budget = min(await self._budget(sim), MAX_ENQUEUE)
         horizon = self._horizon(sim)
         enqueued = 0
         while number < total and budget > 0:
@@ -105,7 +108,7 @@ class Expander:
                 break
             raw = await self._redis.hget(sim.keys.segments, f"{number}:upto")
             upto = int(raw) if raw is not None else segment.first
-            stop = min(segment.stop, upto + min(budget, MAX_ENQUEUE))
+            stop = min(segment.stop, upto + budget)
             await self._enqueue(sim, upto, stop)
             added = await self._scripts.run(
                 "expand",
@@ -115,7 +118,7 @@ class Expander:
             enqueued += stop - upto
             budget -= stop - upto
             if stop < segment.stop:
-                continue
+                break  # the pass's share is used up; the next pass goes on from here
             if int(added) or segment.count == 0:
                 log.info("segment_expanded", sim_id=sim.id, segment=number, records=segment.count)
             number += 1
@@ -154,14 +157,26 @@ class Expander:
         return await segment_states(self._redis, sim.keys, sim.model, self.config.segment_ms)
 
 
+def segment_fields(raw: Mapping[Any, Any]) -> dict[str, int]:
+    """The segments hash as HGETALL returns it, as text fields and numbers."""
+    return {as_text(key): int(value) for key, value in raw.items()}
+
+
+def states_of(segments: Iterable[Segment], fields: Mapping[str, int]) -> list[SegmentState]:
+    """Each segment with how far its expansion got, from the segments hash's fields."""
+    return [
+        SegmentState(
+            segment,
+            fields.get(f"{segment.number}:upto", segment.first),
+            fields.get(f"{segment.number}:at"),
+        )
+        for segment in segments
+    ]
+
+
 async def segment_states(
     redis: Any, keys: SimKeys, model: SimulationModel, segment_ms: int
 ) -> list[SegmentState]:
-    """Every segment of a simulation with how far its expansion got (for the API)."""
-    raw = await redis.hgetall(keys.segments)
-    fields = {(k.decode() if isinstance(k, bytes) else k): int(v) for k, v in raw.items()}
-    result = []
-    for segment in model.schedule.segments(segment_ms):
-        upto = fields.get(f"{segment.number}:upto", segment.first)
-        result.append(SegmentState(segment, upto, fields.get(f"{segment.number}:at")))
-    return result
+    """Every segment of a simulation with how far its expansion got."""
+    fields = segment_fields(await redis.hgetall(keys.segments))
+    return states_of(model.schedule.segments(segment_ms), fields)

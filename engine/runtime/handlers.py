@@ -89,6 +89,9 @@ class Handlers:
                 outcomes[position] = outcome
 
         await asyncio.gather(*(part(sim_id, positions) for sim_id, positions in by_sim.items()))
+        missing = [position for position, outcome in enumerate(outcomes) if outcome is None]
+        if missing:
+            raise RuntimeError(f"no outcome for jobs at {missing}")
         return [outcome for outcome in outcomes if outcome is not None]
 
     async def _process(self, sim_id: int, send: Send, jobs: list[Job]) -> list[Outcome]:
@@ -117,6 +120,7 @@ class Handlers:
             target = await self._registry.target(known)
             return await send(known, target, jobs, tally)
         except TargetUnavailable as exc:
+            await self._registry.fail(known, str(exc))
             return [
                 outcomes.failed(job, tally, Category.AUTH, str(exc), retryable=False)
                 for job in jobs
@@ -156,6 +160,6 @@ class Handlers:
             else:
                 outcomes.append(self._ctx.outcomes.of_item(job, tally, item))
         if created:
-            await self._ctx.redis.hset(known.keys.ids, mapping=created)
+            await self._ctx.record(known.keys, CONTACT, created)
             await self._planner.plan(known, planned)
         return outcomes

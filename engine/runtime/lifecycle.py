@@ -19,6 +19,7 @@ import structlog
 
 from engine.model import ActivityType
 from engine.runtime import metrics
+from engine.runtime.context import as_text
 from engine.runtime.expander import Expander
 from engine.runtime.registry import Known
 from schema.errors import IllegalTransition
@@ -49,7 +50,7 @@ class Lifecycle:
             return
         incarnation = str(int(sim.row.created_at.timestamp() * 1000))
         claimed = await self._redis.set(sim.keys.incarnation, incarnation, nx=True)
-        if not claimed and _text(await self._redis.get(sim.keys.incarnation)) != incarnation:
+        if not claimed and as_text(await self._redis.get(sim.keys.incarnation)) != incarnation:
             stale = [key for key in sim.keys.all() if key != sim.keys.incarnation]
             await self._redis.delete(*stale)
             await self._redis.set(sim.keys.incarnation, incarnation)
@@ -92,7 +93,3 @@ class Lifecycle:
             for metric, value in by_metric.items()
         }
         await self._store.counters.raise_to(sim.id, values)
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

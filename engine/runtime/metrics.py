@@ -19,14 +19,13 @@ Counts = dict[str, dict[str, int]]
 
 class Metric(StrEnum):
     SCHEDULED = "scheduled"  # jobs enqueued (planned and admitted)
-    CREATED = "created"  # objects created (or found already created) in the CRM
+    CREATED = "created"  # objects created in the CRM, each counted once
     UPDATED = "updated"  # lifecycle and deal-stage updates applied
     FAILED = "failed"  # attempts that failed and were retried
     DEAD = "dead"  # jobs dead-lettered after their attempts ran out
     THINNED = "thinned"  # optional activities skipped under pressure
-    SKIPPED = "skipped"  # jobs dropped because their simulation was cancelled
+    SKIPPED = "skipped"  # jobs dropped: simulation cancelled, or their object will not exist
     RATE_LIMITED = "rate_limited"  # 429 responses met
-    REPLAYED = "replayed"  # dead letters re-enqueued
 
 
 def field(object_type: str, metric: Metric) -> str:

@@ -1,16 +1,19 @@
 """From CRM results to queue outcomes, and the live metrics each outcome moves.
 
-* created/updated → ack, ``<type>:created`` (or ``updated``) and ``all:settled``;
+* created → ack and ``all:settled`` (the object itself is counted ``<type>:created`` once, when its
+  id is first recorded: see :mod:`.context`); updated → ack, ``<type>:updated`` and
+  ``all:settled``;
 * a retryable failure → :class:`Retry` (the type's backoff, or HubSpot's Retry-After), counted as
-  ``failed`` — or, on the job's last attempt, as ``dead`` and ``all:settled``, since the queue
-  will dead-letter it;
+  ``failed``; on the job's last attempt it is a :class:`DeadLetter` instead, counted ``dead``;
 * a permanent failure → :class:`DeadLetter` with its category, ``dead`` and ``all:settled``;
 * the limiter said wait → :class:`Defer` (no attempt spent, nothing counted), rounded up to the
   next quarter second so jobs refused around the same time come back together and go out as
   full batches again;
-* the simulation was cancelled → ack, ``skipped`` and ``all:settled``.
+* the simulation was cancelled, or the object a step applies to will not exist → ack and
+  ``skipped``.
 
-``all:settled`` against ``all:scheduled`` is how completion is detected (see :mod:`.lifecycle`).
+Jobs dead-lettered here are listed in the :class:`Tally` so their objects can be marked absent.
+Completion does not rest on these counts but on the queue's exact live count per simulation.
 """
 
 from __future__ import annotations
@@ -65,8 +68,13 @@ class Outcomes:
         due = now + max(1, wait_ms)
         return Defer(due + (-due % DEFER_ALIGN_MS) - now)
 
-    def done(self, job: Job, tally: Tally, *, updated: bool = False) -> Outcome:
-        tally.add(job.type, Metric.UPDATED if updated else Metric.CREATED)
+    def done(self, job: Job, tally: Tally) -> Outcome:
+        """The job's object exists (its creation is counted where its id is recorded)."""
+        tally.settled()
+        return ACK
+
+    def updated(self, job: Job, tally: Tally) -> Outcome:
+        tally.add(job.type, Metric.UPDATED)
         tally.settled()
         return ACK
 
@@ -94,8 +102,6 @@ class Outcomes:
         tally.add(job.type, Metric.DEAD)
         tally.settled()
         tally.dead.append(job.id)
-        if retryable:
-            return Retry(after_ms, category, clip_error(message))  # the queue dead-letters it
         return DeadLetter(category, clip_error(message))
 
     def of_item(self, job: Job, tally: Tally, item: ItemResult) -> Outcome:

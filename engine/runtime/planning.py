@@ -12,24 +12,32 @@ planning pass that thinned something leaves a thinning event.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Sequence
+from enum import IntEnum
 from typing import Any
 
 import structlog
 
 from engine.model import ActivityType, PlannedActivity, object_key
 from engine.runtime import thinning
-from engine.runtime.context import mark_absent
+from engine.runtime.context import as_text, mark_absent
 from engine.runtime.jobs import activity_job
 from engine.runtime.pressure import THINNABLE, Pressure, keeps
 from engine.runtime.registry import Known
 from streams import Job, Queue
-from streams.scripts import Scripts
+from streams.scripts import KeyOrArg, Scripts
 
 log = structlog.get_logger()
 
-DONE = 2  # plan-4.lua: 0 planned now, 1 planned before (resume), 2 already enqueued
+ADMITTED, THINNED = "1", "t"  # mask characters of plan-4.lua ("0": over budget)
+
+
+class PlanStatus(IntEnum):
+    """What ``plan-4.lua`` says about a record."""
+
+    NEW = 0  # planned now
+    RESUMED = 1  # planned before; its jobs may not all be enqueued yet
+    DONE = 2  # planned and enqueued before
 
 
 class Planner:
@@ -59,36 +67,35 @@ class Planner:
             return 0
         pressure = self._pressure()
         keys = sim.keys
-        candidates: list[list[PlannedActivity]] = []
-        calls = []
-        thinned_total = 0
-        for index in indices:
-            kept, thinned = _thin(sim, index, pressure.factor)
-            thinned_total += sum(thinned.values())
-            candidates.append(kept)
-            thinned_args = [f"{kind}={count}" for kind, count in thinned.items()]
-            calls.append(
-                (
-                    "plan",
-                    [keys.planned, keys.budget, keys.plans, keys.metrics],
-                    [index, len(kept), *(a.kind.value for a in kept), *thinned_args],
-                )
+        plans = [sim.model.plan(index).activities for index in indices]
+        calls: list[tuple[str, list[str], list[KeyOrArg]]] = [
+            (
+                "plan",
+                [keys.planned, keys.budget, keys.plans, keys.metrics],
+                [index, *_candidates(sim.id, index, activities, pressure.factor)],
             )
+            for index, activities in zip(indices, plans, strict=True)
+        ]
         replies = await self._scripts.run_many(calls)
         jobs: list[tuple[Job, int]] = []
         finished: list[int] = []
         absent: list[str] = []
-        for index, kept, reply in zip(indices, candidates, replies, strict=True):
-            if int(reply[0]) == DONE:
+        thinned = before = 0
+        for index, activities, reply in zip(indices, plans, replies, strict=True):
+            status, mask = PlanStatus(int(reply[0])), as_text(reply[1])
+            if status is PlanStatus.DONE:
                 continue
             finished.append(index)
-            admitted = [a for a, flag in zip(kept, _text(reply[1]), strict=True) if flag == "1"]
+            admitted = [a for a, flag in zip(activities, mask, strict=True) if flag == ADMITTED]
             jobs.extend(
                 (activity_job(sim.id, index, activity), sim.timing.wall_ms(activity.at_ms))
                 for activity in admitted
             )
             if not any(a.kind is ActivityType.COMPANY and a.ordinal == 0 for a in admitted):
                 absent.append(object_key(sim.id, ActivityType.COMPANY.value, index, 0))
+            if status is PlanStatus.NEW:
+                thinned += mask.count(THINNED)
+                before += len(mask)
         if jobs:
             await self._queue.enqueue_many(jobs)
         pipe = self._redis.pipeline(transaction=False)
@@ -96,9 +103,8 @@ class Planner:
         mark_absent(pipe, keys.ids, absent)
         if finished:
             pipe.hdel(keys.plans, *finished)
-        if thinned_total:
-            before = sum(len(kept) for kept in candidates) + thinned_total
-            self._record_thinning(pipe, sim, pressure, before, thinned_total)
+        if thinned:
+            self._record_thinning(pipe, sim, pressure, before, thinned)
         if len(pipe):
             await pipe.execute()
         return len(jobs)
@@ -118,18 +124,14 @@ class Planner:
         log.info("activities_thinned", sim_id=sim.id, thinned=thinned, factor=pressure.factor)
 
 
-def _thin(sim: Known, index: int, factor: float) -> tuple[list[PlannedActivity], Counter[str]]:
-    """Record ``index``'s planned activities that survive thinning, and the thinned counts."""
-    kept: list[PlannedActivity] = []
-    thinned: Counter[str] = Counter()
-    for activity in sim.model.plan(index).activities:
-        job_id = f"{sim.id}:{activity.kind.value}:{index}:{activity.ordinal}"
-        if activity.kind in THINNABLE and not keeps(job_id, factor):
-            thinned[activity.kind.value] += 1
-        else:
-            kept.append(activity)
-    return kept, thinned
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+def _candidates(
+    sim_id: int, index: int, activities: Sequence[PlannedActivity], factor: float
+) -> list[str]:
+    """The plan script's arguments: each activity's type, prefixed ``~`` when thinned."""
+    arguments = []
+    for activity in activities:
+        kind = activity.kind.value
+        job_id = object_key(sim_id, kind, index, activity.ordinal)
+        thinned = activity.kind in THINNABLE and not keeps(job_id, factor)
+        arguments.append(f"~{kind}" if thinned else kind)
+    return arguments

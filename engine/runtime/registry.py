@@ -11,15 +11,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import structlog
+
 from engine.model import SimulationModel, SimulationSpec
 from engine.runtime.keys import SimKeys
 from engine.runtime.targets import Target, Targets
 from engine.runtime.timing import Timing
-from schema.errors import NotFound
+from schema.errors import IllegalTransition, NotFound
 from schema.simulations import Simulation, SimulationStatus
 from schema.store import Store
 
 ACTIVE = frozenset({SimulationStatus.RUNNING, SimulationStatus.PAUSED})
+FORGET_AFTER_MS = 600_000  # a finished simulation is forgotten ten minutes after it ended
+
+log = structlog.get_logger()
 
 
 def epoch_ms() -> int:
@@ -80,6 +85,11 @@ class Registry:
                 self._remember(await self._store.simulations.get(sim_id))
             except NotFound:
                 del self._known[sim_id]
+        now = self._now_ms()
+        for sim_id, known in list(self._known.items()):
+            ended = known.row.finished_at
+            if ended is not None and now - ended.timestamp() * 1000 > FORGET_AFTER_MS:
+                del self._known[sim_id]  # its counters were flushed long ago
 
     async def get(self, sim_id: int) -> Known | None:
         """The simulation, loaded from the store if this daemon has not seen it yet."""
@@ -98,12 +108,22 @@ class Registry:
             known.target = await self._targets.for_simulation(known.row)
         return known.target
 
+    async def fail(self, known: Known, reason: str) -> None:
+        """Mark the simulation failed (when it cannot go on: no usable CRM token)."""
+        try:
+            known.row = await self._store.simulations.transition(
+                known.id, SimulationStatus.FAILED, reason=reason
+            )
+        except IllegalTransition:
+            return
+        log.warning("simulation_failed", sim_id=known.id, reason=reason)
+
     def _remember(self, row: Simulation) -> Known:
         known = self._known.get(row.id)
         if known is not None:
             known.row = row
             if known.timing.anchor_ms == 0 and row.started_at is not None:
-                known.timing = _timing(known.spec, row)
+                known.timing = Timing.for_row(known.spec, row)
             return known
         spec = SimulationSpec.from_row(row)
         known = Known(
@@ -111,12 +131,7 @@ class Registry:
             spec=spec,
             model=SimulationModel(spec),
             keys=SimKeys(row.id, self._prefix),
-            timing=_timing(spec, row),
+            timing=Timing.for_row(spec, row),
         )
         self._known[row.id] = known
         return known
-
-
-def _timing(spec: SimulationSpec, row: Simulation) -> Timing:
-    started = int(row.started_at.timestamp() * 1000) if row.started_at is not None else 0
-    return Timing.of(spec, started)

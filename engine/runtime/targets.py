@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from engine.crm import HubSpotClient, PortalClient
 from engine.settings import Settings
 from schema.crypto import TokenCipher
+from schema.errors import TokenDecryptError
 from schema.simulations import Simulation
 from schema.store import Store
 
@@ -57,14 +58,25 @@ class Targets:
         return Target(await self._portal(self._hubspot, token, portal_id))
 
     async def _hubspot_token(self, owner_id: int) -> tuple[SecretStr, str | None]:
-        keys = self._settings.token_keys()
-        if keys:
-            info = await self._store.credentials.info(owner_id)
-            if info is not None:
+        """The owner's stored token (and portal); the legacy global token only when the owner
+        stored none — never instead of a stored token this process cannot read, which would
+        send the simulation to another account."""
+        info = await self._store.credentials.info(owner_id)
+        if info is not None:
+            keys = self._settings.token_keys()
+            if not keys:
+                raise TargetUnavailable(
+                    "the owner's HubSpot token is stored encrypted, and this process has no "
+                    "TOKEN_ENC_SECRET to read it"
+                )
+            try:
                 token = await self._store.credentials.token(owner_id, TokenCipher(keys))
-                if token:
-                    portal = str(info.portal_id) if info.portal_id is not None else None
-                    return SecretStr(token), portal
+            except TokenDecryptError as exc:
+                raise TargetUnavailable(
+                    f"the owner's HubSpot token cannot be read: {exc}"
+                ) from None
+            portal = str(info.portal_id) if info.portal_id is not None else None
+            return SecretStr(token or ""), portal
         if self._settings.hubspot_api_token is not None:
             return self._settings.hubspot_api_token, None
         raise TargetUnavailable(

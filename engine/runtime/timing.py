@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.model import SimulationSpec
+from schema.simulations import Simulation
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,12 @@ class Timing:
         if spec.time_scale == 1 and spec.start_ms > started_ms:
             anchor = spec.start_ms
         return cls(spec.start_ms, anchor, spec.time_scale, spec.backfill)
+
+    @classmethod
+    def for_row(cls, spec: SimulationSpec, row: Simulation) -> Timing:
+        """The timing of a stored simulation (anchored at 0 while it has never started)."""
+        started = int(row.started_at.timestamp() * 1000) if row.started_at is not None else 0
+        return cls.of(spec, started)
 
     def wall_ms(self, simulated_ms: int) -> int:
         """When something simulated at ``simulated_ms`` is due (0 for a backfill: due now)."""

@@ -1,11 +1,12 @@
 """Lifecycle-stage and deal-stage progressions: updates of objects created earlier.
 
 A lifecycle step updates the record's contact, found by its email. A deal-stage step updates the
-record's deal by its recorded id: while the deal is not created yet the step waits (deferred, no
-attempt spent); when the deal will not exist (dead-lettered) the step is skipped. One object may
-have several steps due at once (a backfill makes all of them due): each call takes the earliest
-step of each object, and the later steps are deferred a moment to join the next call, so a call
-names an object once, steps are written in order, and calls stay full.
+record's deal by its recorded id: while the deal is not created yet and its job is live, the step
+waits (deferred, no attempt spent); when the deal will not exist (dead-lettered) the step is
+skipped. One object may have several steps due at once (a backfill makes all of them due): each
+call takes the earliest step of each object it holds and defers the later ones a moment to join
+the next call, so a call names an object once and stays full. Steps of one object that land in two
+batches sent at the same moment may be applied out of order; the last one sent wins.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 
 from engine.crm import CrmError, ObjectType, Throttled, UpdateInput
 from engine.model import ActivityType, object_key
-from engine.runtime.context import ABSENT, WAIT_FOR_PARENT_MS, HandlerContext, recorded_id
+from engine.runtime.context import WAIT_FOR_PARENT_MS, HandlerContext, recorded_id
 from engine.runtime.jobs import activity_of, index_of
 from engine.runtime.outcomes import Tally
 from engine.runtime.registry import Known
@@ -69,7 +70,7 @@ class Updates:
             for position, item in zip(step, result.items, strict=True):
                 job = jobs[position]
                 if item.ok:
-                    outcomes[position] = self._ctx.outcomes.done(job, tally, updated=True)
+                    outcomes[position] = self._ctx.outcomes.updated(job, tally)
                 else:
                     outcomes[position] = self._ctx.outcomes.of_item(job, tally, item)
         return [outcomes[position] for position in range(len(jobs))]
@@ -80,17 +81,15 @@ class Updates:
         """The recorded id of each job's deal; jobs whose deal is missing or absent are settled."""
         keys = [object_key(known.id, ActivityType.DEAL.value, index_of(job), 0) for job in jobs]
         raw = await self._ctx.redis.hmget(known.keys.ids, keys)
+        unrecorded = [key for key, value in zip(keys, raw, strict=True) if value is None]
+        live = await self._ctx.queue.live_ids(str(known.id), unrecorded)
         names: dict[int, str] = {}
-        for position, (job, value) in enumerate(zip(jobs, raw, strict=True)):
+        for position, (job, key, value) in enumerate(zip(jobs, keys, raw, strict=True)):
             deal_id = recorded_id(value)
             if deal_id is not None:
                 names[position] = deal_id
-            elif value is not None and _text(value) == ABSENT:
-                outcomes[position] = self._ctx.outcomes.skipped(job, tally)
-            else:
+            elif key in live:
                 outcomes[position] = self._ctx.outcomes.defer(WAIT_FOR_PARENT_MS)
+            else:  # marked absent, or its job is gone: the deal will not exist
+                outcomes[position] = self._ctx.outcomes.skipped(job, tally)
         return names
-
-
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

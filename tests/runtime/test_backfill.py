@@ -22,13 +22,15 @@ from tests.runtime.harness import (
 async def test_backfill_creates_exactly_the_plan(
     sandbox: Sandbox, runtime_store: Store, database_file: str, redis_url: str
 ) -> None:
-    """Every planned object exists once in the sandbox, activities are associated with their
-    record's contact, engagements carry their planned hs_timestamp, and the simulation completes
-    with durable counters equal to what was created."""
-    row = await create_simulation(runtime_store, total_records=300)
+    """A backfill of 5,000 records: every planned object exists once in the sandbox, activities
+    are associated with their record's contact, engagements carry their planned hs_timestamp,
+    and the simulation completes with durable counters equal to what was created."""
+    row = await create_simulation(runtime_store, total_records=5_000)
     running = await start_engine(runtime_settings(sandbox), redis_url, database_file)
     try:
-        done = await wait_for_status(runtime_store, row.id, SimulationStatus.COMPLETED, 90)
+        done = await wait_for_status(
+            runtime_store, row.id, SimulationStatus.COMPLETED, 100, redis_url
+        )
     finally:
         await running.stop()
     expected = expected_objects(done)

@@ -70,15 +70,19 @@ async def test_cleanup_archives_only_its_simulation(
     assert "no recorded objects left" in out
 
 
-async def test_cleanup_refuses_a_running_simulation(
+async def test_cleanup_refuses_a_simulation_that_has_not_ended(
     sandbox: Sandbox, runtime_store: Store, database_file: str, redis_url: str
 ) -> None:
-    """A running simulation is not cleaned up (exit 1, nothing archived)."""
+    """A running or paused simulation is not cleaned up (exit 1, nothing archived)."""
     row = await create_simulation(runtime_store, total_records=10)
     env = daemon_env(runtime_settings(sandbox), redis_url, database_file)
     code, out = await simcrm("cleanup", str(row.id), "--yes", env=env)
     assert code == 1
-    assert "pause or cancel it first" in out
+    assert "is running: cancel it or let it finish first" in out
+    await runtime_store.simulations.transition(row.id, SimulationStatus.PAUSED)
+    code, out = await simcrm("cleanup", str(row.id), "--yes", env=env)
+    assert code == 1
+    assert "is paused" in out
 
 
 async def test_demo_runs_end_to_end(redis_url: str, tmp_path: Path) -> None:

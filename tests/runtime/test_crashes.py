@@ -13,6 +13,8 @@ from redis.asyncio import Redis
 
 from engine.crm import ObjectType
 from engine.crm.sandbox import Sandbox
+from engine.runtime import metrics
+from engine.runtime.keys import SimKeys
 from schema.simulations import SimulationStatus
 from schema.store import Store
 from tests.runtime.harness import (
@@ -28,13 +30,24 @@ from tests.runtime.harness import (
 from tests.servers import RedisServer
 
 
-def assert_exactly_the_plan(sandbox: Sandbox, expected: dict[ObjectType, set[str]]) -> None:
+async def assert_exactly_the_plan(
+    sandbox: Sandbox, expected: dict[ObjectType, set[str]], redis_url: str, sim_id: int
+) -> None:
+    """Every planned object exists once, and the live counts say so too (each object counted
+    once, however often its job ran)."""
     stored = stored_keys(sandbox)
     for object_type, keys in expected.items():
         assert set(stored[object_type]) == keys, object_type
         duplicated = {key: n for key, n in stored[object_type].items() if n > 1}
         assert not duplicated, (object_type, duplicated)
     assert sum(sandbox.stats().duplicates.values()) == 0
+    client: Redis = Redis.from_url(redis_url)
+    try:
+        counts = await metrics.read(client, SimKeys(sim_id))
+    finally:
+        await client.aclose()
+    for object_type, keys in expected.items():
+        assert counts.get(object_type.value, {}).get("created", 0) == len(keys), object_type
 
 
 async def start_daemon(env: dict[str, str]) -> asyncio.subprocess.Process:
@@ -75,7 +88,7 @@ async def test_daemon_killed_mid_run(
         if first.returncode is None:
             first.kill()
             await first.wait()
-    assert_exactly_the_plan(sandbox, expected_objects(done))
+    await assert_exactly_the_plan(sandbox, expected_objects(done), redis_url, row.id)
 
 
 @pytest.mark.slow
@@ -100,6 +113,4 @@ async def test_redis_killed_and_restarted_with_aof(
         done = await wait_for_status(runtime_store, row.id, SimulationStatus.COMPLETED, 150)
     finally:
         await running.stop()
-    client: Redis = Redis.from_url(server.url)
-    await client.aclose()
-    assert_exactly_the_plan(sandbox, expected_objects(done))
+    await assert_exactly_the_plan(sandbox, expected_objects(done), server.url, row.id)

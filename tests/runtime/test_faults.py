@@ -88,6 +88,8 @@ async def test_429_storm_and_server_errors(
     dead = await queue.dead_letters.entries(str(row.id), limit=10_000)
     dead_keys = {entry.job.id for entry in dead}
     assert {entry.category for entry in dead} <= {"rate_limit", "server", "network"}
+    for entry in dead:  # each ran out of its attempts: none was given up on early
+        assert entry.attempts == settings.retry_policy(entry.job.type).attempts, entry
     stored = stored_keys(sandbox)
     created_contacts = {int(key.rsplit(":", 1)[1]) for key in stored[ObjectType.CONTACT]}
     expected = expected_for_created_contacts(done, created_contacts)

@@ -1,16 +1,16 @@
 -- plan: admit one record's activities against the simulation's budgets, exactly once.
 -- KEYS[1] planned bitmap (bit i: record i planned)   KEYS[2] budget hash (type -> remaining)
--- KEYS[3] pending plans hash (record index -> admitted mask, until its jobs are enqueued)
+-- KEYS[3] pending plans hash (record index -> mask, until its jobs are enqueued)
 -- KEYS[4] live metrics hash ("<type>:<metric>" -> count)
--- ARGV[1] record index   ARGV[2] n, the number of candidate activities
--- ARGV[3 .. 2+n] the candidates' types, in plan order
--- ARGV[3+n ..] "<type>=<count>" for activities thinned before planning (counted, not planned)
+-- ARGV[1] record index; ARGV[2..] every activity of the record's plan, in plan order: its type,
+--   or "~" and its type when thinning dropped it.
 -- A type without a field in the budget hash is unlimited; a budgeted type is admitted while its
 -- remaining count is above zero (and decremented, never below zero). "deal_stage_update" is
 -- admitted only after a "deal" of the same record was. Admitted activities are counted as
--- "<type>:scheduled" and "all:scheduled". The mask ("1" kept, "0" over budget, one character per
--- candidate) stays in the pending hash until the caller has enqueued the jobs and deletes it, so
--- a caller that died in between gets the same mask back instead of spending the budgets twice.
+-- "<type>:scheduled" and "all:scheduled", thinned ones as "<type>:thinned". The mask has one
+-- character per activity: "1" admitted, "0" over budget, "t" thinned. It stays in the pending
+-- hash until the caller has enqueued the jobs and deletes it, so a caller that died in between
+-- gets the same mask back: budgets are never spent twice, thinning is never decided twice.
 -- Returns: {0, mask} planned now; {1, mask} planned before, jobs maybe not enqueued yet;
 --          {2, ""} planned and enqueued before.
 local index = ARGV[1]
@@ -21,40 +21,40 @@ if redis.call('GETBIT', KEYS[1], index) == 1 then
   end
   return {2, ''}
 end
-local n = tonumber(ARGV[2])
 local mask = {}
 local deal_kept = false
 local admitted = 0
-for i = 3, 2 + n do
+for i = 2, #ARGV do
   local kind = ARGV[i]
-  local keep = kind ~= 'deal_stage_update' or deal_kept
-  if keep then
-    local left = redis.call('HGET', KEYS[2], kind)
-    if left then
-      if tonumber(left) > 0 then
-        redis.call('HINCRBY', KEYS[2], kind, -1)
-      else
-        keep = false
+  if string.sub(kind, 1, 1) == '~' then
+    redis.call('HINCRBY', KEYS[4], string.sub(kind, 2) .. ':thinned', 1)
+    mask[#mask + 1] = 't'
+  else
+    local keep = kind ~= 'deal_stage_update' or deal_kept
+    if keep then
+      local left = redis.call('HGET', KEYS[2], kind)
+      if left then
+        if tonumber(left) > 0 then
+          redis.call('HINCRBY', KEYS[2], kind, -1)
+        else
+          keep = false
+        end
       end
     end
-  end
-  if keep then
-    if kind == 'deal' then
-      deal_kept = true
+    if keep then
+      if kind == 'deal' then
+        deal_kept = true
+      end
+      redis.call('HINCRBY', KEYS[4], kind .. ':scheduled', 1)
+      admitted = admitted + 1
+      mask[#mask + 1] = '1'
+    else
+      mask[#mask + 1] = '0'
     end
-    redis.call('HINCRBY', KEYS[4], kind .. ':scheduled', 1)
-    admitted = admitted + 1
-    mask[#mask + 1] = '1'
-  else
-    mask[#mask + 1] = '0'
   end
 end
 if admitted > 0 then
   redis.call('HINCRBY', KEYS[4], 'all:scheduled', admitted)
-end
-for i = 3 + n, #ARGV do
-  local kind, count = string.match(ARGV[i], '^(.+)=(%d+)$')
-  redis.call('HINCRBY', KEYS[4], kind .. ':thinned', tonumber(count))
 end
 local text = table.concat(mask)
 redis.call('SETBIT', KEYS[1], index, 1)
