@@ -228,7 +228,10 @@ class ShardConsumer:
     # -- claims ----------------------------------------------------------------------------
 
     async def heartbeat(self) -> None:
-        """Renew the claim on every entry this consumer holds; log the ones it lost."""
+        """Renew the claim on every entry this consumer holds; log the ones it lost.
+
+        An entry settled while its renewal was on the way also comes back as not owned; only
+        those this consumer still runs were really taken (reclaimed by another consumer)."""
         for priority, stream in zip(STREAM_ORDER, self._streams, strict=True):
             ids = [
                 d.entry_id
@@ -241,8 +244,13 @@ class ShardConsumer:
                     [stream],
                     [GROUP, self.consumer, *ids[start : start + PENDING_PAGE]],
                 )
-                if lost:
-                    self._log.warning("job_claim_lost", entries=len(lost), stream=priority.value)
+                taken = [
+                    entry
+                    for entry in lost
+                    if (d := self.in_flight.get((priority, entry))) is not None and not d.settling
+                ]
+                if taken:
+                    self._log.warning("job_claim_lost", entries=len(taken), stream=priority.value)
 
     async def reclaim(self) -> int:
         """Take over entries idle past the visibility timeout (as many as free slots allow)."""

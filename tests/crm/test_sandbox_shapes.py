@@ -290,6 +290,26 @@ async def test_stats_count_objects_duplicates_and_the_peak(
     assert over_http == stats.to_json()
 
 
+async def test_stats_count_batch_calls_and_their_inputs(
+    http: aiohttp.ClientSession, sandbox_factory: SandboxFactory
+) -> None:
+    """Each batch call is counted under its type and operation with the inputs it carried, so a
+    client's batch fill can be read off the stats; single-object calls are not batches."""
+    sandbox = await sandbox_factory(strict_properties=False)
+    for size in (3, 5):
+        inputs = [{"properties": {"name": f"Co {size}-{i}"}} for i in range(size)]
+        await call(http, sandbox, "POST", "/crm/v3/objects/companies/batch/create",
+                   {"inputs": inputs})  # fmt: skip
+    await call(http, sandbox, "POST", "/crm/v3/objects/contacts/batch/upsert",
+               {"inputs": [{"idProperty": "email", "id": "u@b.co",
+                            "properties": {"email": "u@b.co"}}]})  # fmt: skip
+    await call(http, sandbox, "POST", "/crm/v3/objects/companies", {"properties": {"name": "x"}})
+    assert sandbox.stats().batches == {
+        "companies/create": {"calls": 2, "inputs": 8},
+        "contacts/upsert": {"calls": 1, "inputs": 1},
+    }
+
+
 async def test_stored_objects_are_readable_over_http(
     http: aiohttp.ClientSession, sandbox: Sandbox, ms_clock: MsClock
 ) -> None:

@@ -80,6 +80,8 @@ async def read_inputs(request: web.Request) -> list[dict[str, Any]]:
         raise invalid_input("inputs must be a list of objects")
     if len(inputs) > MAX_INPUTS:
         raise Rejected(400, VALIDATION, bodies.BATCH_TOO_LARGE)
+    call = f"{request.match_info.get('type', '?')}/{request.path.rsplit('/', 1)[-1]}"
+    state(request).count_batch(call, len(inputs))
     return inputs
 
 

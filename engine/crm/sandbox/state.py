@@ -21,7 +21,9 @@ class SandboxStats:
 
     ``requests`` counts API requests (not ``/__sandbox``); ``peak_10s`` is the most requests one
     token sent within any rolling window (429s included), ``peak_10s_admitted`` the most it was
-    allowed; ``rate_limited`` counts 429s by policy.
+    allowed; ``rate_limited`` counts 429s by policy; ``batches`` counts batch calls and their
+    inputs by object type and operation (``"notes/create": {"calls": 3, "inputs": 250}``), which
+    shows how full the batches a client sends are.
     """
 
     objects: dict[str, int]
@@ -35,6 +37,7 @@ class SandboxStats:
     daily_used: int
     faults: dict[str, int]
     conflicts: int
+    batches: dict[str, dict[str, int]]
 
     @property
     def duplicates_total(self) -> int:
@@ -59,6 +62,7 @@ class SandboxStats:
             "daily_used": self.daily_used,
             "faults": self.faults,
             "conflicts": self.conflicts,
+            "batches": self.batches,
         }
 
 
@@ -74,6 +78,8 @@ class SandboxState:
     statuses: Counter[int] = field(default_factory=Counter)
     faults: Counter[str] = field(default_factory=Counter)
     conflicts: int = 0
+    batch_calls: Counter[str] = field(default_factory=Counter)
+    batch_inputs: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
         self.fault_rng = random.Random(f"{self.config.seed}:faults")
@@ -96,7 +102,14 @@ class SandboxState:
         self.requests = self.conflicts = 0
         self.statuses.clear()
         self.faults.clear()
+        self.batch_calls.clear()
+        self.batch_inputs.clear()
         self.__post_init__()
+
+    def count_batch(self, call: str, inputs: int) -> None:
+        """Note one batch call (``"notes/create"``) that carried ``inputs`` inputs."""
+        self.batch_calls[call] += 1
+        self.batch_inputs[call] += inputs
 
     def draw_fault(self) -> Fault | None:
         config = self.config
@@ -132,4 +145,8 @@ class SandboxState:
             daily_used=throttle.daily_used,
             faults={str(f): self.faults[f] for f in Fault if self.faults[f]},
             conflicts=self.conflicts,
+            batches={
+                call: {"calls": calls, "inputs": self.batch_inputs[call]}
+                for call, calls in sorted(self.batch_calls.items())
+            },
         )
