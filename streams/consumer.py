@@ -150,6 +150,7 @@ class ShardConsumer:
                     "job_stalled", job_id=job.id, scope=job.scope, deliveries=deliveries
                 )
                 error = f"delivered {deliveries - 1} times without being settled"
+                delivery.settling = True
                 self._settlements.add_record(
                     priority,
                     dead_record(delivery, Category.STALLED, error, self._ctx.clock.now_ms()),
@@ -244,6 +245,8 @@ class ShardConsumer:
                     [stream],
                     [GROUP, self.consumer, *ids[start : start + PENDING_PAGE]],
                 )
+                # The script returns the ids it was given, so they compare equal to the keys of
+                # in_flight (bytes, or str on a client that decodes responses).
                 taken = [
                     entry
                     for entry in lost

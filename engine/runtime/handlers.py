@@ -15,6 +15,10 @@ import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Sequence
 
+import structlog
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
 from engine.crm import BatchResult, CrmError, ObjectType, Throttled, UpsertInput
 from engine.model import ActivityType
 from engine.runtime.coalesce import Coalescer
@@ -29,12 +33,15 @@ from engine.runtime.updates import UPDATED_TYPES, Updates
 from schema.simulations import SimulationStatus
 from streams import Batched, Category, Defer, Job, Outcome
 
+log = structlog.get_logger()
+
 BATCH_SIZE = 100  # HubSpot's most inputs per batch call
 LINGER_MS = 100  # how long a part-filled batch waits for more jobs of its kind
 SATURATED_MIN_FILL = 50  # while the limiter refuses calls, smaller batches keep waiting …
 MAX_WAIT_MS = 5_000  # … for at most this long
 SATURATED_FOR_MS = 3_000  # "refusing" means: refused a call this recently
 PAUSED_RECHECK_MS = 1_000
+REDIS_RECHECK_MS = 1_000  # how long jobs wait after Redis failed under them
 
 Send = Callable[[Known, Target, Sequence[Job], Tally], Awaitable[list[Outcome]]]
 
@@ -96,7 +103,27 @@ class Handlers:
 
     async def _process(self, sim_id: int, send: Send, jobs: list[Job]) -> list[Outcome]:
         """One batch call for jobs of one simulation and type; its counts land in the live
-        metrics and its dead jobs' objects are marked absent, in one round trip."""
+        metrics and its dead jobs' objects are marked absent, in one round trip.
+
+        Losing Redis midway (a restart, a failover, a dropped connection) is not the jobs'
+        failure: they come back after a pause without spending an attempt. Whatever the batch
+        already did is found again then — recorded ids, uncertain marks, unique keys — so an
+        object created just before Redis went away is recorded, not created twice, and its job
+        is not dead-lettered for an outage.
+        """
+        try:
+            return await self._process_once(sim_id, send, jobs)
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            log.warning(
+                "redis_unavailable_jobs_deferred",
+                sim_id=sim_id,
+                job_type=jobs[0].type,
+                jobs=len(jobs),
+                error=type(exc).__name__,
+            )
+            return [Defer(REDIS_RECHECK_MS) for _ in jobs]
+
+    async def _process_once(self, sim_id: int, send: Send, jobs: list[Job]) -> list[Outcome]:
         tally = Tally()
         known = await self._registry.get(sim_id)
         outcomes = await self._for_simulation(known, jobs, tally, send)

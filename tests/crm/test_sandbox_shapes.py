@@ -293,21 +293,42 @@ async def test_stats_count_objects_duplicates_and_the_peak(
 async def test_stats_count_batch_calls_and_their_inputs(
     http: aiohttp.ClientSession, sandbox_factory: SandboxFactory
 ) -> None:
-    """Each batch call is counted under its type and operation with the inputs it carried, so a
-    client's batch fill can be read off the stats; single-object calls are not batches."""
+    """Each batch call is counted under its type and operation with the inputs it carried (so a
+    client's batch fill can be read off the stats), association calls under both types; calls
+    to single objects are not batches; a reset forgets the counts."""
     sandbox = await sandbox_factory(strict_properties=False)
     for size in (3, 5):
         inputs = [{"properties": {"name": f"Co {size}-{i}"}} for i in range(size)]
-        await call(http, sandbox, "POST", "/crm/v3/objects/companies/batch/create",
-                   {"inputs": inputs})  # fmt: skip
-    await call(http, sandbox, "POST", "/crm/v3/objects/contacts/batch/upsert",
-               {"inputs": [{"idProperty": "email", "id": "u@b.co",
-                            "properties": {"email": "u@b.co"}}]})  # fmt: skip
-    await call(http, sandbox, "POST", "/crm/v3/objects/companies", {"properties": {"name": "x"}})
-    assert sandbox.stats().batches == {
+        status, _, _ = await call(http, sandbox, "POST", "/crm/v3/objects/companies/batch/create",
+                                  {"inputs": inputs})  # fmt: skip
+        assert status == 201
+    status, upserted, _ = await call(
+        http, sandbox, "POST", "/crm/v3/objects/contacts/batch/upsert",
+        {"inputs": [{"idProperty": "email", "id": "u@b.co", "properties": {"email": "u@b.co"}}]},
+    )  # fmt: skip
+    assert status == 200
+    status, company, _ = await call(http, sandbox, "POST", "/crm/v3/objects/companies",
+                                    {"properties": {"name": "x"}})  # fmt: skip
+    assert status == 201
+    link = {
+        "from": {"id": upserted["results"][0]["id"]},
+        "to": {"id": company["id"]},
+        "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 1}],
+    }
+    status, _, _ = await call(http, sandbox, "POST",
+                              "/crm/v4/associations/contacts/companies/batch/create",
+                              {"inputs": [link]})  # fmt: skip
+    assert status in (200, 201)
+    expected = {
+        "associations/contacts-companies": {"calls": 1, "inputs": 1},
         "companies/create": {"calls": 2, "inputs": 8},
         "contacts/upsert": {"calls": 1, "inputs": 1},
     }
+    assert sandbox.stats().batches == expected
+    _, over_http, _ = await call(http, sandbox, "GET", "/__sandbox/stats")
+    assert over_http["batches"] == expected
+    await call(http, sandbox, "POST", "/__sandbox/reset")
+    assert sandbox.stats().batches == {}
 
 
 async def test_stored_objects_are_readable_over_http(

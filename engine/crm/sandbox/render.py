@@ -72,15 +72,17 @@ async def read_object(request: web.Request) -> dict[str, Any]:
     return body
 
 
-async def read_inputs(request: web.Request) -> list[dict[str, Any]]:
-    """The ``inputs`` of a batch call; more than 100 is HubSpot's 400 (research §1.2)."""
+async def read_inputs(request: web.Request, call: str) -> list[dict[str, Any]]:
+    """The ``inputs`` of a batch call; more than 100 is HubSpot's 400 (research §1.2).
+
+    ``call`` names the call in the sandbox's stats (``"notes/create"``), which count the calls
+    and the inputs they carried."""
     body = await read_json(request)
     inputs = body.get("inputs") if isinstance(body, dict) else None
     if not isinstance(inputs, list) or not all(isinstance(i, dict) for i in inputs):
         raise invalid_input("inputs must be a list of objects")
     if len(inputs) > MAX_INPUTS:
         raise Rejected(400, VALIDATION, bodies.BATCH_TOO_LARGE)
-    call = f"{request.match_info.get('type', '?')}/{request.path.rsplit('/', 1)[-1]}"
     state(request).count_batch(call, len(inputs))
     return inputs
 

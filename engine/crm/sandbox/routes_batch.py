@@ -58,7 +58,7 @@ def _unique_ids(inputs: list[dict[str, Any]]) -> list[str]:
 @routes.post("/crm/v3/objects/{type}/batch/create")
 async def batch_create(request: web.Request) -> web.Response:
     sandbox, kind = state(request), object_type(request)
-    inputs = await read_inputs(request)
+    inputs = await read_inputs(request, f"{kind.path}/create")
     started = now = sandbox.now()
     traced = bool(inputs) and all(_trace(entry) for entry in inputs)
     stamp = bodies.iso(now)
@@ -85,7 +85,7 @@ async def batch_create(request: web.Request) -> web.Response:
 @routes.post("/crm/v3/objects/{type}/batch/upsert")
 async def batch_upsert(request: web.Request) -> web.Response:
     sandbox, kind = state(request), object_type(request)
-    inputs = await read_inputs(request)
+    inputs = await read_inputs(request, f"{kind.path}/upsert")
     ids = _unique_ids(inputs)
     started = now = sandbox.now()
     for entry in inputs:
@@ -122,7 +122,7 @@ async def batch_upsert(request: web.Request) -> web.Response:
 @routes.post("/crm/v3/objects/{type}/batch/update")
 async def batch_update(request: web.Request) -> web.Response:
     sandbox, kind = state(request), object_type(request)
-    inputs = await read_inputs(request)
+    inputs = await read_inputs(request, f"{kind.path}/update")
     ids = _unique_ids(inputs)
     started = now = sandbox.now()
     results: list[dict[str, Any]] = []
@@ -156,7 +156,7 @@ async def batch_update(request: web.Request) -> web.Response:
 async def batch_read(request: web.Request) -> web.Response:
     sandbox, kind = state(request), object_type(request)
     body = await read_json(request)
-    inputs = await read_inputs(request)
+    inputs = await read_inputs(request, f"{kind.path}/read")
     ids = _unique_ids(inputs)
     names = body.get("properties") or []
     id_property = body.get("idProperty")
@@ -189,7 +189,7 @@ async def batch_read(request: web.Request) -> web.Response:
 @routes.post("/crm/v3/objects/{type}/batch/archive")
 async def batch_archive(request: web.Request) -> web.Response:
     sandbox, kind = state(request), object_type(request)
-    inputs = await read_inputs(request)
+    inputs = await read_inputs(request, f"{kind.path}/archive")
     now = sandbox.now()
     for entry in inputs:
         obj = sandbox.store.get(kind, str(entry.get("id", "")))

@@ -151,7 +151,7 @@ async def associate(request: web.Request) -> web.Response:
         to_type = ObjectType.from_path(request.match_info["to"])
     except ValueError as exc:
         raise Rejected(400, VALIDATION, str(exc)) from None
-    inputs = await read_inputs(request)
+    inputs = await read_inputs(request, f"associations/{from_type.path}-{to_type.path}")
     started = sandbox.now()
     results: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []

@@ -22,8 +22,9 @@ class SandboxStats:
     ``requests`` counts API requests (not ``/__sandbox``); ``peak_10s`` is the most requests one
     token sent within any rolling window (429s included), ``peak_10s_admitted`` the most it was
     allowed; ``rate_limited`` counts 429s by policy; ``batches`` counts batch calls and their
-    inputs by object type and operation (``"notes/create": {"calls": 3, "inputs": 250}``), which
-    shows how full the batches a client sends are.
+    inputs by object type and operation (``"notes/create": {"calls": 3, "inputs": 250}``;
+    association calls as ``"associations/notes-contacts"``), which shows how full the batches a
+    client sends are.
     """
 
     objects: dict[str, int]
