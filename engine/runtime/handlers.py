@@ -16,6 +16,13 @@ import functools
 from collections.abc import Awaitable, Callable, Sequence
 
 import structlog
+from redis.exceptions import (
+    AuthenticationError,
+    AuthorizationError,
+    ClusterDownError,
+    ReadOnlyError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -42,6 +49,16 @@ MAX_WAIT_MS = 5_000  # … for at most this long
 SATURATED_FOR_MS = 3_000  # "refusing" means: refused a call this recently
 PAUSED_RECHECK_MS = 1_000
 REDIS_RECHECK_MS = 1_000  # how long jobs wait after Redis failed under them
+# Redis being away (down, restarting, loading, failing over), as opposed to refusing us: bad
+# credentials are a configuration error and fail the jobs like any other error.
+REDIS_AWAY = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    ReadOnlyError,
+    TryAgainError,
+    ClusterDownError,
+)
+REDIS_REFUSING = (AuthenticationError, AuthorizationError)
 
 Send = Callable[[Known, Target, Sequence[Job], Tally], Awaitable[list[Outcome]]]
 
@@ -106,14 +123,17 @@ class Handlers:
         metrics and its dead jobs' objects are marked absent, in one round trip.
 
         Losing Redis midway (a restart, a failover, a dropped connection) is not the jobs'
-        failure: they come back after a pause without spending an attempt. Whatever the batch
+        failure: they come back after a pause without spending an attempt, for as long as Redis
+        stays away (each pause is logged). Whatever the batch
         already did is found again then — recorded ids, uncertain marks, unique keys — so an
         object created just before Redis went away is recorded, not created twice, and its job
         is not dead-lettered for an outage.
         """
         try:
             return await self._process_once(sim_id, send, jobs)
-        except (RedisConnectionError, RedisTimeoutError) as exc:
+        except REDIS_REFUSING:
+            raise
+        except REDIS_AWAY as exc:
             log.warning(
                 "redis_unavailable_jobs_deferred",
                 sim_id=sim_id,
