@@ -6,9 +6,10 @@ are atomic upserts, so several daemons can flush into the same row without losin
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Executable, func, select
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,6 +18,18 @@ from schema.tables import simulation_counters as counters
 
 Counts = dict[str, dict[str, int]]
 """``{object_type: {metric: value}}``"""
+
+Merge = Callable[[Any, Any, str], Any]
+"""``(stored, incoming, dialect name) -> the new value``, as SQL expressions."""
+
+
+def _add(stored: Any, incoming: Any, dialect: str) -> Any:
+    return stored + incoming
+
+
+def _highest(stored: Any, incoming: Any, dialect: str) -> Any:
+    # SQLite's two-argument max() is MySQL's greatest().
+    return (func.greatest if dialect == "mysql" else func.max)(stored, incoming)
 
 
 class CountersRepo:
@@ -28,28 +41,7 @@ class CountersRepo:
 
         All deltas land in one transaction: either every counter moves or none does.
         """
-        rows = [
-            {"simulation_id": sim_id, "object_type": kind, "metric": metric, "value": n}
-            for (kind, metric), n in deltas.items()
-            if n
-        ]
-        if not rows:
-            return
-        async with self._engine.begin() as conn:
-            if conn.dialect.name == "mysql":
-                my = mysql_insert(counters)
-                await conn.execute(
-                    my.on_duplicate_key_update(value=counters.c.value + my.inserted.value), rows
-                )
-            else:
-                lite = sqlite_insert(counters)
-                await conn.execute(
-                    lite.on_conflict_do_update(
-                        index_elements=["simulation_id", "object_type", "metric"],
-                        set_={"value": counters.c.value + lite.excluded.value},
-                    ),
-                    rows,
-                )
+        await self._upsert(sim_id, {key: n for key, n in deltas.items() if n}, _add)
 
     async def raise_to(self, sim_id: int, values: Mapping[tuple[str, str], int]) -> None:
         """Set each counter to ``max(stored, value)`` in one transaction.
@@ -58,6 +50,12 @@ class CountersRepo:
         safe for several daemons flushing at once, and a counter never goes down, even when a
         Redis that lost its data reports smaller numbers.
         """
+        await self._upsert(sim_id, values, _highest)
+
+    async def _upsert(
+        self, sim_id: int, values: Mapping[tuple[str, str], int], merge: Merge
+    ) -> None:
+        """Insert each counter, or combine it with the stored one by ``merge``, atomically."""
         rows = [
             {"simulation_id": sim_id, "object_type": kind, "metric": metric, "value": n}
             for (kind, metric), n in values.items()
@@ -65,23 +63,20 @@ class CountersRepo:
         if not rows:
             return
         async with self._engine.begin() as conn:
-            if conn.dialect.name == "mysql":
+            dialect = conn.dialect.name
+            statement: Executable
+            if dialect == "mysql":
                 my = mysql_insert(counters)
-                await conn.execute(
-                    my.on_duplicate_key_update(
-                        value=func.greatest(counters.c.value, my.inserted.value)
-                    ),
-                    rows,
+                statement = my.on_duplicate_key_update(
+                    value=merge(counters.c.value, my.inserted.value, dialect)
                 )
             else:
                 lite = sqlite_insert(counters)
-                await conn.execute(
-                    lite.on_conflict_do_update(
-                        index_elements=["simulation_id", "object_type", "metric"],
-                        set_={"value": func.max(counters.c.value, lite.excluded.value)},
-                    ),
-                    rows,
+                statement = lite.on_conflict_do_update(
+                    index_elements=["simulation_id", "object_type", "metric"],
+                    set_={"value": merge(counters.c.value, lite.excluded.value, dialect)},
                 )
+            await conn.execute(statement, rows)
 
     async def get(self, sim_id: int) -> Counts:
         """Every counter of the simulation; absent counters are simply missing (read them as 0)."""

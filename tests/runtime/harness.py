@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -140,11 +140,14 @@ async def start_engine(settings: Settings, redis_url: str, database_url: str) ->
     return RunningEngine(engine, asyncio.create_task(run()))
 
 
-def expected_objects(row: Simulation) -> dict[ObjectType, set[str]]:
-    """Every object key the simulation should create, by type, straight from the model."""
+def expected_objects(
+    row: Simulation, records: Iterable[int] | None = None
+) -> dict[ObjectType, set[str]]:
+    """Every object key the simulation should create, by type, straight from the model — for
+    every record, or only for ``records`` (say, those whose contact was created)."""
     model = SimulationModel(SimulationSpec.from_row(row))
     expected: dict[ObjectType, set[str]] = {t: set() for t in ObjectType}
-    for index in range(row.total_records):
+    for index in range(row.total_records) if records is None else sorted(records):
         expected[ObjectType.CONTACT].add(f"{row.id}:contact:{index}")
         for activity in model.plan(index).activities:
             write = WRITES[activity.kind]
@@ -198,19 +201,3 @@ def daemon_env(settings: Settings, redis_url: str, database_url: str) -> dict[st
         }
     )
     return env
-
-
-def expected_for_created_contacts(
-    row: Simulation, created_contacts: set[int]
-) -> dict[ObjectType, set[str]]:
-    """Like expected_objects, for only the records whose contact was created."""
-    model = SimulationModel(SimulationSpec.from_row(row))
-    expected: dict[ObjectType, set[str]] = {t: set() for t in ObjectType}
-    for index in sorted(created_contacts):
-        expected[ObjectType.CONTACT].add(f"{row.id}:contact:{index}")
-        for activity in model.plan(index).activities:
-            write = WRITES[activity.kind]
-            if write.operation == "create":
-                key = f"{row.id}:{activity.kind.value}:{index}:{activity.ordinal}"
-                expected[write.object_type].add(key)
-    return expected

@@ -21,7 +21,7 @@ from schema.store import Store
 from streams import Queue
 from tests.runtime.harness import (
     create_simulation,
-    expected_for_created_contacts,
+    expected_objects,
     runtime_settings,
     start_engine,
     stored_keys,
@@ -92,7 +92,7 @@ async def test_429_storm_and_server_errors(
         assert entry.attempts == settings.retry_policy(entry.job.type).attempts, entry
     stored = stored_keys(sandbox)
     created_contacts = {int(key.rsplit(":", 1)[1]) for key in stored[ObjectType.CONTACT]}
-    expected = expected_for_created_contacts(done, created_contacts)
+    expected = expected_objects(done, created_contacts)
     live = await metrics.read(redis, SimKeys(row.id))
     for object_type, keys in expected.items():
         have = set(stored[object_type])
