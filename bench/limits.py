@@ -98,7 +98,7 @@ def acquire_rate(url: str, processes: int, seconds: float, admit: bool) -> float
 
 async def start_sandbox_process(tier: int, *extra: str) -> tuple[asyncio.subprocess.Process, str]:
     """`simcrm sandbox` in a process of its own at ``tier``; returns it and its URL."""
-    code = "import sys; from engine.cli import main; sys.exit(main())"
+    code = "import sys; from cli import main; sys.exit(main())"
     process = await asyncio.create_subprocess_exec(
         *(sys.executable, "-c", code, "sandbox", "--port", "0", "--tier", str(tier)),
         *("--daily-limit", "0", *extra),

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
 
+from engine.logs import configure_logging
 from engine.redis_endpoint import redis_endpoint
 from engine.runtime.engine import Engine
-from engine.settings import Settings
+from engine.settings import Settings, SettingsError, load_settings
 
 DESCRIPTION = (
     "Run a SimCRM worker daemon: queue consumers for every shard, the delayed-job mover, "
@@ -38,3 +42,23 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         async with Engine(settings, redis_url=endpoint.url) as engine:
             await engine.run_until_signal()
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m engine``: parse the options, read the settings, run until a signal.
+
+    Exit codes as ``simcrm``'s: 0 stopped cleanly, 2 bad usage or settings.
+    """
+    parser = argparse.ArgumentParser(prog="python -m engine", description=DESCRIPTION)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"python -m engine: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        return asyncio.run(run(args, settings))
+    except KeyboardInterrupt:
+        return 130

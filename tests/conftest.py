@@ -26,12 +26,13 @@ from engine.redis_endpoint import RedisEndpoint, redis_endpoint
 from engine.settings import load_settings
 from schema.store import Store
 from schema.tables import metadata
-from tests.servers import RedisClusterServers, RedisServer
+from tests.support.servers import RedisClusterServers, RedisServer
 
 MYSQL_SERVER_URL = os.environ.get("SIMCRM_TEST_MYSQL_URL", "mysql+asyncmy://root@127.0.0.1:3306")
 REQUIRE_MYSQL = os.environ.get("SIMCRM_TEST_REQUIRE_MYSQL") == "1"
 TEST_REDIS_DB = int(os.environ.get("SIMCRM_TEST_REDIS_DB", "15"))
 T = TypeVar("T")
+pytest_plugins = ("tests.support.sandboxes",)
 
 
 def run_blocking(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:

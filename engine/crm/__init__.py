@@ -5,7 +5,7 @@
   token and names its account.
 - :mod:`engine.crm.objects` holds the object types, association ids and payloads.
 - :mod:`engine.crm.errors` the failure categories; :mod:`engine.crm.results` per-item results.
-- :mod:`engine.crm.sandbox` the imitation of HubSpot for tests, the demo and benchmarks.
+- :mod:`sandbox` the imitation of HubSpot for tests, the demo and benchmarks.
 """
 
 from engine.crm.batches import ReadResult

@@ -17,12 +17,12 @@ from redis.asyncio import Redis
 from api.app import create_app
 from api.appkeys import SETTINGS, STORE
 from api.server import start_server
-from engine.crm.sandbox import Sandbox, SandboxConfig
 from engine.settings import Settings
+from sandbox import Sandbox, SandboxConfig
 from schema.store import Store
 from schema.users import Role
-from tests.ms_clock import MsClock
-from tests.runtime.harness import runtime_settings, start_engine
+from tests.engine.runtime.harness import runtime_settings, start_engine
+from tests.support.ms_clock import MsClock
 
 Client = TestClient[web.Request, web.Application]
 ClientFactory = Callable[[web.Application], Awaitable[Client]]

@@ -10,11 +10,11 @@ import pytest
 from redis.asyncio import Redis
 
 from api.app import create_app
-from engine.crm.sandbox import Sandbox, SandboxConfig
 from engine.runtime.keys import SimKeys
 from limits import Limiter, Outcome
+from sandbox import Sandbox, SandboxConfig
 from tests.api.conftest import BODY, Api, ClientFactory, api_settings, error_of, make_users
-from tests.ms_clock import MsClock
+from tests.support.ms_clock import MsClock
 
 WINDOW_START_MS = 1_767_571_200_000  # BODY's window: 2026-01-05 to 2026-01-12 (UTC)
 WINDOW_END_MS = 1_768_176_000_000

@@ -13,8 +13,8 @@ from api.app import create_app
 from engine.runtime.keys import SimKeys
 from schema.crypto import TokenCipher
 from tests.api.conftest import BODY, SECRET, Api, ClientFactory, api_settings, error_of, make_users
-from tests.ms_clock import MsClock
-from tests.servers import RedisServer
+from tests.support.ms_clock import MsClock
+from tests.support.servers import RedisServer
 
 
 async def test_every_endpoint_answers_while_redis_is_down(

@@ -15,8 +15,8 @@ from redis.asyncio.cluster import RedisCluster
 
 from engine.redis_endpoint import connect_redis
 from limits import LimitConfig, Limiter, PortalKeys
-from tests.ms_clock import MsClock
-from tests.servers import RedisClusterServers
+from tests.support.ms_clock import MsClock
+from tests.support.servers import RedisClusterServers
 
 LimiterFactory = Callable[..., Awaitable[Limiter]]
 

@@ -6,7 +6,7 @@ import pytest
 
 from limits import CostTooLarge, Reason, UnknownKind
 from tests.limits.conftest import LimiterFactory
-from tests.ms_clock import MsClock
+from tests.support.ms_clock import MsClock
 
 
 async def test_short_bucket_refuses_until_refilled(

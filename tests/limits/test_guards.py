@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from limits import BreakerState, Limiter, LimiterEvent, Outcome, Policy, Reason
 from tests.limits.conftest import LimiterFactory
-from tests.ms_clock import MsClock
+from tests.support.ms_clock import MsClock
 
 
 async def test_429_without_retry_after_cools_down_15_seconds(

@@ -13,7 +13,7 @@ from redis.crc import key_slot
 from limits import BreakerState, LimitConfig, Limiter, Outcome, PortalKeys, Reason, ScriptLoadError
 from limits.scripts import LUA_DIR, Scripts, read_sources
 from tests.limits.conftest import LimiterFactory
-from tests.ms_clock import MsClock
+from tests.support.ms_clock import MsClock
 
 
 async def test_an_unknown_account_reads_as_fresh(make_limiter: LimiterFactory, portal: str) -> None:

@@ -7,7 +7,7 @@ import random
 
 from limits import Outcome, Reason, Usage
 from tests.limits.conftest import LimiterFactory
-from tests.ms_clock import MsClock
+from tests.support.ms_clock import MsClock
 
 
 async def test_full_window_refuses_with_the_exact_wait(

@@ -17,8 +17,8 @@ from streams.keys import GROUP
 from streams.outcomes import ACK, Category, DeadLetter, Outcome
 from streams.queue import Queue
 from streams.scripts import read_scripts
-from tests.servers import RedisClusterServers
 from tests.streams.conftest import QueueFactory, eventually
+from tests.support.servers import RedisClusterServers
 
 Call = tuple[str, list[str]]
 

@@ -14,8 +14,8 @@ from streams.handlers import PerJob
 from streams.job import Job, Priority
 from streams.keys import GROUP
 from streams.queue import Queue
-from tests.servers import RedisServer
 from tests.streams.conftest import QueueFactory, eventually
+from tests.support.servers import RedisServer
 
 
 async def test_reaper_forgets_idle_consumers_with_nothing_pending(

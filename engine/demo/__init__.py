@@ -1,1 +1,0 @@
-"""``simcrm demo``: a whole simulation end to end on the embedded defaults."""

@@ -1,0 +1,22 @@
+"""A local imitation of HubSpot's CRM API, faithful enough that a run against it predicts a run
+against HubSpot: the same paths, statuses, bodies, error shapes, rate-limit headers and limits
+(research/hubspot-api.md §9), with knobs for tier, latency, faults and auth failures.
+
+:func:`start_sandbox` / :class:`Sandbox` run it in-process; ``simcrm sandbox`` on its own.
+"""
+
+from sandbox.config import DEFAULT_FAULTS, Fault, SandboxConfig
+from sandbox.server import Sandbox, start_sandbox
+from sandbox.state import SandboxStats
+from sandbox.store import Link, SandboxObject
+
+__all__ = [
+    "DEFAULT_FAULTS",
+    "Fault",
+    "Link",
+    "Sandbox",
+    "SandboxConfig",
+    "SandboxObject",
+    "SandboxStats",
+    "start_sandbox",
+]

@@ -1,0 +1,5 @@
+"""The command-line client's tests drive a whole stack: the API tests' fixtures, shared."""
+
+from tests.api.conftest import database_file, stack
+
+__all__ = ["database_file", "stack"]

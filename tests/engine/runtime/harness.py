@@ -1,0 +1,203 @@
+"""A whole SimCRM on loopback for runtime tests: the sandbox over HTTP, a SQLite store, the test
+Redis, and engines running in-process (or as real daemon processes)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import orjson
+from pydantic import SecretStr
+
+from engine.crm import ObjectType
+from engine.model import WRITES, ActivityType, SimulationInput, SimulationModel, SimulationSpec
+from engine.runtime.engine import Engine
+from engine.settings import Settings
+from sandbox import Sandbox
+from schema.simulations import Simulation, SimulationStatus
+from schema.store import Store
+
+SECRET = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
+
+def runtime_settings(sandbox: Sandbox, **changes: Any) -> Settings:
+    """Settings for an engine talking to ``sandbox`` at its tier, with quick pacing."""
+    values: dict[str, Any] = {
+        "simcrm_sandbox_url": sandbox.url,
+        "hubspot_tier": sandbox.config.tier,
+        "hubspot_daily_limit": 0,
+        "simcrm_flush_interval_ms": 500,
+        "token_enc_secret": SecretStr(SECRET),
+    }
+    values.update(changes)
+    return Settings(**values)
+
+
+async def create_simulation(store: Store, **fields: Any) -> Simulation:
+    """A running simulation owned by a fresh user; defaults: a 200-record b2b backfill."""
+    users = await store.users.list()
+    owner = users[0] if users else (await store.users.create("runner@example.com"))[0]
+    body: dict[str, Any] = {
+        "name": "runtime test",
+        "scenario": "b2b_saas",
+        "distribution_method": "uniform",
+        "start_time": "2026-01-05T00:00:00Z",
+        "end_time": "2026-01-12T00:00:00Z",
+        "total_records": 200,
+        "backfill": True,
+        "target": "sandbox",
+    }
+    body.update(fields)
+    row = await store.simulations.create(SimulationInput.parse(body).to_new_simulation(owner.id))
+    return await store.simulations.transition(row.id, SimulationStatus.RUNNING)
+
+
+async def wait_for_status(
+    store: Store,
+    sim_id: int,
+    status: SimulationStatus,
+    timeout_s: float,
+    redis_url: str | None = None,
+) -> Simulation:
+    """Wait for the status; on timeout, fail with what the simulation's Redis state says."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        row = await store.simulations.get(sim_id)
+        if row.status is status:
+            return row
+        if time.monotonic() > deadline:
+            state = await describe(redis_url, sim_id) if redis_url else ""
+            raise AssertionError(f"simulation {sim_id} is {row.status}, not {status}: {state}")
+        await asyncio.sleep(0.1)
+
+
+async def describe(redis_url: str, sim_id: int) -> str:
+    """The simulation's queue and runtime state, for a failing test's message."""
+    from redis.asyncio import Redis
+
+    from engine.runtime.keys import SimKeys
+    from streams import Queue, QueueConfig
+
+    client: Redis = Redis.from_url(redis_url)
+    try:
+        keys = SimKeys(sim_id)
+        queue = Queue(client, QueueConfig())
+        live = await queue.live_count(str(sim_id))
+        stats = await queue.stats()
+        plans = await client.hlen(keys.plans)
+        segments = await client.hgetall(keys.segments)
+        metrics = await client.hgetall(keys.metrics)
+        uncertain = await client.hlen(keys.uncertain)
+        dead = await queue.dead_letters.scope(str(sim_id))
+        waiting = []
+        for member in await client.zrange(queue.keys.delayed(0), 0, 4):
+            job_id = orjson.loads(cast(bytes, member)[1:])[0]
+            index = job_id.split(":")[2]
+            parents = [f"{sim_id}:contact:{index}", f"{sim_id}:company:{index}:0"]
+            recorded = await client.hmget(keys.ids, parents)
+            waiting.append((job_id, dict(zip(parents, recorded, strict=True))))
+        return (
+            f"live={live} plans={plans} uncertain={uncertain} dead={dict(dead.counts)} "
+            f"waiting={waiting} stats={stats} metrics={metrics} segments={segments}"
+        )
+    finally:
+        await client.aclose()
+
+
+async def wait_until(condition: Callable[[], bool], timeout_s: float) -> None:
+    """Poll ``condition`` until it holds; fail the test after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.05)
+
+
+@dataclass
+class RunningEngine:
+    engine: Engine
+    task: asyncio.Task[None]
+
+    async def stop(self) -> None:
+        self.engine.request_stop()
+        await self.task
+
+
+async def start_engine(settings: Settings, redis_url: str, database_url: str) -> RunningEngine:
+    engine = Engine(settings, redis_url=redis_url, database_url=database_url)
+    await engine.__aenter__()
+
+    async def run() -> None:
+        try:
+            await engine.run()
+        finally:
+            await engine.__aexit__(None, None, None)
+
+    return RunningEngine(engine, asyncio.create_task(run()))
+
+
+def expected_objects(
+    row: Simulation, records: Iterable[int] | None = None
+) -> dict[ObjectType, set[str]]:
+    """Every object key the simulation should create, by type, straight from the model — for
+    every record, or only for ``records`` (say, those whose contact was created)."""
+    model = SimulationModel(SimulationSpec.from_row(row))
+    expected: dict[ObjectType, set[str]] = {t: set() for t in ObjectType}
+    for index in range(row.total_records) if records is None else sorted(records):
+        expected[ObjectType.CONTACT].add(f"{row.id}:contact:{index}")
+        for activity in model.plan(index).activities:
+            write = WRITES[activity.kind]
+            if write.operation == "create":
+                key = f"{row.id}:{activity.kind.value}:{index}:{activity.ordinal}"
+                expected[write.object_type].add(key)
+    return expected
+
+
+def stored_keys(sandbox: Sandbox) -> dict[ObjectType, Counter[str]]:
+    """How many live objects carry each simcrm_key, by type."""
+    return {
+        t: Counter(o.properties.get("simcrm_key", "") for o in sandbox.objects(t) if not o.archived)
+        for t in ObjectType
+    }
+
+
+def planned_times(row: Simulation) -> Mapping[str, int]:
+    """Each engagement's planned simulated time, by object key."""
+    model = SimulationModel(SimulationSpec.from_row(row))
+    times: dict[str, int] = {}
+    for index in range(row.total_records):
+        for activity in model.plan(index).activities:
+            if activity.kind in (ActivityType.NOTE, ActivityType.CALL, ActivityType.TASK):
+                times[f"{row.id}:{activity.kind.value}:{index}:{activity.ordinal}"] = activity.at_ms
+    return times
+
+
+def window(days: int = 7, start: datetime | None = None) -> tuple[str, str]:
+    begin = start or datetime(2026, 1, 5, tzinfo=UTC)
+    return begin.isoformat(), (begin + timedelta(days=days)).isoformat()
+
+
+def daemon_env(settings: Settings, redis_url: str, database_url: str) -> dict[str, str]:
+    """The environment a `python -m engine` process needs to join a test's run."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "DATABASE_"))}
+    env.update(
+        {
+            "REDIS_URL": redis_url,
+            "DATABASE_URL": database_url,
+            "SIMCRM_SANDBOX_URL": settings.simcrm_sandbox_url,
+            "HUBSPOT_TIER": str(settings.hubspot_tier),
+            "HUBSPOT_DAILY_LIMIT": "0",
+            "SIMCRM_VISIBILITY_MS": str(settings.simcrm_visibility_ms),
+            "SIMCRM_GRACE_MS": "2000",
+            "HUBSPOT_SEARCH_LAG_MS": str(settings.hubspot_search_lag_ms),
+            "LOG_LEVEL": "warning",
+            "LOG_FORMAT": "json",
+        }
+    )
+    return env

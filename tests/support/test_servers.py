@@ -1,0 +1,42 @@
+"""The private test servers behave as the tests that use them assume."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+
+from engine.redis_endpoint import connect_redis
+from tests.support.servers import RedisClusterServers, RedisServer
+
+
+async def test_aof_server_keeps_data_across_a_crash(
+    redis_server_factory: Callable[..., RedisServer],
+) -> None:
+    """A server with AOF on keeps acknowledged writes through SIGKILL and restart."""
+    server = redis_server_factory(appendonly=True)
+    client: Redis = Redis.from_url(server.url)
+    await client.xadd("s", {"f": "v"})
+    await client.aclose()
+    server.stop(kill=True)
+    server.start()
+    client = Redis.from_url(server.url)
+    assert await client.xlen("s") == 1
+    await client.aclose()
+
+
+async def test_cluster_is_detected_and_spreads_slots(redis_cluster: RedisClusterServers) -> None:
+    """connect_redis returns a cluster client; keys with different hash tags reach all masters."""
+    client = await connect_redis(redis_cluster.url)
+    assert isinstance(client, RedisCluster)
+    for tag in range(30):
+        await client.set(f"{{t{tag}}}:k", "1")
+    sizes = []
+    for node in redis_cluster.nodes:
+        node_client: Redis = Redis.from_url(node.url)
+        sizes.append(await node_client.dbsize())
+        await node_client.aclose()
+    assert all(size > 0 for size in sizes)
+    assert sum(sizes) == 30
+    await client.aclose()
