@@ -41,7 +41,7 @@ from api.portals import Portals
 from api.routes import deadletters, health, me, progress, simulations, tokens
 from api.routing import Routes, json_response
 from api.throttle import CallLimiter
-from engine.crm.transport import HubSpotClient
+from engine.crm import HubSpotTransport
 from engine.settings import Settings
 from limits import Limiter, wall_clock_ms
 from schema.store import Store
@@ -136,8 +136,10 @@ def create_app(
 
     async def crm_ctx(app: web.Application) -> AsyncIterator[None]:
         async with (
-            HubSpotClient.from_settings(settings) as hubspot,
-            HubSpotClient.from_settings(settings, base_url=settings.simcrm_sandbox_url) as sandbox,
+            HubSpotTransport.from_settings(settings) as hubspot,
+            HubSpotTransport.from_settings(
+                settings, base_url=settings.simcrm_sandbox_url
+            ) as sandbox,
         ):
             app[HUBSPOT] = hubspot
             app[SANDBOX] = sandbox

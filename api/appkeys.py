@@ -14,7 +14,7 @@ from api.cache import TtlCache
 from api.plans import Models
 from api.portals import Portals
 from api.throttle import CallLimiter
-from engine.crm.transport import HubSpotClient
+from engine.crm import HubSpotTransport
 from engine.settings import Settings
 from limits import Limiter
 from schema.simulations import Simulation
@@ -27,8 +27,8 @@ Clock = Callable[[], int]
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", Store)
 REDIS: web.AppKey[RedisClient] = web.AppKey("redis")
-HUBSPOT = web.AppKey("hubspot", HubSpotClient)
-SANDBOX = web.AppKey("sandbox", HubSpotClient)
+HUBSPOT = web.AppKey("hubspot", HubSpotTransport)
+SANDBOX = web.AppKey("sandbox", HubSpotTransport)
 QUEUE = web.AppKey("queue", Queue)
 LIMITER = web.AppKey("limiter", Limiter)
 REPLAY_LIMITER = web.AppKey("replay_limiter", CallLimiter)

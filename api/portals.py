@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import structlog
 
-from engine.crm.transport import HubSpotClient
+from engine.crm import HubSpotTransport, check_token
 from engine.settings import Settings
 from schema.simulations import Simulation
 from schema.store import Store
@@ -29,7 +29,7 @@ class Portals:
         self,
         settings: Settings,
         store: Store,
-        sandbox: HubSpotClient,
+        sandbox: HubSpotTransport,
         *,
         now_ms: Callable[[], int],
     ) -> None:
@@ -49,7 +49,7 @@ class Portals:
             if self._sandbox_portal is None and self._now_ms() >= self._next_try_ms:
                 try:
                     details = await asyncio.wait_for(
-                        self._sandbox.check_token(self._settings.simcrm_sandbox_token),
+                        check_token(self._sandbox, self._settings.simcrm_sandbox_token),
                         LOOKUP_TIMEOUT_S,
                     )
                     self._sandbox_portal = details.portal_id

@@ -32,7 +32,7 @@ import orjson
 import redis as redis_package
 from redis.asyncio import Redis
 
-from engine.crm import HubSpotClient, ObjectInput, ObjectType, Throttled
+from engine.crm import HubSpotTransport, ObjectInput, ObjectType, PortalClient, Throttled
 from engine.logs import configure_logging
 from engine.redis_endpoint import EmbeddedRedis
 from limits import LimitConfig, Limiter
@@ -123,8 +123,8 @@ async def push(redis_url: str, tier: int, windows: int, concurrency: int) -> dic
     window_s = config.effective_window_ms / 1000
     sent: list[tuple[float, int]] = []  # (call start, records created)
     try:
-        async with HubSpotClient(url, limiter=limiter, max_connections=concurrency) as client:
-            portal = client.portal(PORTAL, TOKEN)
+        async with HubSpotTransport(url, limiter=limiter, max_connections=concurrency) as client:
+            portal = PortalClient(client, PORTAL, TOKEN)
             start = time.perf_counter()
             end = start + window_s * (windows + 1)
             counter = iter(range(10**9))

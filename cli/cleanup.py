@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from engine.cleanup import CleanupRefused, archive_all, check_can_clean, recorded_objects
-from engine.crm import CrmError, HubSpotClient, ObjectType
+from engine.crm import CrmError, HubSpotTransport, ObjectType
 from engine.redis_endpoint import connect_redis, redis_endpoint
 from engine.runtime.keys import SimKeys
 from engine.runtime.targets import Targets, TargetUnavailable
@@ -88,8 +88,8 @@ async def _archive(
     await limiter.load()
     total = sum(len(ids) for ids in objects.values())
     async with (
-        HubSpotClient.from_settings(settings, limiter=limiter, wait_for_limits=True) as hubspot,
-        HubSpotClient.from_settings(
+        HubSpotTransport.from_settings(settings, limiter=limiter, wait_for_limits=True) as hubspot,
+        HubSpotTransport.from_settings(
             settings,
             limiter=limiter,
             wait_for_limits=True,

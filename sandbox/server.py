@@ -3,7 +3,7 @@
 ::
 
     async with Sandbox(SandboxConfig(tier=190)) as sandbox:
-        client = HubSpotClient(sandbox.url)
+        transport = HubSpotTransport(sandbox.url)
         ...
         assert sandbox.stats().duplicates_total == 0
         notes = sandbox.objects(ObjectType.NOTE)   # what it stored, with receipt times

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, field_validator
 from api.appkeys import HUBSPOT, SETTINGS, STORE
 from api.errors import BadGateway, NotFound, Unavailable, Unprocessable
 from api.routing import Call, Reply, Routes
-from engine.crm.errors import AuthFailed, CrmError
+from engine.crm import AuthFailed, CrmError, check_token
 from schema.credentials import CredentialInfo
 from schema.crypto import TokenCipher
 
@@ -61,7 +61,7 @@ async def put_token(call: Call) -> Reply:
     token = call.body_as(TokenIn).token
     cipher = _cipher(call)
     try:
-        account = await call.request.app[HUBSPOT].check_token(token)
+        account = await check_token(call.request.app[HUBSPOT], token)
     except AuthFailed as exc:
         message = f"HubSpot rejected it: {exc}"
         raise Unprocessable(f"token: {message}", [_token_field(message)]) from None

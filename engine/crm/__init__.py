@@ -1,14 +1,19 @@
-"""CRM targets: the HubSpot client and the local HubSpot sandbox.
+"""The HubSpot client: what SimCRM sends to a HubSpot account and how it reads the answers.
 
-- :class:`HubSpotClient` owns the process's aiohttp session; ``client.portal(id, token)`` gives a
-  :class:`PortalClient` with the object operations; ``client.check_token(token)`` validates a
-  token and names its account.
-- :mod:`engine.crm.objects` holds the object types, association ids and payloads.
-- :mod:`engine.crm.errors` the failure categories; :mod:`engine.crm.results` per-item results.
-- :mod:`sandbox` the imitation of HubSpot for tests, the demo and benchmarks.
+- :mod:`engine.crm.transport` — :class:`HubSpotTransport`, the process's aiohttp session to one
+  base URL with the limiter around every request, and the classification of failures.
+- :mod:`engine.crm.portal` — :class:`PortalClient`, every operation on one account over a
+  transport: single and batch object writes and reads, search, properties, associations.
+- :mod:`engine.crm.account` — :func:`check_token`: whose account a token opens.
+- :mod:`engine.crm.objects` — object types, association ids and the payloads sent.
+- :mod:`engine.crm.results` — per-item results of batch calls; :mod:`engine.crm.classify` turns
+  HubSpot's answers into :mod:`engine.crm.errors` (the failure categories).
+
+The HubSpot imitation used by tests, the demo and benchmarks is the separate :mod:`sandbox`.
+Imports run one way: account and portal over transport, transport over classify and errors.
 """
 
-from engine.crm.batches import ReadResult
+from engine.crm.account import AccountDetails, check_token
 from engine.crm.errors import (
     AuthFailed,
     BatchTooLarge,
@@ -29,7 +34,6 @@ from engine.crm.objects import (
     SIMCRM_RECORD_INDEX,
     SIMCRM_SIMULATED_AT,
     SIMCRM_SIMULATION_ID,
-    AccountDetails,
     Association,
     CrmObject,
     ObjectInput,
@@ -41,8 +45,8 @@ from engine.crm.objects import (
     hs_timestamp,
 )
 from engine.crm.portal import PortalClient, SearchPage
-from engine.crm.results import BatchResult, ItemResult
-from engine.crm.transport import HubSpotClient, Response
+from engine.crm.results import BatchResult, ItemResult, ReadResult
+from engine.crm.transport import HubSpotTransport, Response
 
 __all__ = [
     "SIMCRM_KEY",
@@ -58,7 +62,7 @@ __all__ = [
     "CrmError",
     "CrmObject",
     "ErrorCategory",
-    "HubSpotClient",
+    "HubSpotTransport",
     "ItemResult",
     "NetworkError",
     "NotFound",
@@ -78,5 +82,6 @@ __all__ = [
     "UpsertInput",
     "ValidationFailed",
     "association_type_id",
+    "check_token",
     "hs_timestamp",
 ]

@@ -1,4 +1,4 @@
-"""Errors of the CRM client, one class per failure category of SPEC §4.
+"""Errors of the CRM client: one class per failure category (:class:`ErrorCategory`).
 
 Hierarchy::
 
@@ -18,16 +18,26 @@ Hierarchy::
                                 try again after the wait, without counting an attempt
 
 Messages come from HubSpot's body (or describe the network failure); they never hold the token.
+The runtime turns a failure into a queue outcome carrying its category's value, so these values
+are also the dead-letter categories SPEC §4 lists for CRM failures.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from streams.outcomes import Category
 
-# The queue's failure categories (SPEC §4): a classified failure becomes a dead letter as is.
-ErrorCategory = Category
+class ErrorCategory(StrEnum):
+    """Why a CRM call (or one item of a batch call) failed."""
+
+    RATE_LIMIT = "rate_limit"
+    AUTH = "auth"
+    VALIDATION = "validation"
+    CONFLICT = "conflict"
+    NOT_FOUND = "not_found"
+    SERVER = "server"
+    NETWORK = "network"
+    UNKNOWN = "unknown"
 
 
 class RateLimitPolicy(StrEnum):

@@ -2,7 +2,8 @@
 
 Facts from research/hubspot-api.md: paths and objectTypeIds (§1.1), association type ids
 (§3.1, direction *from → to*), property values as strings (§1.3), ``hs_timestamp`` required on
-notes, calls and tasks (§2).
+notes, calls and tasks (§2). A batch call takes at most :data:`MAX_BATCH` inputs, each with an
+``objectWriteTraceId`` and an id unique within the call; both are checked before sending.
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Final
 
+from engine.crm.errors import BatchTooLarge, ValidationFailed
+
+MAX_BATCH: Final = 100
 PropertyValue = str | int | float | bool | None
 
 
@@ -180,6 +184,44 @@ class UpdateInput:
     trace_id: str = ""
 
 
+def check_batch(name: str, count: int) -> None:
+    """Refuse more than :data:`MAX_BATCH` inputs before anything is sent."""
+    if count > MAX_BATCH:
+        raise BatchTooLarge(
+            f"{name} takes at most {MAX_BATCH} inputs per call (got {count}); split the batch"
+        )
+
+
+def check_unique(name: str, values: Sequence[str]) -> None:
+    """Refuse a batch naming one id (or unique value) twice: HubSpot would fail it whole."""
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValidationFailed(f"{name}: the value {value!r} appears twice in one batch")
+        seen.add(value)
+
+
+def trace_ids(inputs: Sequence[ObjectInput | UpsertInput | UpdateInput]) -> list[str]:
+    """Each input's objectWriteTraceId: its own, else its position; unique within the batch."""
+    ids = [item.trace_id or str(index) for index, item in enumerate(inputs)]
+    check_unique("objectWriteTraceId", ids)
+    return ids
+
+
+def keyed_entry(
+    key: str, properties: Mapping[str, PropertyValue], trace: str, id_property: str | None
+) -> dict[str, Any]:
+    """One input of a batch update or upsert: the object's id (or unique value) and properties."""
+    entry: dict[str, Any] = {
+        "id": key,
+        "objectWriteTraceId": trace,
+        "properties": _texts(properties),
+    }
+    if id_property:
+        entry["idProperty"] = id_property
+    return entry
+
+
 @dataclass(frozen=True, slots=True)
 class CrmObject:
     """An object as HubSpot returned it (``SimplePublicObject``)."""
@@ -255,24 +297,3 @@ def simcrm_properties(object_type: ObjectType) -> tuple[PropertySpec, ...]:
             description="When this object happened in simulated time.",
         ),
     )
-
-
-@dataclass(frozen=True, slots=True)
-class AccountDetails:
-    """What ``GET /account-info/v3/details`` says about the token's account."""
-
-    portal_id: str
-    time_zone: str | None = None
-    ui_domain: str | None = None
-    account_type: str | None = None
-    data_hosting_location: str | None = None
-
-    @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> AccountDetails:
-        return cls(
-            portal_id=str(body["portalId"]),
-            time_zone=body.get("timeZone"),
-            ui_domain=body.get("uiDomain"),
-            account_type=body.get("accountType"),
-            data_hosting_location=body.get("dataHostingLocation"),
-        )

@@ -1,13 +1,14 @@
-"""The CRM operations on one HubSpot account (portal), through :class:`HubSpotClient`.
+"""Every CRM operation on one HubSpot account (portal), over a :class:`HubSpotTransport`.
 
-Single calls: :meth:`~PortalClient.create`, :meth:`~PortalClient.read`,
-:meth:`~PortalClient.update`, :meth:`~PortalClient.archive`. Batch calls (at most 100 inputs,
-refused before sending otherwise): ``batch_create``, ``batch_upsert``, ``batch_update``,
-``batch_read``, ``batch_archive``, ``batch_associate``. For idempotent creates (SPEC §6):
-``batch_upsert`` on ``email`` or on the unique ``simcrm_key``, ``search_by_property`` for the
-types without a unique key, and ``ensure_simcrm_properties`` to create the custom properties
-(``simcrm_key`` unique where HubSpot allows it) before the first write. A duplicate contact
-email — single or inside a batch — counts as success with the existing id.
+Single objects: :meth:`~PortalClient.create`, :meth:`~PortalClient.read`,
+:meth:`~PortalClient.update`, :meth:`~PortalClient.archive`. Batches (at most 100 inputs, refused
+before sending otherwise, settled per input): ``batch_create``, ``batch_upsert``,
+``batch_update``, ``batch_read``, ``batch_archive``, and ``batch_associate`` for associations.
+For idempotent creates (SPEC §6): ``batch_upsert`` on ``email`` or on the unique ``simcrm_key``,
+``search_by_property`` for the types without a unique key, and ``ensure_simcrm_properties`` to
+create the custom properties (``simcrm_key`` unique where HubSpot allows it) before the first
+write. A duplicate contact email — single or inside a batch — counts as success with the
+existing id.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engine.crm.batches import OBJECTS, PortalBatches, check_batch
+from pydantic import SecretStr
+
 from engine.crm.errors import Conflict, NotFound
 from engine.crm.objects import (
     SIMCRM_KEY,
@@ -24,11 +26,28 @@ from engine.crm.objects import (
     ObjectInput,
     ObjectType,
     PropertySpec,
+    UpdateInput,
+    UpsertInput,
+    association_type_id,
+    check_batch,
+    check_unique,
+    keyed_entry,
     property_text,
     simcrm_properties,
+    trace_ids,
 )
-from engine.crm.results import ItemResult
-from limits import SEARCH
+from engine.crm.results import (
+    BatchResult,
+    ItemResult,
+    ReadResult,
+    property_of,
+    settle,
+    settle_associations,
+)
+from engine.crm.transport import HubSpotTransport, Response, secret_token
+from limits import OTHER, SEARCH
+
+OBJECTS = "/crm/v3/objects"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +59,42 @@ class SearchPage:
     after: str | None
 
 
-class PortalClient(PortalBatches):
-    """One account's CRM operations. Cheap to make: :meth:`HubSpotClient.portal` builds one."""
+class PortalClient:
+    """One account's CRM operations, authenticated with ``token``, over a shared transport.
+
+    Cheap to make: build one per account (or per use) over the process's transport.
+    """
+
+    def __init__(
+        self, transport: HubSpotTransport, portal_id: str | int, token: SecretStr | str
+    ) -> None:
+        self._transport = transport
+        self.portal_id = str(portal_id)
+        self._token = secret_token(token)
+
+    def __repr__(self) -> str:
+        return f"PortalClient(portal_id={self.portal_id!r}, token=***)"
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        kind: str = OTHER,
+        cost: int = 1,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+    ) -> Response:
+        return await self._transport.request(
+            self._token,
+            self.portal_id,
+            method,
+            path,
+            kind=kind,
+            cost=cost,
+            json=json,
+            params=params,
+        )
 
     # -- single objects ----------------------------------------------------------------------
 
@@ -108,6 +161,158 @@ class PortalClient(PortalBatches):
     async def archive(self, object_type: ObjectType, object_id: str) -> None:
         """Archive one object (204)."""
         await self._send("DELETE", f"{OBJECTS}/{object_type.path}/{object_id}", kind=object_type)
+
+    # -- batches -------------------------------------------------------------------------------
+
+    async def _post_batch(
+        self, object_type: ObjectType, action: str, entries: list[dict[str, Any]]
+    ) -> Response:
+        """One batch call: a request against the window, one bucket unit per input."""
+        return await self._send(
+            "POST",
+            f"{OBJECTS}/{object_type.path}/batch/{action}",
+            kind=object_type,
+            cost=len(entries),
+            json={"inputs": entries},
+        )
+
+    async def batch_create(
+        self, object_type: ObjectType, inputs: Sequence[ObjectInput]
+    ) -> BatchResult:
+        """Create up to 100 objects in one call, settled per input.
+
+        Every input carries an objectWriteTraceId, which makes HubSpot answer 207 with per-input
+        errors instead of failing the whole batch (research §1.4). For contacts, an input whose
+        email exists is settled as success with the existing id.
+        """
+        check_batch("batch/create", len(inputs))
+        if not inputs:
+            return BatchResult(200, ())
+        traces = trace_ids(inputs)
+        entries = [
+            {**item.body(object_type), "objectWriteTraceId": trace}
+            for item, trace in zip(inputs, traces, strict=True)
+        ]
+        answer = await self._post_batch(object_type, "create", entries)
+        return settle(
+            answer.status,
+            answer.body,
+            traces,
+            duplicate_is_success=object_type is ObjectType.CONTACT,
+        )
+
+    async def batch_upsert(
+        self, object_type: ObjectType, inputs: Sequence[UpsertInput], *, id_property: str
+    ) -> BatchResult:
+        """Create or update up to 100 objects found by ``id_property`` (``email`` for contacts,
+        ``simcrm_key`` for companies, deals and tickets); each item's ``new`` says which."""
+        check_batch("batch/upsert", len(inputs))
+        if not inputs:
+            return BatchResult(200, ())
+        traces = trace_ids(inputs)
+        keys = [item.id_value for item in inputs]
+        check_unique(id_property, keys)
+        entries = [
+            keyed_entry(item.id_value, item.properties, trace, id_property)
+            for item, trace in zip(inputs, traces, strict=True)
+        ]
+        answer = await self._post_batch(object_type, "upsert", entries)
+        return settle(
+            answer.status,
+            answer.body,
+            traces,
+            keys=keys,
+            key_of=property_of(id_property),
+            new=None,
+        )
+
+    async def batch_update(
+        self,
+        object_type: ObjectType,
+        inputs: Sequence[UpdateInput],
+        *,
+        id_property: str | None = None,
+    ) -> BatchResult:
+        """Overwrite properties of up to 100 existing objects (by id, or by ``id_property``);
+        a missing object is a ``not_found`` item."""
+        check_batch("batch/update", len(inputs))
+        if not inputs:
+            return BatchResult(200, ())
+        traces = trace_ids(inputs)
+        keys = [item.id for item in inputs]
+        check_unique("id", keys)
+        entries = [
+            keyed_entry(item.id, item.properties, trace, id_property)
+            for item, trace in zip(inputs, traces, strict=True)
+        ]
+        answer = await self._post_batch(object_type, "update", entries)
+        key_of = property_of(id_property) if id_property else lambda result: str(result.get("id"))
+        return settle(answer.status, answer.body, traces, keys=keys, key_of=key_of, new=False)
+
+    async def batch_read(
+        self,
+        object_type: ObjectType,
+        ids: Sequence[str],
+        *,
+        properties: Iterable[str] = (),
+        id_property: str | None = None,
+    ) -> ReadResult:
+        """Read up to 100 objects by id (or by ``id_property``); absent ones are ``missing``."""
+        check_batch("batch/read", len(ids))
+        if not ids:
+            return ReadResult({}, ())
+        check_unique("id", ids)
+        names = list(properties)
+        if id_property and id_property not in names:
+            names.append(id_property)
+        body: dict[str, Any] = {"inputs": [{"id": i} for i in ids], "properties": names}
+        if id_property:
+            body["idProperty"] = id_property
+        answer = await self._send(
+            "POST",
+            f"{OBJECTS}/{object_type.path}/batch/read",
+            kind=object_type,
+            cost=len(ids),
+            json=body,
+        )
+        found: dict[str, CrmObject] = {}
+        for result in answer.body.get("results") or ():
+            obj = CrmObject.from_body(result)
+            key = obj.properties.get(id_property) if id_property else obj.id
+            found[str(key)] = obj
+        return ReadResult(found, tuple(i for i in ids if i not in found))
+
+    async def batch_archive(self, object_type: ObjectType, ids: Sequence[str]) -> None:
+        """Archive up to 100 objects by id (204; ids already gone are not an error)."""
+        check_batch("batch/archive", len(ids))
+        if not ids:
+            return
+        await self._post_batch(object_type, "archive", [{"id": i} for i in ids])
+
+    async def batch_associate(
+        self,
+        from_type: ObjectType,
+        to_type: ObjectType,
+        pairs: Sequence[tuple[str, str]],
+        *,
+        type_id: int | None = None,
+    ) -> BatchResult:
+        """Associate existing objects (v4 batch create), e.g. upserted contacts to companies."""
+        check_batch("associations batch/create", len(pairs))
+        if not pairs:
+            return BatchResult(200, ())
+        spec = {
+            "associationCategory": "HUBSPOT_DEFINED",
+            "associationTypeId": type_id or association_type_id(from_type, to_type),
+        }
+        answer = await self._send(
+            "POST",
+            f"/crm/v4/associations/{from_type.path}/{to_type.path}/batch/create",
+            json={
+                "inputs": [{"from": {"id": a}, "to": {"id": b}, "types": [spec]} for a, b in pairs]
+            },
+        )
+        return settle_associations(answer.status, answer.body, pairs)
 
     # -- search, properties ------------------------------------------------------------------
 
@@ -198,17 +403,13 @@ class PortalClient(PortalBatches):
         """Make sure ``simcrm_key`` (unique for companies, deals and tickets), the simulation
         id, the record index and the simulated time exist as properties of ``object_type``.
 
-        Remembered per client: later calls for the same account and type send nothing.
+        Remembered per transport: later calls for the same account and type send nothing.
         """
-        marker = (self.portal_id, object_type.path)
-        if marker in self._client.known_properties:
-            return []
-        async with self._client.properties_lock(marker):
-            if marker in self._client.known_properties:  # another task made them meanwhile
-                return []
-            created = await self.ensure_properties(object_type, simcrm_properties(object_type))
-            self._client.known_properties.add(marker)
-        return created
+        created = await self._transport.once(
+            ("simcrm_properties", self.portal_id, object_type.path),
+            lambda: self.ensure_properties(object_type, simcrm_properties(object_type)),
+        )
+        return created or []
 
     async def find_by_key(
         self, object_type: ObjectType, keys: Sequence[str]

@@ -1,9 +1,11 @@
-"""Per-item results of CRM writes, and how a batch response is settled into them.
+"""Per-item results of CRM batch calls, and how a batch response is settled into them.
 
 A batch call answers 200/201 when every input succeeded and 207 (multi-status) when some failed;
 each input is matched to its result by ``objectWriteTraceId`` (every input carries one), then by
 the object id or unique value it was sent with, then by order. A duplicate contact email inside a
-batch is settled as success with the existing contact's id (SPEC §6).
+batch is settled as success with the existing contact's id (SPEC §6). An association pair
+succeeded when a result links it (:func:`settle_associations`); a batch read lists what it found
+and what is missing (:class:`ReadResult`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,14 @@ class ItemResult:
     @property
     def ok(self) -> bool:
         return self.category is None
+
+
+@dataclass(frozen=True, slots=True)
+class ReadResult:
+    """A batch read: objects found, keyed by the id (or unique value) asked for; ids missing."""
+
+    found: Mapping[str, CrmObject]
+    missing: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,3 +138,35 @@ def settle(
             )
         items.append(slot)
     return BatchResult(status=status, items=tuple(items))
+
+
+def property_of(name: str) -> Callable[[Mapping[str, Any]], str | None]:
+    """The ``key_of`` for :func:`settle` matching results by their property ``name``."""
+    return lambda result: (result.get("properties") or {}).get(name)
+
+
+def settle_associations(
+    status: int, body: Mapping[str, Any] | None, pairs: Sequence[tuple[str, str]]
+) -> BatchResult:
+    """Each pair succeeded when a result links it; otherwise it failed with the batch's
+    error naming one of its ids (or the first error)."""
+    body = body or {}
+    linked = {
+        (str(r.get("fromObjectId")), str(r.get("toObjectId"))) for r in body.get("results") or ()
+    }
+    errors = [item_error(e) for e in body.get("errors") or ()]
+    items = []
+    for index, (a, b) in enumerate(pairs):
+        if (a, b) in linked:
+            items.append(ItemResult(index, id=a, new=True))
+            continue
+        error = next((e for e in errors if a in e.ids or b in e.ids), errors[0] if errors else None)
+        items.append(
+            ItemResult(
+                index,
+                category=error.category if error else ErrorCategory.UNKNOWN,
+                message=error.message if error else "HubSpot returned no result for this pair",
+                retryable=error.retryable if error else True,
+            )
+        )
+    return BatchResult(status, tuple(items))

@@ -1,19 +1,22 @@
 """The HTTP side of the HubSpot client: one aiohttp session per process, the limiter around it.
 
 Every request for an account goes: ``Limiter.acquire`` (refused → :class:`Throttled`, or a
-sleep when the client waits for limits) → send → ``Limiter.report`` with what it met (the
+sleep when the transport waits for limits) → send → ``Limiter.report`` with what it met (the
 ``X-HubSpot-RateLimit-*`` headers, a 429's policy and Retry-After, a failure for the breaker)
 → the body, or the classified :class:`CrmError`. Tokens travel only in the Authorization header:
 they are never logged, put in an error or shown by a repr.
+
+The transport knows methods, paths and JSON bodies, not CRM objects: the operations on an account
+are :class:`~engine.crm.portal.PortalClient`'s, built over a transport.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
 import orjson
@@ -31,13 +34,12 @@ from engine.crm.errors import (
     Throttled,
     UnexpectedResponse,
 )
-from engine.crm.objects import AccountDetails
 from limits import OTHER, Decision, Limiter, Outcome, Policy, Usage, wall_clock_ms
 
 if TYPE_CHECKING:
-    from engine.crm.portal import PortalClient
     from engine.settings import Settings
 
+T = TypeVar("T")
 log = structlog.get_logger("crm")
 _POLICIES = {
     RateLimitPolicy.DAILY: Policy.DAILY,
@@ -57,20 +59,21 @@ class Response:
     usage: Usage | None
 
 
-def _token_text(token: SecretStr | str) -> str:
+def secret_token(token: SecretStr | str) -> SecretStr:
+    """``token`` without surrounding blanks, as a secret; an empty token is a ValueError."""
     text = token.get_secret_value() if isinstance(token, SecretStr) else token
     if not text.strip():
         raise ValueError("the HubSpot token is empty")
-    return text.strip()
+    return SecretStr(text.strip())
 
 
-class HubSpotClient:
-    """The process's HubSpot connection pool; :meth:`portal` gives the per-account operations.
+class HubSpotTransport:
+    """The process's connection pool to one HubSpot base URL, with the limiter around it.
 
-    Use as ``async with HubSpotClient(base_url, limiter=limiter) as client``. With a limiter,
-    requests refused by it raise :class:`Throttled` — unless ``wait_for_limits`` is set, in
-    which case the client sleeps for the named wait (up to ``max_wait_ms`` in all) and tries
-    again; that suits scripts and benchmarks, while the job runtime reschedules instead.
+    Use as ``async with HubSpotTransport(base_url, limiter=limiter) as transport``. With a
+    limiter, requests refused by it raise :class:`Throttled` — unless ``wait_for_limits`` is set,
+    in which case the transport sleeps for the named wait (up to ``max_wait_ms`` in all) and
+    tries again; that suits scripts and benchmarks, while the job runtime reschedules instead.
     """
 
     def __init__(
@@ -98,10 +101,10 @@ class HubSpotClient:
         # Admission and sending happen under one slot of the pool: a request admitted by the
         # limiter must not then queue for a connection, or it reaches HubSpot late.
         self._in_flight = asyncio.Semaphore(max_connections)
-        # (portal, object type path) pairs whose SimCRM properties are known to exist, and one
-        # lock per pair so concurrent batches do not all create them at once.
-        self.known_properties: set[tuple[str, str]] = set()
-        self._property_locks: dict[tuple[str, str], asyncio.Lock] = {}
+        # One-time set-ups done over this transport (see once()), and one lock per set-up so
+        # concurrent callers do not all run it at once.
+        self._done: set[Hashable] = set()
+        self._setup_locks: dict[Hashable, asyncio.Lock] = {}
 
     @classmethod
     def from_settings(
@@ -111,9 +114,9 @@ class HubSpotClient:
         limiter: Limiter | None = None,
         base_url: str | None = None,
         **options: Any,
-    ) -> HubSpotClient:
-        """A client for HUBSPOT_BASE_URL (or ``base_url``) with the HUBSPOT_* timeouts and pool
-        size."""
+    ) -> HubSpotTransport:
+        """A transport to HUBSPOT_BASE_URL (or ``base_url``) with the HUBSPOT_* timeouts and
+        pool size."""
         return cls(
             base_url or settings.hubspot_base_url,
             limiter=limiter,
@@ -123,14 +126,10 @@ class HubSpotClient:
             **options,
         )
 
-    def properties_lock(self, marker: tuple[str, str]) -> asyncio.Lock:
-        """The lock serialising property set-up for one (portal, object type)."""
-        return self._property_locks.setdefault(marker, asyncio.Lock())
-
     def __repr__(self) -> str:
-        return f"HubSpotClient(base_url={self.base_url!r}, limiter={self.limiter is not None})"
+        return f"HubSpotTransport(base_url={self.base_url!r}, limiter={self.limiter is not None})"
 
-    async def __aenter__(self) -> HubSpotClient:
+    async def __aenter__(self) -> HubSpotTransport:
         await self.start()
         return self
 
@@ -149,33 +148,28 @@ class HubSpotClient:
         if session is not None:
             await session.close()
 
-    def portal(self, portal_id: str | int, token: SecretStr | str) -> PortalClient:
-        """The operations on one account, authenticated with ``token``."""
-        from engine.crm.portal import PortalClient
+    async def once(self, key: Hashable, setup: Callable[[], Awaitable[T]]) -> T | None:
+        """Run ``setup`` at most once per ``key`` for the life of this transport.
 
-        return PortalClient(self, str(portal_id), SecretStr(_token_text(token)))
-
-    async def check_token(self, token: SecretStr | str) -> AccountDetails:
-        """Check a token cheaply and tell whose account it is.
-
-        Reads ``GET /account-info/v3/details`` (the portal id, time zone …), then lists one
-        contact to prove the token may use the CRM (account info answers almost any token).
-        Not admitted through the limiter, since the account is not known before this call; once
-        it is, the two requests are counted against its window, so a burst right after a check
-        cannot exceed the limit by them.
-
-        Raises:
-            AuthFailed: the token is invalid, expired, or lacks the CRM scopes.
-            CrmError: any other failure, classified.
+        Returns what ``setup`` returned when this call ran it, None when it had run before.
+        Concurrent calls with one key wait for the first; a ``setup`` that raises is not
+        remembered, so the next call runs it again.
         """
-        secret = SecretStr(_token_text(token))
-        answer = await self.request(secret, None, "GET", "/account-info/v3/details")
-        details = AccountDetails.from_body(answer.body)
-        await self.request(secret, None, "GET", "/crm/v3/objects/contacts", params={"limit": "1"})
+        if key in self._done:
+            return None
+        async with self._setup_locks.setdefault(key, asyncio.Lock()):
+            if key in self._done:  # another task ran it meanwhile
+                return None
+            result = await setup()
+            self._done.add(key)
+        return result
+
+    async def count_sent(self, portal: str, requests: int) -> None:
+        """Count ``requests`` already sent for ``portal`` without admission (the account was not
+        known yet) against its limits, so the burst that follows cannot exceed them by these."""
         if self.limiter is not None:
-            for _ in range(2):
-                await self.limiter.acquire(details.portal_id, OTHER)
-        return details
+            for _ in range(requests):
+                await self.limiter.acquire(portal, OTHER)
 
     async def request(
         self,
@@ -184,7 +178,7 @@ class HubSpotClient:
         method: str,
         path: str,
         *,
-        kind: str = "other",
+        kind: str = OTHER,
         cost: int = 1,
         json: Any = None,
         params: Mapping[str, str] | None = None,
@@ -192,12 +186,14 @@ class HubSpotClient:
         """Send one request (through the limiter when there is one and ``portal`` is known).
 
         Raises:
-            Throttled: the limiter refused (and the client does not wait).
+            Throttled: the limiter refused (and the transport does not wait).
             CrmError: the classified failure.
         """
         session = self._session
         if session is None:
-            raise RuntimeError("HubSpotClient is not started: use `async with HubSpotClient(...)`")
+            raise RuntimeError(
+                "HubSpotTransport is not started: use `async with HubSpotTransport(...)`"
+            )
         waited = 0
         while True:
             async with self._in_flight:

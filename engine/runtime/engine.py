@@ -27,7 +27,7 @@ from types import TracebackType
 
 import structlog
 
-from engine.crm import HubSpotClient
+from engine.crm import HubSpotTransport
 from engine.redis_endpoint import connect_redis
 from engine.runtime.context import HandlerContext
 from engine.runtime.createdate import CreatedatePolicy
@@ -100,10 +100,10 @@ class Engine:
         self.limiter = Limiter(self.redis, settings.limit_config())
         await self.limiter.load()
         hubspot = await stack.enter_async_context(
-            HubSpotClient.from_settings(settings, limiter=self.limiter)
+            HubSpotTransport.from_settings(settings, limiter=self.limiter)
         )
         sandbox = await stack.enter_async_context(
-            HubSpotClient.from_settings(
+            HubSpotTransport.from_settings(
                 settings, limiter=self.limiter, base_url=settings.simcrm_sandbox_url
             )
         )

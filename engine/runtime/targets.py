@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
-from engine.crm import HubSpotClient, PortalClient
+from engine.crm import HubSpotTransport, PortalClient, check_token
 from engine.settings import Settings
 from schema.crypto import TokenCipher
 from schema.errors import TokenDecryptError
@@ -34,10 +34,14 @@ class Target:
 
 
 class Targets:
-    """Builds and remembers each simulation's target; owns nothing but two shared clients."""
+    """Builds and remembers each simulation's target; owns nothing but two shared transports."""
 
     def __init__(
-        self, settings: Settings, store: Store, hubspot: HubSpotClient, sandbox: HubSpotClient
+        self,
+        settings: Settings,
+        store: Store,
+        hubspot: HubSpotTransport,
+        sandbox: HubSpotTransport,
     ) -> None:
         self._settings = settings
         self._store = store
@@ -85,12 +89,12 @@ class Targets:
         )
 
     async def _portal(
-        self, client: HubSpotClient, token: SecretStr, portal_id: str | None
+        self, transport: HubSpotTransport, token: SecretStr, portal_id: str | None
     ) -> PortalClient:
         if portal_id is None:
-            cache_key = (client.base_url, token.get_secret_value())
+            cache_key = (transport.base_url, token.get_secret_value())
             portal_id = self._portals.get(cache_key)
             if portal_id is None:
-                details = await client.check_token(token)
+                details = await check_token(transport, token)
                 portal_id = self._portals[cache_key] = details.portal_id
-        return client.portal(portal_id, token)
+        return PortalClient(transport, portal_id, token)

@@ -1,4 +1,4 @@
-"""CRM fixtures: the sandbox fixtures, a limiter on real Redis, clients on the fake clock."""
+"""CRM fixtures: the sandbox fixtures, a limiter on real Redis, transports on the fake clock."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from engine.crm import HubSpotClient, PortalClient
+from engine.crm import HubSpotTransport, PortalClient
 from limits import LimitConfig, Limiter
 from sandbox import Sandbox
 from tests.support.ms_clock import MsClock
@@ -24,28 +24,28 @@ async def limiter(redis: Redis, ms_clock: MsClock) -> Limiter:
 
 
 @pytest.fixture
-async def client_factory(
+async def transport_factory(
     ms_clock: MsClock,
-) -> AsyncIterator[Callable[..., Awaitable[HubSpotClient]]]:
-    clients: list[HubSpotClient] = []
+) -> AsyncIterator[Callable[..., Awaitable[HubSpotTransport]]]:
+    transports: list[HubSpotTransport] = []
 
-    async def make(url: str, **options: Any) -> HubSpotClient:
-        client = HubSpotClient(url, clock=ms_clock, **options)
-        await client.start()
-        clients.append(client)
-        return client
+    async def make(url: str, **options: Any) -> HubSpotTransport:
+        transport = HubSpotTransport(url, clock=ms_clock, **options)
+        await transport.start()
+        transports.append(transport)
+        return transport
 
     yield make
-    for client in clients:
-        await client.close()
+    for transport in transports:
+        await transport.close()
 
 
 @pytest.fixture
 async def hubspot(
     sandbox: Sandbox,
     limiter: Limiter,
-    client_factory: Callable[..., Awaitable[HubSpotClient]],
+    transport_factory: Callable[..., Awaitable[HubSpotTransport]],
 ) -> PortalClient:
-    """The default sandbox's account, through a limited client."""
-    client = await client_factory(sandbox.url, limiter=limiter)
-    return client.portal(PORTAL, TOKEN)
+    """The default sandbox's account, through a limited transport."""
+    transport = await transport_factory(sandbox.url, limiter=limiter)
+    return PortalClient(transport, PORTAL, TOKEN)

@@ -15,7 +15,7 @@ from collections import Counter
 import orjson
 from redis.asyncio import Redis
 
-from engine.crm import CrmError, HubSpotClient, ObjectInput, ObjectType, Throttled
+from engine.crm import CrmError, HubSpotTransport, ObjectInput, ObjectType, PortalClient, Throttled
 from limits import LimitConfig, Limiter
 
 TOKEN = "pat-na1-hammer"
@@ -29,8 +29,8 @@ async def hammer(
     limiter = Limiter(redis, LimitConfig.for_tier(100))
     await limiter.load()
     deadline = time.monotonic() + seconds
-    async with HubSpotClient(sandbox_url, limiter=limiter) as client:
-        portal = client.portal(portal_id, TOKEN)
+    async with HubSpotTransport(sandbox_url, limiter=limiter) as transport:
+        portal = PortalClient(transport, portal_id, TOKEN)
 
         async def loop(task: int) -> None:
             n = 0

@@ -17,11 +17,12 @@ from engine.crm import (
     Conflict,
     CrmError,
     ErrorCategory,
-    HubSpotClient,
+    HubSpotTransport,
     NetworkError,
     NotFound,
     ObjectInput,
     ObjectType,
+    PortalClient,
     RateLimited,
     RateLimitPolicy,
     ServerError,
@@ -160,7 +161,7 @@ CASES: list[tuple[str, int, Any, dict[str, str], type[CrmError], bool, dict[str,
 )
 async def test_each_hubspot_answer_is_classified(
     scripted: Scripted,
-    client_factory: Callable[..., Awaitable[HubSpotClient]],
+    transport_factory: Callable[..., Awaitable[HubSpotTransport]],
     status: int,
     answer: Any,
     headers: dict[str, str],
@@ -171,9 +172,11 @@ async def test_each_hubspot_answer_is_classified(
     """The status and body HubSpot sends become the matching error class, category and
     retryable flag (and policy, Retry-After or existing id where they apply)."""
     scripted.status, scripted.body, scripted.headers = status, answer, headers
-    client = await client_factory(scripted.url)
+    transport = await transport_factory(scripted.url)
     with pytest.raises(CrmError) as caught:
-        await client.portal(PORTAL, TOKEN).create(ObjectType.DEAL, ObjectInput({"dealname": "x"}))
+        await PortalClient(transport, PORTAL, TOKEN).create(
+            ObjectType.DEAL, ObjectInput({"dealname": "x"})
+        )
     error = caught.value
     assert type(error) is error_type
     assert error.category is error_type.category
@@ -183,26 +186,26 @@ async def test_each_hubspot_answer_is_classified(
 
 
 async def test_a_conflict_naming_a_contact_is_success_for_contacts(
-    scripted: Scripted, client_factory: Callable[..., Awaitable[HubSpotClient]]
+    scripted: Scripted, transport_factory: Callable[..., Awaitable[HubSpotTransport]]
 ) -> None:
     """A single contact create answered 409 "Existing ID: N" settles as success with id N."""
     scripted.status = 409
     scripted.body = body("CONFLICT", "Contact already exists. Existing ID: 37765128953")
-    client = await client_factory(scripted.url)
-    result = await client.portal(PORTAL, TOKEN).create(
+    transport = await transport_factory(scripted.url)
+    result = await PortalClient(transport, PORTAL, TOKEN).create(
         ObjectType.CONTACT, ObjectInput({"email": "a@b.co"})
     )
     assert (result.ok, result.id, result.new) == (True, "37765128953", False)
 
 
 async def test_network_failures_say_whether_the_request_may_have_landed(
-    scripted: Scripted, client_factory: Callable[..., Awaitable[HubSpotClient]]
+    scripted: Scripted, transport_factory: Callable[..., Awaitable[HubSpotTransport]]
 ) -> None:
     """A dropped connection and a timeout are ``network`` errors that may have been applied; a
     refused connection is one that surely was not."""
     scripted.drop = True
-    client = await client_factory(scripted.url, timeout_ms=300)
-    portal = client.portal(PORTAL, TOKEN)
+    transport = await transport_factory(scripted.url, timeout_ms=300)
+    portal = PortalClient(transport, PORTAL, TOKEN)
     with pytest.raises(NetworkError) as dropped:
         await portal.archive(ObjectType.NOTE, "1")
     assert (dropped.value.category, dropped.value.maybe_applied) == (ErrorCategory.NETWORK, True)
@@ -211,22 +214,22 @@ async def test_network_failures_say_whether_the_request_may_have_landed(
         await portal.archive(ObjectType.NOTE, "1")
     assert slow.value.maybe_applied
     assert "timeout" in str(slow.value)
-    closed = await client_factory(f"http://127.0.0.1:{free_port()}")
+    closed = await transport_factory(f"http://127.0.0.1:{free_port()}")
     with pytest.raises(NetworkError) as refused:
-        await closed.portal(PORTAL, TOKEN).archive(ObjectType.NOTE, "1")
+        await PortalClient(closed, PORTAL, TOKEN).archive(ObjectType.NOTE, "1")
     assert not refused.value.maybe_applied
     assert refused.value.retryable
 
 
 async def test_the_limiter_hears_429s_and_failures_but_not_4xx(
     scripted: Scripted,
-    client_factory: Callable[..., Awaitable[HubSpotClient]],
+    transport_factory: Callable[..., Awaitable[HubSpotTransport]],
     limiter: Limiter,
 ) -> None:
     """A 400 changes nothing in the limiter; a 503 enters the breaker's failure window; a
     ten-secondly 429 with Retry-After sets the cooldown to it."""
-    client = await client_factory(scripted.url, limiter=limiter)
-    portal = client.portal(PORTAL, TOKEN)
+    transport = await transport_factory(scripted.url, limiter=limiter)
+    portal = PortalClient(transport, PORTAL, TOKEN)
     for status, answer, headers in (
         (400, body("VALIDATION_ERROR", "bad"), {}),
         (503, "error code: 503", {}),

@@ -16,7 +16,7 @@ from engine.crm import (
     BatchTooLarge,
     CrmError,
     ErrorCategory,
-    HubSpotClient,
+    HubSpotTransport,
     NetworkError,
     ObjectInput,
     ObjectType,
@@ -25,6 +25,7 @@ from engine.crm import (
     UpdateInput,
     UpsertInput,
     ValidationFailed,
+    check_token,
     hs_timestamp,
 )
 from limits import LimitConfig, Limiter, Reason
@@ -199,12 +200,12 @@ async def test_engagements_without_hs_timestamp_are_refused(hubspot: PortalClien
 async def test_search_by_key_waits_out_the_index_lag(
     sandbox_factory: SandboxFactory,
     limiter: Limiter,
-    client_factory: Callable[..., Awaitable[HubSpotClient]],
+    transport_factory: Callable[..., Awaitable[HubSpotTransport]],
     ms_clock: MsClock,
 ) -> None:
     """A note found by simcrm_key only once the search index caught up (2 s lag here)."""
     sandbox = await sandbox_factory(search_lag_ms=2_000)
-    hubspot = (await client_factory(sandbox.url, limiter=limiter)).portal(PORTAL, TOKEN)
+    hubspot = PortalClient(await transport_factory(sandbox.url, limiter=limiter), PORTAL, TOKEN)
     await hubspot.ensure_simcrm_properties(ObjectType.NOTE)
     stamp = hs_timestamp(ms_clock.now)
     note = await hubspot.create(
@@ -218,31 +219,31 @@ async def test_search_by_key_waits_out_the_index_lag(
 
 
 async def test_check_token_names_the_account(
-    sandbox_factory: SandboxFactory, client_factory: Callable[..., Awaitable[HubSpotClient]]
+    sandbox_factory: SandboxFactory, transport_factory: Callable[..., Awaitable[HubSpotTransport]]
 ) -> None:
     """check_token returns the portal id of a good token, and raises AuthFailed for a bad one
     and for one lacking the CRM scopes."""
     sandbox = await sandbox_factory(tokens=(TOKEN,), portal_id=4_242)
-    client = await client_factory(sandbox.url)
-    details = await client.check_token(TOKEN)
+    transport = await transport_factory(sandbox.url)
+    details = await check_token(transport, TOKEN)
     assert (details.portal_id, details.time_zone) == ("4242", "UTC")
     with pytest.raises(AuthFailed):
-        await client.check_token("pat-na1-wrong")
+        await check_token(transport, "pat-na1-wrong")
     sandbox.reconfigure(denied_types=(Contacts,))
     with pytest.raises(AuthFailed, match="scopes"):
-        await client.check_token(TOKEN)
+        await check_token(transport, TOKEN)
 
 
 async def test_tokens_never_show_in_logs_errors_or_reprs(
     sandbox_factory: SandboxFactory,
     limiter: Limiter,
-    client_factory: Callable[..., Awaitable[HubSpotClient]],
+    transport_factory: Callable[..., Awaitable[HubSpotTransport]],
 ) -> None:
-    """Failing calls (401, a dropped connection) log and raise without the token; the client
-    and portal reprs hide it."""
+    """Failing calls (401, a dropped connection) log and raise without the token; the
+    transport and portal reprs hide it."""
     sandbox = await sandbox_factory(tokens=("pat-other", TOKEN + "-old"))
-    client = await client_factory(sandbox.url, limiter=limiter)
-    portal = client.portal(PORTAL, TOKEN)
+    transport = await transport_factory(sandbox.url, limiter=limiter)
+    portal = PortalClient(transport, PORTAL, TOKEN)
     errors: list[BaseException] = []
     config_repr = repr(sandbox.config)  # it knows a token ending like ours
     with capture_logs() as logs:
@@ -253,7 +254,7 @@ async def test_tokens_never_show_in_logs_errors_or_reprs(
         with pytest.raises(NetworkError) as dropped:
             await portal.create(Contacts, contact(1))
         errors.append(dropped.value)
-    parts = [repr(logs), repr(client), repr(portal), config_repr]
+    parts = [repr(logs), repr(transport), repr(portal), config_repr]
     text = " ".join([*parts, *map(str, errors), *map(repr, errors)])
     assert logs
     assert TOKEN not in text
@@ -263,13 +264,13 @@ async def test_tokens_never_show_in_logs_errors_or_reprs(
 async def test_limiter_refusal_raises_throttled_and_sends_nothing(
     sandbox: Sandbox,
     redis: Redis,
-    client_factory: Callable[..., Awaitable[HubSpotClient]],
+    transport_factory: Callable[..., Awaitable[HubSpotTransport]],
     ms_clock: MsClock,
 ) -> None:
     """With the window spent, a call raises Throttled (wait and reason) before any request."""
     tight = Limiter(redis, LimitConfig(window_limit=2), clock=ms_clock)
-    client = await client_factory(sandbox.url, limiter=tight)
-    portal = client.portal(PORTAL, TOKEN)
+    transport = await transport_factory(sandbox.url, limiter=tight)
+    portal = PortalClient(transport, PORTAL, TOKEN)
     await portal.create(Contacts, contact(1))
     await portal.create(Contacts, contact(2))
     with pytest.raises(Throttled) as refused:
@@ -280,14 +281,14 @@ async def test_limiter_refusal_raises_throttled_and_sends_nothing(
 
 
 async def test_waiting_client_sleeps_through_the_window(
-    sandbox: Sandbox, redis: Redis, client_factory: Callable[..., Awaitable[HubSpotClient]]
+    sandbox: Sandbox, redis: Redis, transport_factory: Callable[..., Awaitable[HubSpotTransport]]
 ) -> None:
     """With wait_for_limits, the client sleeps out the limiter's wait (a 300 ms window here,
     on the real clock) and every call goes through."""
     tight = Limiter(redis, LimitConfig(window_limit=2, window_ms=300, window_margin_ms=0))
-    client = HubSpotClient(sandbox.url, limiter=tight, wait_for_limits=True)
-    async with client:
-        portal = client.portal(PORTAL, TOKEN)
+    transport = HubSpotTransport(sandbox.url, limiter=tight, wait_for_limits=True)
+    async with transport:
+        portal = PortalClient(transport, PORTAL, TOKEN)
         for n in range(5):
             assert (await portal.create(Contacts, contact(n))).ok
     assert sandbox.stats().objects["contacts"] == 5

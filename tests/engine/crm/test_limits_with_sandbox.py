@@ -8,9 +8,10 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from engine.crm import (
-    HubSpotClient,
+    HubSpotTransport,
     ObjectInput,
     ObjectType,
+    PortalClient,
     RateLimited,
     RateLimitPolicy,
     ServerError,
@@ -21,7 +22,7 @@ from sandbox import Fault
 from tests.support.ms_clock import MsClock
 from tests.support.sandboxes import PORTAL, TOKEN, SandboxFactory
 
-Client = Callable[..., Awaitable[HubSpotClient]]
+Client = Callable[..., Awaitable[HubSpotTransport]]
 
 
 def contact(n: int) -> ObjectInput:
@@ -29,13 +30,13 @@ def contact(n: int) -> ObjectInput:
 
 
 async def test_a_sandbox_that_429s_anyway_puts_the_limiter_in_cooldown(
-    sandbox_factory: SandboxFactory, limiter: Limiter, client_factory: Client
+    sandbox_factory: SandboxFactory, limiter: Limiter, transport_factory: Client
 ) -> None:
     """With the sandbox's limit (5) below the limiter's (100), requests already admitted and in
     flight together (answers take 300 ms) meet TEN_SECONDLY_ROLLING 429s; the client classifies
     them and the limiter cools down, refusing the next request with reason ``cooldown``."""
     sandbox = await sandbox_factory(tier=5, latency_ms=300)
-    portal = (await client_factory(sandbox.url, limiter=limiter)).portal(PORTAL, TOKEN)
+    portal = PortalClient(await transport_factory(sandbox.url, limiter=limiter), PORTAL, TOKEN)
     results = await asyncio.gather(
         *(portal.create(ObjectType.CONTACT, contact(n)) for n in range(8)), return_exceptions=True
     )
@@ -52,12 +53,12 @@ async def test_a_sandbox_that_429s_anyway_puts_the_limiter_in_cooldown(
 
 
 async def test_headers_teach_the_limiter_a_lower_limit_before_any_429(
-    sandbox_factory: SandboxFactory, limiter: Limiter, client_factory: Client
+    sandbox_factory: SandboxFactory, limiter: Limiter, transport_factory: Client
 ) -> None:
     """Sent one at a time, requests to a sandbox limited to 5 stop at 5: the first answer's
     X-HubSpot-RateLimit-Max lowers the limiter's window, so no 429 is ever met."""
     sandbox = await sandbox_factory(tier=5)
-    portal = (await client_factory(sandbox.url, limiter=limiter)).portal(PORTAL, TOKEN)
+    portal = PortalClient(await transport_factory(sandbox.url, limiter=limiter), PORTAL, TOKEN)
     for n in range(5):
         await portal.create(ObjectType.CONTACT, contact(n))
     with pytest.raises(Throttled) as refused:
@@ -67,16 +68,16 @@ async def test_headers_teach_the_limiter_a_lower_limit_before_any_429(
 
 
 async def test_a_daily_429_is_told_apart(
-    sandbox_factory: SandboxFactory, limiter: Limiter, client_factory: Client, ms_clock: MsClock
+    sandbox_factory: SandboxFactory, limiter: Limiter, transport_factory: Client, ms_clock: MsClock
 ) -> None:
     """Another app of the account spends the shared daily budget; our next request meets a
     DAILY 429, which the client tells apart from the burst limit, and the limiter holds requests
     until midnight UTC (15 h from 09:00) with reason ``daily``, not for 15 s."""
     sandbox = await sandbox_factory(daily_limit=3)
-    other_app = (await client_factory(sandbox.url)).portal(PORTAL, "pat-another-app")
+    other_app = PortalClient(await transport_factory(sandbox.url), PORTAL, "pat-another-app")
     for n in range(3):
         await other_app.create(ObjectType.CONTACT, contact(n))
-    portal = (await client_factory(sandbox.url, limiter=limiter)).portal(PORTAL, TOKEN)
+    portal = PortalClient(await transport_factory(sandbox.url, limiter=limiter), PORTAL, TOKEN)
     with pytest.raises(RateLimited) as limited:
         await portal.create(ObjectType.CONTACT, contact(3))
     assert limited.value.policy is RateLimitPolicy.DAILY
@@ -88,12 +89,12 @@ async def test_a_daily_429_is_told_apart(
 
 
 async def test_daily_headers_stop_requests_before_a_429(
-    sandbox_factory: SandboxFactory, limiter: Limiter, client_factory: Client
+    sandbox_factory: SandboxFactory, limiter: Limiter, transport_factory: Client
 ) -> None:
     """When X-HubSpot-RateLimit-Daily-Remaining reaches 0 the limiter stops at once (reason
     ``daily``) and no DAILY 429 is ever met."""
     sandbox = await sandbox_factory(daily_limit=3)
-    portal = (await client_factory(sandbox.url, limiter=limiter)).portal(PORTAL, TOKEN)
+    portal = PortalClient(await transport_factory(sandbox.url, limiter=limiter), PORTAL, TOKEN)
     for n in range(3):
         await portal.create(ObjectType.CONTACT, contact(n))
     with pytest.raises(Throttled) as refused:
@@ -103,12 +104,12 @@ async def test_daily_headers_stop_requests_before_a_429(
 
 
 async def test_the_breaker_opens_after_9_failures_and_closes_after_a_good_probe(
-    sandbox_factory: SandboxFactory, limiter: Limiter, client_factory: Client, ms_clock: MsClock
+    sandbox_factory: SandboxFactory, limiter: Limiter, transport_factory: Client, ms_clock: MsClock
 ) -> None:
     """Nine 503s within 60 s open the breaker (requests refused, reason ``breaker``, nothing
     sent); after the open time one probe goes out, succeeds, and the breaker closes."""
     sandbox = await sandbox_factory(error_rate=1.0, faults=(Fault.UNAVAILABLE,))
-    portal = (await client_factory(sandbox.url, limiter=limiter)).portal(PORTAL, TOKEN)
+    portal = PortalClient(await transport_factory(sandbox.url, limiter=limiter), PORTAL, TOKEN)
     for n in range(9):
         assert (await limiter.state(PORTAL)).breaker is BreakerState.CLOSED
         with pytest.raises(ServerError):
