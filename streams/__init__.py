@@ -3,7 +3,7 @@
 The public surface::
 
     from streams import Queue, QueueConfig, Job, Priority, PerJob, Batched
-    from streams import ACK, Retry, Defer, DeadLetter, Category
+    from streams import ACK, Retry, Defer, DeadLetter, QueueCategory
     from streams import RetryableJobError, PermanentJobError, RetryPolicy
 
 Modules, one concept each: ``job`` (the wire payload), ``keys`` (every key name), ``scripts``
@@ -28,7 +28,7 @@ from streams.errors import (
 )
 from streams.handlers import Batched, Handler, PerJob
 from streams.job import Job, Priority
-from streams.outcomes import ACK, Ack, Category, DeadLetter, Defer, Outcome, Retry
+from streams.outcomes import ACK, Ack, DeadLetter, Defer, Outcome, QueueCategory, Retry
 from streams.queue import Queue
 from streams.retry import RetryPolicy
 from streams.sharding import fnv1a_32, shard_for
@@ -39,7 +39,6 @@ __all__ = [
     "ACK",
     "Ack",
     "Batched",
-    "Category",
     "Clock",
     "ConfigError",
     "DeadLetter",
@@ -54,6 +53,7 @@ __all__ = [
     "PermanentJobError",
     "Priority",
     "Queue",
+    "QueueCategory",
     "QueueConfig",
     "QueueError",
     "ReplayResult",

@@ -21,7 +21,7 @@ from streams.errors import PayloadError
 from streams.handlers import Batched, Handler, run_batch, run_one
 from streams.job import Priority, decode_job
 from streams.keys import GROUP, QueueKeys
-from streams.outcomes import Category, DeadLetter, Outcome
+from streams.outcomes import DeadLetter, Outcome, QueueCategory
 from streams.settle import STREAM_ORDER, Delivery, SettleCounts, Settlements, dead_record
 from streams.slots import Slots
 from streams.tasks import raise_if_cancelling
@@ -153,14 +153,14 @@ class ShardConsumer:
                 delivery.settling = True
                 self._settlements.add_record(
                     priority,
-                    dead_record(delivery, Category.STALLED, error, self._ctx.clock.now_ms()),
+                    dead_record(delivery, QueueCategory.STALLED, error, self._ctx.clock.now_ms()),
                 )
                 continue
             by_type.setdefault(job.type, []).append(delivery)
         for job_type, deliveries_of_type in by_type.items():
             handler = self._handlers.get(job_type)
             if handler is None:
-                outcome = DeadLetter(Category.UNKNOWN, f"no handler for job type {job_type!r}")
+                outcome = DeadLetter(QueueCategory.UNKNOWN, f"no handler for job type {job_type!r}")
                 for delivery in deliveries_of_type:
                     self._settlements.add(delivery, outcome)
             elif isinstance(handler, Batched):

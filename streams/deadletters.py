@@ -22,7 +22,7 @@ import orjson
 
 from streams.context import QueueContext
 from streams.job import Job, decode_job
-from streams.outcomes import Category
+from streams.outcomes import check_category
 from streams.scripts import KeyList, KeyOrArg
 
 SCAN_PAGE = 500
@@ -34,7 +34,7 @@ class DeadLetterEntry:
 
     entry_id: str
     job: Job
-    category: Category
+    category: str
     error: str
     attempts: int
     failed_at_ms: int
@@ -83,17 +83,17 @@ class ReplayResult:
         return sum(self.selected.values())
 
 
-def parse_categories(categories: Iterable[Category | str] | None) -> frozenset[Category] | None:
-    """Categories as enum members; None (or empty) means all. Unknown names raise ValueError."""
+def parse_categories(categories: Iterable[str] | None) -> frozenset[str] | None:
+    """Categories as plain strings; None (or empty) means all. A name that cannot be a category
+    raises ValueError; one no dead letter carries selects nothing."""
     if categories is None:
         return None
     chosen = set()
     for item in categories:
         try:
-            chosen.add(Category(item))
-        except ValueError:
-            names = ", ".join(c.value for c in Category)
-            raise ValueError(f"categories: unknown category {item!r} (one of {names})") from None
+            chosen.add(check_category(item))
+        except ValueError as exc:
+            raise ValueError(f"categories: {exc}") from None
     return frozenset(chosen) or None
 
 
@@ -145,7 +145,7 @@ class DeadLetters:
         self,
         scope: str,
         *,
-        categories: Iterable[Category | str] | None = None,
+        categories: Iterable[str] | None = None,
         limit: int = 100,
     ) -> list[DeadLetterEntry]:
         """The oldest ``limit`` dead letters of ``scope`` (optionally of ``categories``)."""
@@ -159,7 +159,7 @@ class DeadLetters:
                 item = {_text(k): v for k, v in fields.items()}
                 if _text(item["scope"]) != scope:
                     continue
-                category = Category(_text(item["category"]))
+                category = _text(item["category"])
                 if wanted is not None and category not in wanted:
                     continue
                 found.append(
@@ -183,7 +183,7 @@ class DeadLetters:
         self,
         scope: str,
         *,
-        categories: Iterable[Category | str] | None = None,
+        categories: Iterable[str] | None = None,
         limit: int | None = None,
         dry_run: bool = False,
         full_retry: bool = False,
@@ -195,7 +195,7 @@ class DeadLetters:
         limit = cap if limit is None else min(limit, cap)
         wanted = parse_categories(categories)
         counts = (await self.scope(scope)).counts
-        selected = {c: n for c, n in counts.items() if wanted is None or Category(c) in wanted}
+        selected = {c: n for c, n in counts.items() if wanted is None or c in wanted}
         if dry_run or not selected:
             return ReplayResult(scope, dry_run, limit, selected)
         chosen = await self.entries(scope, categories=wanted, limit=limit)
@@ -216,11 +216,11 @@ class DeadLetters:
             job = replace(entry.job, attempt=1, max_attempts=None if full_retry else 1)
             bucket = keys.index(self._ctx.keys.ids(shard, job.id))
             args += (entry.entry_id, bucket, job.id, job.priority.code)
-            args += (entry.category.value, job.encode())
+            args += (entry.category, job.encode())
         replayed, already_live, _missing = await self._ctx.scripts.run("replay", keys.keys, args)
         return ReplayResult(scope, False, limit, selected, int(replayed), int(already_live))
 
-    async def purge(self, scope: str, *, categories: Iterable[Category | str] | None = None) -> int:
+    async def purge(self, scope: str, *, categories: Iterable[str] | None = None) -> int:
         """Delete ``scope``'s dead letters (of ``categories``, or all with their samples)."""
         wanted = parse_categories(categories)
         shard = self._ctx.keys.shard_of(scope)
@@ -235,7 +235,7 @@ class DeadLetters:
             chosen = await self.entries(scope, categories=wanted, limit=SCAN_PAGE)
             args: list[KeyOrArg] = [scope, "1" if wanted is None else "0"]
             for entry in chosen:
-                args += (entry.entry_id, entry.category.value)
+                args += (entry.entry_id, entry.category)
             deleted += int(await self._ctx.scripts.run("purge", keys, args))
             if len(chosen) < SCAN_PAGE:
                 return deleted

@@ -11,13 +11,14 @@ Hierarchy::
     ├── RetryableJobError           try again (attempt + 1, with backoff, or ``after_ms``)
     └── PermanentJobError           no point retrying: dead-letter the job now
 
-Any other exception a handler raises is treated as ``RetryableJobError(Category.UNKNOWN)``.
+Any other exception a handler raises is treated as ``RetryableJobError("unknown")``; the
+category of a :class:`JobError` is the handler's own word (see :mod:`streams.outcomes`).
 Messages never carry secrets: handlers must not put tokens in them.
 """
 
 from __future__ import annotations
 
-from streams.outcomes import Category
+from streams.outcomes import check_category
 
 
 class QueueError(Exception):
@@ -39,21 +40,19 @@ class ConfigError(QueueError, ValueError):
 class JobError(Exception):
     """Raised by a handler: the job failed for a reason of ``category``."""
 
-    def __init__(self, category: Category, message: str = "") -> None:
-        super().__init__(message or category.value)
-        self.category = category
-        self.message = message or category.value
+    def __init__(self, category: str, message: str = "") -> None:
+        self.category = check_category(category)
+        self.message = message or self.category
+        super().__init__(self.message)
 
 
 class RetryableJobError(JobError):
     """The job may succeed later: retry it, after ``after_ms`` or the type's backoff."""
 
-    def __init__(
-        self, category: Category, message: str = "", *, after_ms: int | None = None
-    ) -> None:
+    def __init__(self, category: str, message: str = "", *, after_ms: int | None = None) -> None:
         super().__init__(category, message)
         self.after_ms = after_ms
 
 
 class PermanentJobError(JobError):
-    """Retrying cannot help (bad input, auth revoked …): dead-letter the job now."""
+    """Retrying cannot help (the input is wrong, access was revoked …): dead-letter the job now."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from streams.errors import ConfigError, PermanentJobError, RetryableJobError
 from streams.job import Job
-from streams.outcomes import ACK, Category, DeadLetter, Outcome, Retry, clip_error
+from streams.outcomes import ACK, DeadLetter, Outcome, QueueCategory, Retry, clip_error
 
 JobFunction = Callable[[Job], Awaitable[Outcome | None]]
 BatchFunction = Callable[[Sequence[Job]], Awaitable[Sequence[Outcome]]]
@@ -52,7 +52,7 @@ def outcome_of_error(exc: Exception) -> Outcome:
         return Retry(exc.after_ms, exc.category, clip_error(exc.message))
     if isinstance(exc, PermanentJobError):
         return DeadLetter(exc.category, clip_error(exc.message))
-    return Retry(None, Category.UNKNOWN, clip_error(f"{type(exc).__name__}: {exc}"))
+    return Retry(None, QueueCategory.UNKNOWN, clip_error(f"{type(exc).__name__}: {exc}"))
 
 
 async def run_one(handler: PerJob, job: Job) -> Outcome:
@@ -72,5 +72,5 @@ async def run_batch(handler: Batched, jobs: Sequence[Job]) -> Sequence[Outcome]:
         return [outcome_of_error(exc)] * len(jobs)
     if len(outcomes) != len(jobs):
         error = f"batch handler returned {len(outcomes)} outcomes for {len(jobs)} jobs"
-        return [Retry(None, Category.UNKNOWN, error)] * len(jobs)
+        return [Retry(None, QueueCategory.UNKNOWN, error)] * len(jobs)
     return outcomes

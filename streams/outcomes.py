@@ -1,4 +1,4 @@
-"""What a handler says about each job it ran, and the failure categories dead letters carry.
+"""What a handler says about each job it ran, and the category a failure carries.
 
 A handler returns one outcome per job (``None`` from a per-job handler means :data:`ACK`):
 
@@ -11,30 +11,46 @@ A handler returns one outcome per job (``None`` from a per-job handler means :da
 - :class:`DeadLetter` — give up now, with a category and an error message.
 
 Raising works too; see :mod:`streams.errors`.
+
+A category says why a job failed. It is the handler's word — a short snake_case name of its own
+choosing (:func:`check_category`) — and the queue stores it as given, counts dead letters by it
+per scope, and selects by it on replay and purge. The queue names only the failures it sees
+itself (:class:`QueueCategory`).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-
-class Category(StrEnum):
-    """Why a job failed (SPEC §4); dead letters are counted by category per scope."""
-
-    RATE_LIMIT = "rate_limit"
-    AUTH = "auth"
-    VALIDATION = "validation"
-    CONFLICT = "conflict"
-    NOT_FOUND = "not_found"
-    SERVER = "server"
-    NETWORK = "network"
-    STALLED = "stalled"
-    UNKNOWN = "unknown"
-
-
 MAX_ERROR_CHARS: Final = 500
+MAX_CATEGORY_CHARS: Final = 32
+_CATEGORY = re.compile(rf"[a-z][a-z0-9_]{{0,{MAX_CATEGORY_CHARS - 1}}}")
+
+
+class QueueCategory(StrEnum):
+    """The categories the queue gives on its own."""
+
+    STALLED = "stalled"
+    """Delivered more than ``max_deliveries`` times without being settled: the reaper gives up."""
+    UNKNOWN = "unknown"
+    """A failure nobody classified: a handler raised something else than a
+    :class:`~streams.errors.JobError`, a batch handler returned the wrong number of outcomes,
+    or no handler exists for the job's type."""
+
+
+def check_category(category: str) -> str:
+    """``category`` as a plain string, if it is a lower-case snake_case word of at most
+    :data:`MAX_CATEGORY_CHARS` characters starting with a letter; else ValueError."""
+    text = str(category)
+    if not _CATEGORY.fullmatch(text):
+        raise ValueError(
+            f"a category is a snake_case word of at most {MAX_CATEGORY_CHARS} characters, "
+            f"not {text!r}"
+        )
+    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,12 +63,13 @@ class Retry:
     """Run again as the next attempt; ``after_ms=None`` uses the type's backoff."""
 
     after_ms: int | None = None
-    category: Category = Category.UNKNOWN
+    category: str = QueueCategory.UNKNOWN
     error: str = ""
 
     def __post_init__(self) -> None:
         if self.after_ms is not None and self.after_ms < 0:
             raise ValueError("Retry.after_ms must be zero or positive")
+        check_category(self.category)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +87,11 @@ class Defer:
 class DeadLetter:
     """Give up: move the job to the dead-letter stream."""
 
-    category: Category
+    category: str
     error: str = ""
+
+    def __post_init__(self) -> None:
+        check_category(self.category)
 
 
 Outcome = Ack | Retry | Defer | DeadLetter

@@ -88,7 +88,13 @@ class Queue:
         self._workers.clear()
 
     def policy(self, job_type: str) -> RetryPolicy:
+        """The retry policy of ``job_type`` (the default policy for types without their own)."""
         return self.policies.get(job_type, self.default_policy)
+
+    def is_last_attempt(self, job: Job) -> bool:
+        """Whether a failure of ``job`` would dead-letter it rather than retry it (see
+        :meth:`RetryPolicy.is_last_attempt`)."""
+        return self.policy(job.type).is_last_attempt(job)
 
     # -- producing -------------------------------------------------------------------------
 

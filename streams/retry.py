@@ -9,6 +9,10 @@ Entry ``k`` of ``backoff_ms`` (0-based) is the wait before retry ``k + 1``; a li
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from streams.job import Job
 
 MAX_ATTEMPTS = 10
 
@@ -27,6 +31,16 @@ class RetryPolicy:
             raise ValueError("backoff_ms must hold at least one delay")
         if any(delay < 0 for delay in self.backoff_ms):
             raise ValueError("backoff_ms delays must be zero or positive")
+
+    def is_last_attempt(self, job: Job) -> bool:
+        """Whether a failure of ``job`` now leaves it no attempt: its attempt has reached its own
+        cap (a replayed job's ``max_attempts``), or this policy's ``attempts`` when it has none.
+
+        The one rule for it: settling a :class:`~streams.outcomes.Retry` dead-letters the job
+        exactly when this holds, and handlers that count failures ask the same
+        (:meth:`streams.Queue.is_last_attempt`).
+        """
+        return job.attempt >= (job.max_attempts or self.attempts)
 
     def delay_before_retry(self, retry: int) -> int:
         """Milliseconds to wait before retry number ``retry`` (1 = the first retry)."""

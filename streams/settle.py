@@ -17,7 +17,7 @@ import orjson
 from streams.context import QueueContext
 from streams.job import Job, Priority
 from streams.keys import GROUP
-from streams.outcomes import Ack, Category, DeadLetter, Defer, Outcome, Retry
+from streams.outcomes import Ack, DeadLetter, Defer, Outcome, Retry
 from streams.retry import RetryPolicy
 from streams.scripts import KeyList, KeyOrArg
 
@@ -72,13 +72,14 @@ class SettleCounts:
 Record = tuple[Any, ...]
 
 
-def dead_record(delivery: Delivery, category: Category, error: str, now_ms: int) -> Record:
+def dead_record(delivery: Delivery, category: str, error: str, now_ms: int) -> Record:
     job = delivery.job
+    category = str(category)  # a StrEnum member is stored as its plain value
     sample = orjson.dumps(
         {
             "id": job.id,
             "type": job.type,
-            "category": category.value,
+            "category": category,
             "error": error,
             "attempts": job.attempt,
             "failed_at": now_ms,
@@ -89,7 +90,7 @@ def dead_record(delivery: Delivery, category: Category, error: str, now_ms: int)
         delivery.entry_id,
         job.id,
         job.scope,
-        category.value,
+        category,
         error,
         job.attempt,
         delivery.payload,
@@ -106,8 +107,7 @@ def record_for(delivery: Delivery, outcome: Outcome, policy: RetryPolicy, now_ms
         member = job.priority.code.encode() + _as_bytes(delivery.payload)
         return ("r", delivery.entry_id, now_ms + outcome.after_ms, member)
     if isinstance(outcome, Retry):
-        allowed = job.max_attempts or policy.attempts
-        if job.attempt >= allowed:
+        if policy.is_last_attempt(job):
             return dead_record(delivery, outcome.category, outcome.error, now_ms)
         wait = outcome.after_ms
         if wait is None:

@@ -19,7 +19,7 @@ from api.live import RedisDown, live
 from api.routing import Call, Reply, Routes
 from api.schemas import Camel, Source
 from engine.runtime import thinning
-from streams import Category
+from engine.runtime.outcomes import DeadLetterCategory
 
 routes = Routes("dead-letters")
 
@@ -102,8 +102,10 @@ class ReplayIn(Camel):
     model_config = ConfigDict(extra="forbid")
 
     dry_run: bool = Field(default=True, description="only count the selection (the default)")
-    categories: list[Category] | None = Field(
-        default=None, max_length=len(Category), description="only these categories (all if absent)"
+    categories: list[DeadLetterCategory] | None = Field(
+        default=None,
+        max_length=len(DeadLetterCategory),
+        description="only these categories (all if absent)",
     )
     limit: int | None = Field(
         default=None, ge=1, le=10_000, description="most to replay; capped by DLQ_REPLAY_LIMIT_CAP"

@@ -11,8 +11,8 @@ from pydantic import Field
 from api.routing import Call, Reply, Routes
 from api.schemas import Camel
 from engine.model import SCENARIO_NAMES, DistributionMethod
+from engine.runtime.outcomes import DeadLetterCategory
 from schema.users import Role
-from streams import Category
 
 routes = Routes("me")
 
@@ -49,6 +49,6 @@ async def catalog(call: Call) -> Reply:
             scenarios=list(SCENARIO_NAMES),
             distributions=[method.value for method in DistributionMethod],
             targets=["sandbox", "hubspot"],
-            categories=[category.value for category in Category],
+            categories=[category.value for category in DeadLetterCategory],
         ),
     )

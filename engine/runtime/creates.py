@@ -39,7 +39,7 @@ from engine.runtime.jobs import CONTACT, activity_of, index_of
 from engine.runtime.outcomes import Tally
 from engine.runtime.registry import Known
 from engine.runtime.targets import Target
-from streams import Category, Job, Outcome
+from streams import Job, Outcome
 
 log = structlog.get_logger()
 
@@ -107,7 +107,7 @@ class ActivityCreates:
                 outcomes[position] = self._ctx.outcomes.done(job, tally)
             elif waiting_for is ObjectType.CONTACT:
                 outcomes[position] = self._ctx.outcomes.failed(
-                    job, tally, Category.NOT_FOUND, "the record's contact has no recorded id",
+                    job, tally, ErrorCategory.NOT_FOUND, "the record's contact has no recorded id",
                     retryable=True, after_ms=WAIT_FOR_PARENT_MS,
                 )  # fmt: skip
             elif waiting_for is not None:
@@ -237,7 +237,7 @@ class ActivityCreates:
             else:
                 message = "refused as a duplicate, yet no object carries its key"
                 batch.outcomes[position] = self._ctx.outcomes.failed(
-                    job, batch.tally, Category.CONFLICT, message, retryable=True
+                    job, batch.tally, ErrorCategory.CONFLICT, message, retryable=True
                 )
         return recorded
 

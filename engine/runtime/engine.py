@@ -147,9 +147,7 @@ class Engine:
             redis=self.redis,
             queue=self.queue,
             scripts=scripts,
-            outcomes=Outcomes(
-                settings.retry_policies(), settings.retry_policy("secondary"), now_ms=self._now_ms
-            ),
+            outcomes=Outcomes(self.queue.is_last_attempt, now_ms=self._now_ms),
             createdate=CreatedatePolicy(enabled=settings.hubspot_write_createdate),
             now_ms=self._now_ms,
             search_lag_ms=settings.hubspot_search_lag_ms,

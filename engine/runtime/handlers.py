@@ -26,7 +26,7 @@ from redis.exceptions import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from engine.crm import BatchResult, CrmError, ObjectType, Throttled, UpsertInput
+from engine.crm import BatchResult, CrmError, ErrorCategory, ObjectType, Throttled, UpsertInput
 from engine.model import ActivityType
 from engine.runtime.coalesce import Coalescer
 from engine.runtime.context import HandlerContext, mark_absent
@@ -38,7 +38,7 @@ from engine.runtime.registry import Known, Registry
 from engine.runtime.targets import Target, TargetUnavailable
 from engine.runtime.updates import UPDATED_TYPES, Updates
 from schema.simulations import SimulationStatus
-from streams import Batched, Category, Defer, Job, Outcome
+from streams import Batched, Defer, Job, Outcome
 
 log = structlog.get_logger()
 
@@ -169,7 +169,7 @@ class Handlers:
         except TargetUnavailable as exc:
             await self._registry.fail(known, str(exc))
             return [
-                outcomes.failed(job, tally, Category.AUTH, str(exc), retryable=False)
+                outcomes.failed(job, tally, ErrorCategory.AUTH, str(exc), retryable=False)
                 for job in jobs
             ]
         except (CrmError, Throttled) as exc:

@@ -1,10 +1,15 @@
 """From CRM results to queue outcomes, and the live metrics each outcome moves.
 
+The CRM's failure categories (:class:`~engine.crm.ErrorCategory`) become the categories of the
+queue's outcomes as they are; with the queue's own (:class:`~streams.QueueCategory`) they make
+:class:`DeadLetterCategory`, every category a dead letter can carry (SPEC §4).
+
 * created → ack and ``all:settled`` (the object itself is counted ``<type>:created`` once, when its
   id is first recorded: see :mod:`.context`); updated → ack, ``<type>:updated`` and
   ``all:settled``;
 * a retryable failure → :class:`Retry` (the type's backoff, or HubSpot's Retry-After), counted as
-  ``failed``; on the job's last attempt it is a :class:`DeadLetter` instead, counted ``dead``;
+  ``failed``; on the job's last attempt (as the queue decides it) it is a :class:`DeadLetter`
+  instead, counted ``dead``;
 * a permanent failure → :class:`DeadLetter` with its category, ``dead`` and ``all:settled``;
 * the limiter said wait → :class:`Defer` (no attempt spent, nothing counted), rounded up to the
   next quarter second so jobs refused around the same time come back together and go out as
@@ -19,15 +24,32 @@ Completion does not rest on these counts but on the queue's exact live count per
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from enum import StrEnum
 
-from engine.crm import CrmError, ItemResult, NetworkError, RateLimited, Throttled
+from engine.crm import CrmError, ErrorCategory, ItemResult, NetworkError, RateLimited, Throttled
 from engine.runtime.metrics import Metric, field
-from streams import ACK, Category, DeadLetter, Defer, Job, Outcome, Retry, RetryPolicy
+from streams import ACK, DeadLetter, Defer, Job, Outcome, Retry
 from streams.outcomes import clip_error
 
 SETTLED = "all:settled"
 DEFER_ALIGN_MS = 250
+
+
+class DeadLetterCategory(StrEnum):
+    """Every category a dead letter can carry: each :class:`~engine.crm.ErrorCategory`, and the
+    queue's own :class:`~streams.QueueCategory` (``stalled``, ``unknown``). The API takes these,
+    and only these, in a replay's ``categories`` and lists them in its catalog, in this order."""
+
+    RATE_LIMIT = "rate_limit"
+    AUTH = "auth"
+    VALIDATION = "validation"
+    CONFLICT = "conflict"
+    NOT_FOUND = "not_found"
+    SERVER = "server"
+    NETWORK = "network"
+    STALLED = "stalled"
+    UNKNOWN = "unknown"
 
 
 class Tally:
@@ -51,14 +73,10 @@ class Outcomes:
     """Turns results into outcomes for one job type, counting them in a :class:`Tally`."""
 
     def __init__(
-        self,
-        policies: Mapping[str, RetryPolicy],
-        default: RetryPolicy,
-        *,
-        now_ms: Callable[[], int],
+        self, is_last_attempt: Callable[[Job], bool], *, now_ms: Callable[[], int]
     ) -> None:
-        self._policies = policies
-        self._default = default
+        """``is_last_attempt`` is the queue's rule (:meth:`streams.Queue.is_last_attempt`)."""
+        self._is_last_attempt = is_last_attempt
         self._now_ms = now_ms
         self.last_throttled_ms = 0  # when the limiter last refused a call (batches linger then)
 
@@ -87,16 +105,16 @@ class Outcomes:
         self,
         job: Job,
         tally: Tally,
-        category: Category,
+        category: ErrorCategory,
         message: str,
         *,
         retryable: bool,
         after_ms: int | None = None,
     ) -> Outcome:
         """A failed attempt: retried while attempts last, else dead-lettered."""
-        if category is Category.RATE_LIMIT:
+        if category is ErrorCategory.RATE_LIMIT:
             tally.add(job.type, Metric.RATE_LIMITED)
-        if retryable and not self._last_attempt(job):
+        if retryable and not self._is_last_attempt(job):
             tally.add(job.type, Metric.FAILED)
             return Retry(after_ms, category, clip_error(message))
         tally.add(job.type, Metric.DEAD)
@@ -106,7 +124,7 @@ class Outcomes:
 
     def of_item(self, job: Job, tally: Tally, item: ItemResult) -> Outcome:
         """The outcome of a failed item of a batch call."""
-        category = Category(item.category or Category.UNKNOWN)
+        category = item.category or ErrorCategory.UNKNOWN
         return self.failed(job, tally, category, item.message or "", retryable=item.retryable)
 
     def of_error(self, job: Job, tally: Tally, error: Exception) -> Outcome:
@@ -120,15 +138,11 @@ class Outcomes:
             return self.failed(
                 job,
                 tally,
-                Category(error.category),
+                error.category,
                 str(error),
                 retryable=retryable,
                 after_ms=after,
             )
         return self.failed(
-            job, tally, Category.UNKNOWN, f"{type(error).__name__}: {error}", retryable=True
+            job, tally, ErrorCategory.UNKNOWN, f"{type(error).__name__}: {error}", retryable=True
         )
-
-    def _last_attempt(self, job: Job) -> bool:
-        policy = self._policies.get(job.type, self._default)
-        return job.attempt >= (job.max_attempts or policy.attempts)

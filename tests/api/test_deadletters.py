@@ -8,11 +8,12 @@ import time
 import pytest
 from redis.asyncio import Redis
 
+from engine.crm import ErrorCategory
 from engine.runtime import thinning
 from engine.runtime.keys import SimKeys
 from engine.runtime.thinning import ThinningEvent
 from engine.settings import Settings
-from streams import Category, DeadLetter, Job, Outcome, PerJob, Priority, Queue
+from streams import DeadLetter, Job, Outcome, PerJob, Priority, Queue
 from tests.api.conftest import Api, ApiFactory, error_of
 
 
@@ -22,7 +23,7 @@ async def dead_letter(redis: Redis, settings: Settings, sim_id: int, count: int)
     await queue.open()
 
     async def fail(job: Job) -> Outcome:
-        category = Category.VALIDATION if int(job.data["n"]) % 2 else Category.SERVER
+        category = ErrorCategory.VALIDATION if int(job.data["n"]) % 2 else ErrorCategory.SERVER
         return DeadLetter(category, f"refused {job.id}")
 
     jobs = [Job(f"{sim_id}:note:{n}:0", "note", str(sim_id), {"n": n}) for n in range(count)]

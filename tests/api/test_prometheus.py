@@ -10,10 +10,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
+from engine.crm import ErrorCategory
 from engine.telemetry import JobTelemetry
 from limits import Limiter, Outcome
 from schema.crypto import TokenCipher
-from streams import ACK, Batched, Category, DeadLetter, Job, PerJob, Queue
+from streams import ACK, Batched, DeadLetter, Job, PerJob, Queue
 from streams import Outcome as JobOutcome
 from tests.api.conftest import SECRET, Api, ApiFactory, api_settings
 
@@ -32,7 +33,7 @@ async def test_bucket_counts_are_cumulative(redis: Redis) -> None:
     ending with +Inf, the sum and count, and outcomes per job type."""
     telemetry = JobTelemetry(redis, (50, 100, 250))
     await telemetry.record("contact", [ACK, ACK], 120.0)
-    await telemetry.record("contact", [DeadLetter(Category.AUTH, "no")], 20.0)
+    await telemetry.record("contact", [DeadLetter(ErrorCategory.AUTH, "no")], 20.0)
     await telemetry.record("contact", [ACK], 9_000.0)
     stats = (await telemetry.read())["contact"]
     assert [count for _, count in stats.buckets] == [1, 1, 3, 4]
@@ -54,7 +55,7 @@ async def test_metrics_exposes_jobs_queue_and_limits(make_api: ApiFactory, redis
         return [ACK] * len(jobs)
 
     async def note(job: Job) -> JobOutcome:
-        return DeadLetter(Category.VALIDATION, "bad note")
+        return DeadLetter(ErrorCategory.VALIDATION, "bad note")
 
     telemetry = JobTelemetry(redis, settings.prom_default_buckets)
     handlers = telemetry.instrument({"contact": Batched(contacts), "note": PerJob(note)})

@@ -14,7 +14,7 @@ from redis.crc import key_slot
 from streams.handlers import PerJob
 from streams.job import Job, Priority
 from streams.keys import GROUP
-from streams.outcomes import ACK, Category, DeadLetter, Outcome
+from streams.outcomes import ACK, DeadLetter, Outcome
 from streams.queue import Queue
 from streams.scripts import read_scripts
 from tests.streams.conftest import QueueFactory, eventually
@@ -67,7 +67,7 @@ async def _full_cycle(queue: Queue, scopes: Sequence[str]) -> None:
             hang.set()
             await asyncio.sleep(3600)  # cancelled by stop(): exercises release
         if kind == 0 and job.max_attempts is None:  # a replayed job (one attempt) succeeds
-            return DeadLetter(Category.VALIDATION, "bad")
+            return DeadLetter("validation", "bad")
         return ACK
 
     worker = queue.worker({"note": PerJob(handle)})

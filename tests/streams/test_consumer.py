@@ -13,7 +13,7 @@ from streams.clock import ManualClock
 from streams.errors import PermanentJobError, RetryableJobError
 from streams.handlers import Batched, PerJob
 from streams.job import Job, Priority, decode_job
-from streams.outcomes import ACK, Category, DeadLetter, Defer, Outcome, Retry
+from streams.outcomes import ACK, DeadLetter, Defer, Outcome, QueueCategory, Retry
 from streams.retry import RetryPolicy
 from tests.streams.conftest import QueueFactory, eventually
 
@@ -53,7 +53,7 @@ async def test_retries_follow_the_type_backoff_on_the_clock(
 
     async def handle(job: Job) -> None:
         attempts.append(job.attempt)
-        raise RetryableJobError(Category.SERVER, "503 from upstream")
+        raise RetryableJobError("server", "503 from upstream")
 
     start = manual_clock.now_ms()
     await queue.enqueue(Job("c1", "contact", "sim"))
@@ -73,7 +73,7 @@ async def test_retries_follow_the_type_backoff_on_the_clock(
         await eventually(lambda: worker.totals.dead == 1)
     assert attempts == [1, 2, 3]
     letters = await queue.dead_letters.entries("sim")
-    assert [(e.job.id, e.category, e.attempts) for e in letters] == [("c1", Category.SERVER, 3)]
+    assert [(e.job.id, e.category, e.attempts) for e in letters] == [("c1", "server", 3)]
     assert letters[0].error == "503 from upstream"
 
 
@@ -129,19 +129,19 @@ async def test_errors_map_to_outcomes(make_queue: QueueFactory) -> None:
 
     async def handle(job: Job) -> Outcome | None:
         if job.id == "perm":
-            raise PermanentJobError(Category.VALIDATION, "email is invalid")
+            raise PermanentJobError("validation", "email is invalid")
         if job.id == "boom":
             raise KeyError("missing")
-        return DeadLetter(Category.AUTH, "token revoked")
+        return DeadLetter("auth", "token revoked")
 
     await queue.enqueue_many([Job(i, "note", "sim") for i in ("perm", "boom", "auth")])
     async with queue.worker({"note": PerJob(handle)}) as worker:
         await eventually(lambda: worker.totals.dead == 3)
     found = {e.job.id: (e.category, e.error) for e in await queue.dead_letters.entries("sim")}
     assert found == {
-        "perm": (Category.VALIDATION, "email is invalid"),
-        "boom": (Category.UNKNOWN, "KeyError: 'missing'"),
-        "auth": (Category.AUTH, "token revoked"),
+        "perm": ("validation", "email is invalid"),
+        "boom": (QueueCategory.UNKNOWN, "KeyError: 'missing'"),
+        "auth": ("auth", "token revoked"),
     }
 
 
@@ -152,7 +152,7 @@ async def test_a_job_type_without_handler_is_dead_lettered(make_queue: QueueFact
     async with queue.worker({}) as worker:
         await eventually(lambda: worker.totals.dead == 1)
     [entry] = await queue.dead_letters.entries("sim")
-    assert entry.category is Category.UNKNOWN
+    assert entry.category == QueueCategory.UNKNOWN
     assert "mystery" in entry.error
 
 
@@ -227,7 +227,7 @@ async def test_dead_letter_samples_are_capped_and_newest_first(make_queue: Queue
     queue = await make_queue(dead_sample_max=3)
 
     async def handle(job: Job) -> Outcome:
-        return DeadLetter(Category.CONFLICT, f"dup {job.id}")
+        return DeadLetter("conflict", f"dup {job.id}")
 
     await queue.enqueue_many([Job(f"j{i}", "note", "sim") for i in range(8)])
     async with queue.worker({"note": PerJob(handle)}, run_mover=False) as worker:

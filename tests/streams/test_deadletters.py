@@ -9,22 +9,22 @@ from redis.asyncio import Redis
 
 from streams.handlers import PerJob
 from streams.job import Job, Priority
-from streams.outcomes import Category, DeadLetter, Outcome, Retry
+from streams.outcomes import DeadLetter, Outcome, Retry
 from streams.queue import Queue
 from streams.retry import RetryPolicy
 from tests.streams.conftest import QueueFactory, eventually
 
-CATEGORIES = [Category.AUTH, Category.VALIDATION, Category.SERVER]
+CATEGORIES = ["auth", "validation", "server"]
 
 
 async def _fill(queue: Queue, scope: str, per_category: int) -> None:
     """Dead-letter `per_category` jobs of `scope` in each of CATEGORIES."""
 
     async def fail(job: Job) -> Outcome:
-        return DeadLetter(Category(str(job.data["category"])), f"failed {job.id}")
+        return DeadLetter(str(job.data["category"]), f"failed {job.id}")
 
     jobs = [
-        Job(f"{scope}:{c.value}:{i}", "contact", scope, {"category": c.value})
+        Job(f"{scope}:{c}:{i}", "contact", scope, {"category": c})
         for c in CATEGORIES
         for i in range(per_category)
     ]
@@ -72,18 +72,21 @@ async def test_replay_respects_the_limit_and_the_cap(
     make_queue: QueueFactory, redis: Redis
 ) -> None:
     """A replay moves at most `limit` dead letters (never more than replay_limit_cap), of the
-    chosen categories only, oldest first, and counts follow."""
+    chosen categories only, oldest first, and counts follow; a category no dead letter carries
+    selects nothing, and a name that cannot be a category is refused."""
     queue = await make_queue(replay_limit_cap=4)
     await _fill(queue, "sim", 5)
-    result = await queue.dead_letters.replay("sim", categories=[Category.VALIDATION], limit=2)
+    result = await queue.dead_letters.replay("sim", categories=["validation"], limit=2)
     assert (result.replayed, result.limit) == (2, 2)
     assert await _ready(redis, queue, "sim") == 2
     assert (await queue.dead_letters.scope("sim")).counts["validation"] == 3
     capped = await queue.dead_letters.replay("sim", limit=100)
     assert (capped.replayed, capped.limit) == (4, 4)
     assert (await queue.dead_letters.scope("sim")).total == 15 - 6
+    unmatched = await queue.dead_letters.replay("sim", categories=["bogus"])
+    assert (unmatched.selected_total, unmatched.replayed) == (0, 0)
     with pytest.raises(ValueError, match="categories"):
-        await queue.dead_letters.replay("sim", categories=["bogus"])
+        await queue.dead_letters.replay("sim", categories=["Not a category!"])
 
 
 async def test_replayed_jobs_get_one_attempt_or_the_full_policy(make_queue: QueueFactory) -> None:
@@ -95,7 +98,7 @@ async def test_replayed_jobs_get_one_attempt_or_the_full_policy(make_queue: Queu
 
     async def always_fail(job: Job) -> Outcome:
         attempts.append((job.id, job.attempt))
-        return Retry(category=Category.SERVER, error="still down")
+        return Retry(category="server", error="still down")
 
     async with queue.worker({"contact": PerJob(always_fail)}) as worker:
         await eventually(lambda: worker.totals.dead == 1)
@@ -109,6 +112,29 @@ async def test_replayed_jobs_get_one_attempt_or_the_full_policy(make_queue: Queu
         assert attempts == [("once", 1), ("once", 2), ("once", 3)]
     [letter] = await queue.dead_letters.entries("sim")
     assert letter.attempts == 3
+
+
+async def test_the_queue_names_the_last_attempt_it_settles_as_dead(
+    make_queue: QueueFactory,
+) -> None:
+    """`Queue.is_last_attempt` holds exactly on the attempt whose Retry is dead-lettered: the
+    type's last attempt, and the single attempt of a replayed job. A handler that counts its
+    failures by it agrees with what the queue does."""
+    queue = await make_queue(policies={"contact": RetryPolicy(attempts=3, backoff_ms=(0,))})
+    await queue.enqueue(Job("j", "contact", "sim"))
+    seen: list[tuple[int, bool]] = []
+
+    async def always_fail(job: Job) -> Outcome:
+        seen.append((job.attempt, queue.is_last_attempt(job)))
+        return Retry(category="server", error="still down")
+
+    async with queue.worker({"contact": PerJob(always_fail)}) as worker:
+        await eventually(lambda: worker.totals.dead == 1)
+        assert seen == [(1, False), (2, False), (3, True)]
+        seen.clear()
+        assert (await queue.dead_letters.replay("sim")).replayed == 1
+        await eventually(lambda: worker.totals.dead == 2)
+    assert seen == [(1, True)]
 
 
 async def test_concurrent_replays_never_enqueue_a_dead_letter_twice(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from streams.handlers import PerJob
 from streams.job import Job
-from streams.outcomes import Category, DeadLetter, Defer, Outcome, Retry
+from streams.outcomes import DeadLetter, Defer, Outcome, Retry
 from streams.retry import RetryPolicy
 from tests.streams.conftest import QueueFactory, eventually
 
@@ -24,9 +24,9 @@ async def test_live_count_follows_every_path(make_queue: QueueFactory) -> None:
         runs[job.id] = runs.get(job.id, 0) + 1
         i = int(job.data.get("i", 0))
         if job.scope == "sim-a" and i % 3 == 1:
-            return DeadLetter(Category.VALIDATION, "bad")
+            return DeadLetter("validation", "bad")
         if job.scope == "sim-a" and i % 3 == 2 and runs[job.id] == 1:
-            return Defer(10) if i % 2 else Retry(0, Category.SERVER, "blip")
+            return Defer(10) if i % 2 else Retry(0, "server", "blip")
         return None
 
     async with queue.worker({"t": PerJob(handle)}) as worker:

@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from streams.handlers import PerJob
 from streams.job import Job, Priority
 from streams.keys import GROUP
-from streams.outcomes import Category
+from streams.outcomes import QueueCategory
 from tests.streams.conftest import QueueFactory, eventually
 
 
@@ -63,7 +63,7 @@ async def test_entries_past_the_delivery_limit_are_dead_lettered_as_stalled(
         await eventually(lambda: worker.totals.acked == 1 and worker.totals.dead == 1)
     assert runs == ["fine"]
     [letter] = await queue.dead_letters.entries("sim")
-    assert (letter.job.id, letter.category) == ("poison", Category.STALLED)
+    assert (letter.job.id, letter.category) == ("poison", QueueCategory.STALLED)
 
 
 async def test_heartbeat_keeps_a_long_job_from_being_run_twice(make_queue: QueueFactory) -> None:

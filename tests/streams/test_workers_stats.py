@@ -11,7 +11,7 @@ from streams.clock import ManualClock, SystemClock
 from streams.handlers import PerJob
 from streams.job import Job, Priority
 from streams.keys import GROUP
-from streams.outcomes import Category, DeadLetter, Outcome
+from streams.outcomes import DeadLetter, Outcome
 from streams.queue import Queue
 from tests.streams.conftest import QueueFactory, eventually
 
@@ -83,7 +83,7 @@ async def test_stats_report_depth_pending_delayed_lag_and_dead(
     assert (await queue.stats())[1 - shard].depth == 0
 
     async def fail(job: Job) -> Outcome:
-        return DeadLetter(Category.NOT_FOUND)
+        return DeadLetter("not_found")
 
     async with queue.worker({"note": PerJob(fail)}, run_mover=False) as worker:
         await eventually(lambda: worker.totals.dead == 6)
