@@ -26,6 +26,7 @@ from api.appkeys import (
     REPLAY_LIMITER,
     SANDBOX,
     SETTINGS,
+    SIMULATION_SERVICE,
     SIMULATIONS,
     STORE,
     USERS,
@@ -37,12 +38,12 @@ from api.errors import ApiError, PayloadTooLarge
 from api.live import open_client
 from api.openapi import build_document
 from api.plans import Models
-from api.portals import Portals
 from api.routes import deadletters, health, me, progress, simulations, tokens
 from api.routing import Routes, json_response
 from api.throttle import CallLimiter
 from engine.crm import HubSpotTransport
 from engine.settings import Settings
+from engine.simulations import Portals, Simulations
 from limits import Limiter, wall_clock_ms
 from schema.store import Store
 from streams import Queue
@@ -119,6 +120,7 @@ def create_app(
     async def store_ctx(app: web.Application) -> AsyncIterator[None]:
         async with Store.open(database_url or settings.resolved_database_url()) as store:
             app[STORE] = store
+            app[SIMULATION_SERVICE] = Simulations.from_settings(settings, store)
             yield
 
     async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -143,7 +145,9 @@ def create_app(
         ):
             app[HUBSPOT] = hubspot
             app[SANDBOX] = sandbox
-            app[PORTALS] = Portals(settings, app[STORE], sandbox, now_ms=now_ms)
+            app[PORTALS] = Portals.from_settings(
+                settings, app[STORE], hubspot=hubspot, sandbox=sandbox, now_ms=now_ms
+            )
             yield
 
     async def openapi_json(_request: web.Request) -> web.Response:

@@ -12,10 +12,10 @@ from redis.asyncio.cluster import RedisCluster
 from api.auth import UserCache
 from api.cache import TtlCache
 from api.plans import Models
-from api.portals import Portals
 from api.throttle import CallLimiter
 from engine.crm import HubSpotTransport
 from engine.settings import Settings
+from engine.simulations import Portals, Simulations
 from limits import Limiter
 from schema.simulations import Simulation
 from schema.store import Store
@@ -33,6 +33,7 @@ QUEUE = web.AppKey("queue", Queue)
 LIMITER = web.AppKey("limiter", Limiter)
 REPLAY_LIMITER = web.AppKey("replay_limiter", CallLimiter)
 PORTALS = web.AppKey("portals", Portals)
+SIMULATION_SERVICE = web.AppKey("simulation_service", Simulations)
 MODELS = web.AppKey("models", Models)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 USERS: web.AppKey[UserCache] = web.AppKey("users")

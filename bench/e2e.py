@@ -31,10 +31,10 @@ from redis.asyncio import Redis
 
 from bench.limits import start_sandbox_process
 from engine.logs import configure_logging
-from engine.model import SimulationInput
 from engine.redis_endpoint import EmbeddedRedis
 from engine.runtime import metrics
 from engine.runtime.keys import SimKeys
+from engine.simulations import HubSpotTokens, Simulations
 from schema.simulations import SimulationStatus
 from schema.store import Store
 
@@ -83,9 +83,8 @@ async def run(records: int, daemons: int, redis_url: str, timeout_s: float) -> d
                 "total_records": records,
                 "backfill": True,
             }
-            sim = await store.simulations.create(
-                SimulationInput.parse(body).to_new_simulation(user.id)
-            )
+            simulations = Simulations(store, HubSpotTokens(store))
+            sim = await simulations.create(user.id, body)
             for _ in range(daemons):
                 processes.append(
                     await asyncio.create_subprocess_exec(
@@ -94,7 +93,7 @@ async def run(records: int, daemons: int, redis_url: str, timeout_s: float) -> d
                 )
             await asyncio.sleep(2.0)  # let the daemons boot before the clock starts
             started = time.monotonic()
-            await store.simulations.transition(sim.id, SimulationStatus.RUNNING)
+            await simulations.start(sim.id)
             while (await store.simulations.get(sim.id)).status is not SimulationStatus.COMPLETED:
                 if time.monotonic() - started > timeout_s:
                     raise RuntimeError(f"the backfill did not complete in {timeout_s} s")

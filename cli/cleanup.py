@@ -13,8 +13,8 @@ from engine.cleanup import CleanupRefused, archive_all, check_can_clean, recorde
 from engine.crm import CrmError, HubSpotTransport, ObjectType
 from engine.redis_endpoint import connect_redis, redis_endpoint
 from engine.runtime.keys import SimKeys
-from engine.runtime.targets import Targets, TargetUnavailable
 from engine.settings import Settings
+from engine.simulations import Portals, TargetUnavailable
 from limits import Limiter
 from schema.simulations import Simulation
 from schema.store import Store
@@ -100,7 +100,8 @@ async def _archive(
             TextColumn("archiving"), BarColumn(), MofNCompleteColumn(), console=console
         )
         try:
-            target = await Targets(settings, store, hubspot, sandbox).for_simulation(row)
+            portals = Portals.from_settings(settings, store, hubspot=hubspot, sandbox=sandbox)
+            target = await portals.target(row)
             with progress:
                 task = progress.add_task("archive", total=total)
                 result = await archive_all(

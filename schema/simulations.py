@@ -186,9 +186,15 @@ class SimulationsRepo:
         return [_simulation(row) for row in rows]
 
     async def transition(
-        self, sim_id: int, target: SimulationStatus, *, reason: str | None = None
+        self,
+        sim_id: int,
+        target: SimulationStatus,
+        *,
+        reason: str | None = None,
+        only_from: frozenset[SimulationStatus] | None = None,
     ) -> Simulation:
-        """Move the simulation to ``target`` if its current status allows it.
+        """Move the simulation to ``target`` if its current status allows it (and is one of
+        ``only_from``, when given: an action's narrower sources, checked in the same UPDATE).
 
         Raises:
             NotFound: there is no such simulation.
@@ -202,7 +208,8 @@ class SimulationsRepo:
             values["started_at"] = now
         if target.is_final:
             values["finished_at"] = now
-        allowed = [status.value for status in ALLOWED_FROM[target]]
+        sources = ALLOWED_FROM[target] if only_from is None else ALLOWED_FROM[target] & only_from
+        allowed = [status.value for status in sources]
         async with self._engine.begin() as conn:
             if target is SimulationStatus.RUNNING:
                 # started_at records the first start only, not every resume.

@@ -339,7 +339,7 @@ class LimitsOut(Camel):
 async def get_limits(call: Call) -> Reply:
     app = call.request.app
     row = await visible_simulation(call)
-    portal = await app[PORTALS].of_simulation(row)
+    portal = await app[PORTALS].portal_id(row)
     if portal is None:
         return Reply(200, LimitsOut(simulation_id=row.id, portal=None, source="redis", state=None))
     try:

@@ -1,24 +1,28 @@
 """Simulations: create, list, read, and move through their lifecycle.
 
-The daemons re-read statuses from the store twice a second, so start, pause, resume and cancel
-are store transitions and nothing more; an illegal one (resuming a draft, pausing a completed
-simulation …) is a 409 naming the current status. Members see and drive only their own
-simulations; a boss sees and drives everyone's.
+Creating and every status change go through the simulations service (engine.simulations), the
+same code the demo, the runtime and the tests use. The daemons re-read statuses from the store
+twice a second, so start, pause, resume and cancel take effect there and nothing more; an illegal
+one (resuming a draft, pausing a completed simulation …) is a 409 naming the current status.
+Members see and drive only their own simulations; a boss sees and drives everyone's.
 """
 
 from __future__ import annotations
 
-import asyncio
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from api.access import visible_simulation
-from api.appkeys import SETTINGS, SIMULATIONS, STORE
-from api.errors import Conflict, field_error
+from api.appkeys import SIMULATION_SERVICE, SIMULATIONS, STORE
+from api.errors import Conflict, NotFound, field_error
 from api.routing import Call, Reply, Routes
-from engine.model import DefinitionError, SimulationInput
-from schema.errors import IllegalTransition
+from engine.model import SimulationInput
+from engine.simulations import (
+    Action,
+    IllegalAction,
+    InvalidDefinition,
+    MissingToken,
+    SimulationNotFound,
+)
 from schema.simulations import Simulation, SimulationStatus
 
 routes = Routes("simulations")
@@ -62,10 +66,9 @@ async def create_simulation(call: Call) -> Reply:
     the first problem is a 422 naming its field. The seed defaults to the new simulation's id."""
     body = call.body_as(SimulationInput)
     try:
-        await asyncio.to_thread(body.to_spec, 0)
-    except DefinitionError as exc:
+        row = await call.request.app[SIMULATION_SERVICE].create(call.caller.id, body)
+    except InvalidDefinition as exc:
         raise field_error(exc.field, exc.reason) from None
-    row = await call.request.app[STORE].simulations.create(body.to_new_simulation(call.caller.id))
     return Reply(201, SimulationOut.of(row), {"Location": f"/api/simulations/{row.id}"})
 
 
@@ -105,59 +108,26 @@ async def get_simulation(call: Call) -> Reply:
     return Reply(200, SimulationOut.of(await visible_simulation(call)))
 
 
-Action = Literal["start", "pause", "resume", "cancel"]
-
-# Each action: the statuses it may be taken from, and the status it leads to.
-ACTIONS: dict[str, tuple[frozenset[SimulationStatus], SimulationStatus]] = {
-    "start": (frozenset({SimulationStatus.DRAFT}), SimulationStatus.RUNNING),
-    "pause": (frozenset({SimulationStatus.RUNNING}), SimulationStatus.PAUSED),
-    "resume": (frozenset({SimulationStatus.PAUSED}), SimulationStatus.RUNNING),
-    "cancel": (
-        frozenset({SimulationStatus.DRAFT, SimulationStatus.RUNNING, SimulationStatus.PAUSED}),
-        SimulationStatus.CANCELLED,
-    ),
-}
-
-
 async def _act(call: Call, action: Action) -> Reply:
-    row = await visible_simulation(call, fresh=True)
-    allowed, target = ACTIONS[action]
-    if row.status not in allowed:
-        raise _illegal(row, action, allowed)
-    if action == "start" and row.target == "hubspot":
-        await _require_hubspot_token(call, row)
+    """Take ``action`` through the simulations service; its refusals become 409s."""
+    row = await visible_simulation(call)  # owners never change: a cached row answers who
     cache = call.request.app[SIMULATIONS]
     try:
-        moved = await call.request.app[STORE].simulations.transition(row.id, target)
-    except IllegalTransition as exc:
-        raise _illegal(
-            await visible_simulation(call, fresh=True), action, allowed, str(exc)
-        ) from None
-    cache.put(moved.id, moved)
-    return Reply(200, SimulationOut.of(moved))
-
-
-def _illegal(
-    row: Simulation, action: str, allowed: frozenset[SimulationStatus], message: str | None = None
-) -> Conflict:
-    sources = ", ".join(sorted(status.value for status in allowed))
-    return Conflict(
-        message or f"simulation {row.id} is {row.status.value}: only a {sources} one can {action}",
-        {"status": row.status.value, "action": action},
-    )
-
-
-async def _require_hubspot_token(call: Call, row: Simulation) -> None:
-    """A ``hubspot`` simulation needs its owner's stored token (or the legacy global one)."""
-    settings = call.request.app[SETTINGS]
-    if settings.hubspot_api_token is not None:
-        return
-    if await call.request.app[STORE].credentials.info(row.owner_id) is None:
+        moved = await call.request.app[SIMULATION_SERVICE].act(row.id, action)
+    except SimulationNotFound:
+        raise NotFound(f"simulation {row.id} does not exist") from None
+    except IllegalAction as exc:
+        cache.put(exc.simulation.id, exc.simulation)
+        raise Conflict(str(exc), {"status": exc.status.value, "action": action.value}) from None
+    except MissingToken as exc:
+        status = (exc.simulation or row).status
         raise Conflict(
             "this simulation targets HubSpot but its owner stored no token: "
             "PUT /api/me/hubspot-token first",
-            {"status": row.status.value, "action": "start"},
-        )
+            {"status": status.value, "action": action.value},
+        ) from None
+    cache.put(moved.id, moved)
+    return Reply(200, SimulationOut.of(moved))
 
 
 def _lifecycle(action: Action, summary: str) -> None:
@@ -175,7 +145,7 @@ def _lifecycle(action: Action, summary: str) -> None:
     )(handler)
 
 
-_lifecycle("start", "Start a draft simulation")
-_lifecycle("pause", "Pause a running simulation (queued work waits)")
-_lifecycle("resume", "Resume a paused simulation")
-_lifecycle("cancel", "Cancel a simulation (queued work is dropped)")
+_lifecycle(Action.START, "Start a draft simulation")
+_lifecycle(Action.PAUSE, "Pause a running simulation (queued work waits)")
+_lifecycle(Action.RESUME, "Resume a paused simulation")
+_lifecycle(Action.CANCEL, "Cancel a simulation (queued work is dropped)")

@@ -25,12 +25,12 @@ from rich.console import Console
 
 from api.app import create_app
 from cli.demo.view import LiveProgress, Summary, render_summary
-from engine.model import SimulationInput
 from engine.redis_endpoint import RedisEndpoint, connect_redis, redis_endpoint
 from engine.runtime import metrics
 from engine.runtime.engine import Engine
 from engine.runtime.keys import SimKeys
 from engine.settings import Settings
+from engine.simulations import Simulations
 from sandbox import Sandbox, SandboxConfig
 from schema.simulations import SimulationStatus
 from schema.store import Store
@@ -96,15 +96,14 @@ async def _run(
         user, api_key = await store.users.create(
             f"demo-{secrets.token_hex(3)}@simcrm.local", Role.BOSS
         )
-        sim = await store.simulations.create(
-            SimulationInput.parse(_definition(options)).to_new_simulation(user.id)
-        )
+        simulations = Simulations.from_settings(settings, store)
+        sim = await simulations.create(user.id, _definition(options))
         async with _serve_api(settings, endpoint.url, options.port) as url:
             console.print(f"dashboard {url}  (sign in with the API key below)")
             console.print(f"API key   {api_key}\n")
             async with Engine(settings, redis_url=endpoint.url) as engine:
                 started = time.monotonic()
-                await store.simulations.transition(sim.id, SimulationStatus.RUNNING)
+                await simulations.start(sim.id)
                 runner = asyncio.create_task(engine.run())
                 try:
                     status = await _watch(engine, store, sim.id, options.records, console)

@@ -38,7 +38,7 @@ from engine.runtime.context import WAIT_FOR_PARENT_MS, HandlerContext, recorded_
 from engine.runtime.jobs import CONTACT, activity_of, index_of
 from engine.runtime.outcomes import Tally
 from engine.runtime.registry import Known
-from engine.runtime.targets import Target
+from engine.simulations import Target
 from streams import Job, Outcome
 
 log = structlog.get_logger()

@@ -38,8 +38,8 @@ from engine.runtime.outcomes import Outcomes
 from engine.runtime.planning import Planner
 from engine.runtime.pressure import Pressure
 from engine.runtime.registry import Registry, epoch_ms
-from engine.runtime.targets import Targets
 from engine.settings import Settings
+from engine.simulations import HubSpotTokens, Portals, Simulations
 from engine.telemetry.jobs import JobTelemetry
 from engine.telemetry.keys import TelemetryKeys
 from limits import Limiter
@@ -107,9 +107,18 @@ class Engine:
                 settings, limiter=self.limiter, base_url=settings.simcrm_sandbox_url
             )
         )
+        tokens = HubSpotTokens.from_settings(settings, self.store)
+        self.simulations = Simulations(self.store, tokens)
         self.registry = Registry(
             self.store,
-            Targets(settings, self.store, hubspot, sandbox),
+            self.simulations,
+            Portals(
+                tokens,
+                hubspot=hubspot,
+                sandbox=sandbox,
+                sandbox_token=settings.simcrm_sandbox_token,
+                now_ms=self._now_ms,
+            ),
             key_prefix=settings.simcrm_key_prefix,
             now_ms=self._now_ms,
         )
@@ -134,7 +143,9 @@ class Engine:
             ),
             now_ms=self._now_ms,
         )
-        self.lifecycle = Lifecycle(self.redis, self.store, self.queue, self.expander)
+        self.lifecycle = Lifecycle(
+            self.redis, self.store, self.simulations, self.queue, self.expander
+        )
         planner = Planner(
             self.redis,
             scripts,

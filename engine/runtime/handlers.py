@@ -35,8 +35,8 @@ from engine.runtime.jobs import CONTACT, index_of, sim_of
 from engine.runtime.outcomes import Tally
 from engine.runtime.planning import Planner
 from engine.runtime.registry import Known, Registry
-from engine.runtime.targets import Target, TargetUnavailable
 from engine.runtime.updates import UPDATED_TYPES, Updates
+from engine.simulations import Target, TargetUnavailable
 from schema.simulations import SimulationStatus
 from streams import Batched, Defer, Job, Outcome
 

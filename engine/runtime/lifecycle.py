@@ -4,8 +4,8 @@ Completion (SPEC §3): a running simulation is *completed* once every segment is
 record's plan is still waiting to be enqueued, and none of its jobs is live in the queue — every
 one was done (created, updated, skipped) or dead-lettered. The queue counts live jobs per scope
 exactly, in the same scripts that add and settle them, so a job run twice after a crash cannot
-make a simulation look finished early. The status moves in the store, where only one daemon's
-transition can win.
+make a simulation look finished early. The status moves through the simulations service, whose
+store lets only one daemon's transition win.
 
 Counters: the live metrics hash is flushed into ``simulation_counters`` with "raise to" semantics,
 so repeated or concurrent flushes never double-count and a counter never goes down.
@@ -22,7 +22,7 @@ from engine.runtime import metrics
 from engine.runtime.context import as_text
 from engine.runtime.expander import Expander
 from engine.runtime.registry import Known
-from schema.errors import IllegalTransition
+from engine.simulations import IllegalAction, Simulations
 from schema.simulations import SimulationStatus
 from schema.store import Store
 from streams import Queue
@@ -31,9 +31,17 @@ log = structlog.get_logger()
 
 
 class Lifecycle:
-    def __init__(self, redis: Any, store: Store, queue: Queue, expander: Expander) -> None:
+    def __init__(
+        self,
+        redis: Any,
+        store: Store,
+        simulations: Simulations,
+        queue: Queue,
+        expander: Expander,
+    ) -> None:
         self._redis = redis
         self._store = store
+        self._simulations = simulations
         self._queue = queue
         self._expander = expander
         self._prepared: set[int] = set()
@@ -78,8 +86,8 @@ class Lifecycle:
         if await self._queue.live_count(str(sim.id)):
             return False
         try:
-            sim.row = await self._store.simulations.transition(sim.id, SimulationStatus.COMPLETED)
-        except IllegalTransition:
+            sim.row = await self._simulations.complete(sim.id)
+        except IllegalAction:
             return False
         log.info("simulation_completed", sim_id=sim.id)
         return True

@@ -15,9 +15,9 @@ import structlog
 
 from engine.model import SimulationModel, SimulationSpec
 from engine.runtime.keys import SimKeys
-from engine.runtime.targets import Target, Targets
 from engine.runtime.timing import Timing
-from schema.errors import IllegalTransition, NotFound
+from engine.simulations import IllegalAction, Portals, Simulations, Target
+from schema.errors import NotFound
 from schema.simulations import Simulation, SimulationStatus
 from schema.store import Store
 
@@ -55,13 +55,15 @@ class Registry:
     def __init__(
         self,
         store: Store,
-        targets: Targets,
+        simulations: Simulations,
+        portals: Portals,
         *,
         key_prefix: str = "simcrm",
         now_ms: Callable[[], int] = epoch_ms,
     ) -> None:
         self._store = store
-        self._targets = targets
+        self._simulations = simulations
+        self._portals = portals
         self._prefix = key_prefix
         self._now_ms = now_ms
         self._known: dict[int, Known] = {}
@@ -105,16 +107,14 @@ class Registry:
     async def target(self, known: Known) -> Target:
         """The simulation's CRM target (built on first use); raises TargetUnavailable."""
         if known.target is None:
-            known.target = await self._targets.for_simulation(known.row)
+            known.target = await self._portals.target(known.row)
         return known.target
 
     async def fail(self, known: Known, reason: str) -> None:
         """Mark the simulation failed (when it cannot go on: no usable CRM token)."""
         try:
-            known.row = await self._store.simulations.transition(
-                known.id, SimulationStatus.FAILED, reason=reason
-            )
-        except IllegalTransition:
+            known.row = await self._simulations.fail(known.id, reason)
+        except IllegalAction:
             return
         log.warning("simulation_failed", sim_id=known.id, reason=reason)
 

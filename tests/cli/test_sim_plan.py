@@ -12,6 +12,7 @@ import pytest
 from engine.model.budgets import BudgetLedger
 from engine.model.model import SimulationModel
 from engine.model.spec import SimulationInput
+from engine.simulations import HubSpotTokens, Simulations
 from schema.store import Store
 from schema.users import Role
 from tests.cli.test_cli import simcrm
@@ -126,7 +127,7 @@ async def test_a_stored_simulation_is_planned_by_id(tmp_path: Path) -> None:
                 "end_time": "2025-06-09T00:00:00Z",
             }
         )
-        row = await store.simulations.create(body.to_new_simulation(owner.id))
+        row = await Simulations(store, HubSpotTokens(store)).create(owner.id, body)
     result = simcrm("sim", "plan", "--id", str(row.id), "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     summary = orjson.loads(result.stdout)

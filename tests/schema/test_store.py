@@ -248,6 +248,21 @@ async def test_only_one_racer_wins_a_transition(store: Store) -> None:
     assert all(isinstance(r, IllegalTransition) for r in results if isinstance(r, BaseException))
 
 
+async def test_a_transition_can_be_narrowed_to_fewer_sources(store: Store) -> None:
+    """``only_from`` narrows the statuses a move is taken from in the same UPDATE: a paused
+    simulation is not moved to running by a move allowed only from draft (a start), but is by
+    one allowed from paused (a resume)."""
+    owner, _ = await store.users.create("narrow@b.c")
+    sim = await store.simulations.create(new_sim(owner.id))
+    await store.simulations.transition(sim.id, S.RUNNING)
+    paused = await store.simulations.transition(sim.id, S.PAUSED)
+    with pytest.raises(IllegalTransition):
+        await store.simulations.transition(sim.id, S.RUNNING, only_from=frozenset({S.DRAFT}))
+    assert await store.simulations.get(sim.id) == paused
+    resumed = await store.simulations.transition(sim.id, S.RUNNING, only_from=frozenset({S.PAUSED}))
+    assert resumed.status is S.RUNNING
+
+
 async def test_transition_of_missing_simulation(store: Store) -> None:
     """Moving a simulation that does not exist is NotFound, not an illegal move."""
     with pytest.raises(NotFound):

@@ -15,9 +15,10 @@ import orjson
 from pydantic import SecretStr
 
 from engine.crm import ObjectType
-from engine.model import WRITES, ActivityType, SimulationInput, SimulationModel, SimulationSpec
+from engine.model import WRITES, ActivityType, SimulationModel, SimulationSpec
 from engine.runtime.engine import Engine
 from engine.settings import Settings
+from engine.simulations import HubSpotTokens, Simulations
 from sandbox import Sandbox
 from schema.simulations import Simulation, SimulationStatus
 from schema.store import Store
@@ -38,8 +39,14 @@ def runtime_settings(sandbox: Sandbox, **changes: Any) -> Settings:
     return Settings(**values)
 
 
+def simulations(store: Store) -> Simulations:
+    """The simulations service over ``store``, as a deployment without HUBSPOT_API_TOKEN has it."""
+    return Simulations(store, HubSpotTokens(store))
+
+
 async def create_simulation(store: Store, **fields: Any) -> Simulation:
-    """A running simulation owned by a fresh user; defaults: a 200-record b2b backfill."""
+    """A running simulation owned by a fresh user, created and started through the simulations
+    service (validated, token checked); defaults: a 200-record b2b backfill."""
     users = await store.users.list()
     owner = users[0] if users else (await store.users.create("runner@example.com"))[0]
     body: dict[str, Any] = {
@@ -53,8 +60,9 @@ async def create_simulation(store: Store, **fields: Any) -> Simulation:
         "target": "sandbox",
     }
     body.update(fields)
-    row = await store.simulations.create(SimulationInput.parse(body).to_new_simulation(owner.id))
-    return await store.simulations.transition(row.id, SimulationStatus.RUNNING)
+    service = simulations(store)
+    row = await service.create(owner.id, body)
+    return await service.start(row.id)
 
 
 async def wait_for_status(

@@ -15,6 +15,7 @@ from tests.engine.runtime.harness import (
     create_simulation,
     daemon_env,
     runtime_settings,
+    simulations,
     start_engine,
     wait_for_status,
 )
@@ -79,7 +80,7 @@ async def test_cleanup_refuses_a_simulation_that_has_not_ended(
     code, out = await simcrm("cleanup", str(row.id), "--yes", env=env)
     assert code == 1
     assert "is running: cancel it or let it finish first" in out
-    await runtime_store.simulations.transition(row.id, SimulationStatus.PAUSED)
+    await simulations(runtime_store).pause(row.id)
     code, out = await simcrm("cleanup", str(row.id), "--yes", env=env)
     assert code == 1
     assert "is paused" in out

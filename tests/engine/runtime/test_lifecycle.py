@@ -17,6 +17,7 @@ from tests.engine.runtime.harness import (
     create_simulation,
     expected_objects,
     runtime_settings,
+    simulations,
     start_engine,
     stored_keys,
     wait_for_status,
@@ -42,12 +43,12 @@ async def test_pause_stops_creation_and_resume_finishes(
     running = await start_engine(runtime_settings(sandbox), redis_url, database_file)
     try:
         await wait_until(lambda: created(sandbox) >= 100, 30)
-        await runtime_store.simulations.transition(row.id, SimulationStatus.PAUSED)
+        await simulations(runtime_store).pause(row.id)
         await asyncio.sleep(1.0)
         paused_at = created(sandbox)
         await asyncio.sleep(2.0)
         assert created(sandbox) == paused_at
-        await runtime_store.simulations.transition(row.id, SimulationStatus.RUNNING)
+        await simulations(runtime_store).resume(row.id)
         done = await wait_for_status(runtime_store, row.id, SimulationStatus.COMPLETED, 60)
     finally:
         await running.stop()
@@ -66,7 +67,7 @@ async def test_cancel_stops_everything(
     running = await start_engine(runtime_settings(sandbox), redis_url, database_file)
     try:
         await wait_until(lambda: created(sandbox) >= 100, 30)
-        await runtime_store.simulations.transition(row.id, SimulationStatus.CANCELLED)
+        await simulations(runtime_store).cancel(row.id)
         await asyncio.sleep(1.0)
         after_cancel = created(sandbox)
         await asyncio.sleep(3.0)

@@ -24,7 +24,7 @@ async def test_a_plan_resumed_after_a_crash_keeps_its_first_decisions(
     queueing its activities; when the record's contact runs again under different pressure,
     exactly the first decision's activities are queued, and nothing is counted twice."""
     row = await create_simulation(runtime_store, total_records=500)
-    known = await Registry(runtime_store, cast(Any, None)).get(row.id)
+    known = await Registry(runtime_store, cast(Any, None), cast(Any, None)).get(row.id)
     assert known is not None
     index = next(
         i

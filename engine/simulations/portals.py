@@ -1,0 +1,151 @@
+"""A simulation's HubSpot account (portal): its id, its token, and the client that writes to it.
+
+``target: sandbox`` uses SIMCRM_SANDBOX_URL with SIMCRM_SANDBOX_TOKEN; the sandbox's portal id is
+learnt with one ``check_token`` call and remembered. ``target: hubspot`` uses HUBSPOT_BASE_URL with
+the owner's token (see :mod:`engine.simulations.tokens`); its portal id — the key of its rate
+limits — is the one stored beside the token, else learnt from one account-info call and
+remembered.
+
+Two ways to ask, one set of rules:
+
+- :meth:`Portals.target` is for writing (the runtime, ``simcrm cleanup``): it resolves
+  everything, waiting for the account look-up, and raises when the CRM cannot be used.
+- :meth:`Portals.portal_id` and :meth:`Portals.known` are for reporting (the API's limiter
+  views): they never hold a request up for long. The sandbox look-up waits at most
+  ``LOOKUP_TIMEOUT_S``; when the sandbox cannot be reached the answer is None and the next try
+  comes ``RETRY_AFTER_MS`` later. A ``hubspot`` simulation's portal is the stored one or None: no
+  token is decrypted and HubSpot is not called.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import structlog
+from pydantic import SecretStr
+
+from engine.crm import HubSpotTransport, PortalClient, check_token
+from engine.settings import Settings
+from engine.simulations.tokens import HubSpotTokens
+from limits import wall_clock_ms
+from schema.simulations import Simulation
+from schema.store import Store
+
+log = structlog.get_logger()
+
+LOOKUP_TIMEOUT_S = 2.0
+RETRY_AFTER_MS = 30_000
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where a simulation's objects go: a client bound to its account and token."""
+
+    portal: PortalClient
+
+    @property
+    def portal_id(self) -> str:
+        return self.portal.portal_id
+
+
+class Portals:
+    """Resolves simulations' accounts; owns nothing but what it has learnt (the clients are
+    the caller's)."""
+
+    def __init__(
+        self,
+        tokens: HubSpotTokens,
+        *,
+        hubspot: HubSpotTransport,
+        sandbox: HubSpotTransport,
+        sandbox_token: SecretStr,
+        now_ms: Callable[[], int] = wall_clock_ms,
+    ) -> None:
+        self._tokens = tokens
+        self._hubspot = hubspot
+        self._sandbox = sandbox
+        self._sandbox_token = sandbox_token
+        self._now_ms = now_ms
+        self._learnt: dict[tuple[str, str], str] = {}  # (base URL, token) → portal id
+        self._next_try_ms = 0  # of the bounded sandbox look-up, after a failed one
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        store: Store,
+        *,
+        hubspot: HubSpotTransport,
+        sandbox: HubSpotTransport,
+        now_ms: Callable[[], int] = wall_clock_ms,
+    ) -> Portals:
+        return cls(
+            HubSpotTokens.from_settings(settings, store),
+            hubspot=hubspot,
+            sandbox=sandbox,
+            sandbox_token=settings.simcrm_sandbox_token,
+            now_ms=now_ms,
+        )
+
+    async def target(self, row: Simulation) -> Target:
+        """The client to write ``row``'s objects with.
+
+        Raises:
+            TargetUnavailable: naming what is missing (never the token).
+            CrmError: the account look-up failed (the CRM refused or could not be reached).
+        """
+        if row.target == "sandbox":
+            token = self._sandbox_token
+            portal_id = await self._learn(self._sandbox, token)
+            return Target(PortalClient(self._sandbox, portal_id, token))
+        token, stored = await self._tokens.token(row.owner_id)
+        portal_id = stored if stored is not None else await self._learn(self._hubspot, token)
+        return Target(PortalClient(self._hubspot, portal_id, token))
+
+    async def portal_id(self, row: Simulation) -> str | None:
+        """The account whose limits pace ``row``, or None when it cannot be told yet."""
+        if row.target == "sandbox":
+            return await self.sandbox_portal_id()
+        return await self._tokens.stored_portal_id(row.owner_id)
+
+    async def known(self) -> list[str]:
+        """Every account known without waiting: the stored tokens', then the sandbox's."""
+        portals = await self._tokens.portal_ids()
+        sandbox = await self.sandbox_portal_id()
+        if sandbox is not None and sandbox not in portals:
+            portals.append(sandbox)
+        return portals
+
+    async def sandbox_portal_id(self) -> str | None:
+        """The sandbox's portal id, or None while the sandbox cannot be reached (bounded)."""
+        key = self._key(self._sandbox, self._sandbox_token)
+        learnt = self._learnt.get(key)
+        if learnt is not None or self._now_ms() < self._next_try_ms:
+            return learnt
+        async with self._lock:
+            if key not in self._learnt and self._now_ms() >= self._next_try_ms:
+                try:
+                    details = await asyncio.wait_for(
+                        check_token(self._sandbox, self._sandbox_token), LOOKUP_TIMEOUT_S
+                    )
+                    self._learnt[key] = details.portal_id
+                except Exception as exc:
+                    log.info("sandbox_portal_unknown", error=type(exc).__name__)
+                    self._next_try_ms = self._now_ms() + RETRY_AFTER_MS
+        return self._learnt.get(key)
+
+    async def _learn(self, client: HubSpotTransport, token: SecretStr) -> str:
+        """The token's account, asked once per client and token, then remembered."""
+        key = self._key(client, token)
+        portal_id = self._learnt.get(key)
+        if portal_id is None:
+            details = await check_token(client, token)
+            portal_id = self._learnt[key] = details.portal_id
+        return portal_id
+
+    @staticmethod
+    def _key(client: HubSpotTransport, token: SecretStr) -> tuple[str, str]:
+        return client.base_url, token.get_secret_value()
