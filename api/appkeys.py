@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -14,6 +13,7 @@ from api.cache import TtlCache
 from api.plans import Models
 from api.portals import Portals
 from api.throttle import CallLimiter
+from core.clock import Clock
 from engine.crm.transport import HubSpotClient
 from engine.settings import Settings
 from limits import Limiter
@@ -22,7 +22,6 @@ from schema.store import Store
 from streams import Queue
 
 RedisClient = Redis | RedisCluster
-Clock = Callable[[], int]
 
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", Store)

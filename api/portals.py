@@ -9,10 +9,10 @@ token, whose portal id is kept beside it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 import structlog
 
+from core.clock import Clock
 from engine.crm.transport import HubSpotClient
 from engine.settings import Settings
 from schema.simulations import Simulation
@@ -31,22 +31,22 @@ class Portals:
         store: Store,
         sandbox: HubSpotClient,
         *,
-        now_ms: Callable[[], int],
+        clock: Clock,
     ) -> None:
         self._settings = settings
         self._store = store
         self._sandbox = sandbox
-        self._now_ms = now_ms
+        self._clock = clock
         self._sandbox_portal: str | None = None
         self._next_try_ms = 0
         self._lock = asyncio.Lock()
 
     async def sandbox_portal(self) -> str | None:
         """The sandbox's portal id, or None while the sandbox cannot be reached."""
-        if self._sandbox_portal is not None or self._now_ms() < self._next_try_ms:
+        if self._sandbox_portal is not None or self._clock.now_ms() < self._next_try_ms:
             return self._sandbox_portal
         async with self._lock:
-            if self._sandbox_portal is None and self._now_ms() >= self._next_try_ms:
+            if self._sandbox_portal is None and self._clock.now_ms() >= self._next_try_ms:
                 try:
                     details = await asyncio.wait_for(
                         self._sandbox.check_token(self._settings.simcrm_sandbox_token),
@@ -55,7 +55,7 @@ class Portals:
                     self._sandbox_portal = details.portal_id
                 except Exception as exc:
                     log.info("sandbox_portal_unknown", error=type(exc).__name__)
-                    self._next_try_ms = self._now_ms() + RETRY_AFTER_MS
+                    self._next_try_ms = self._clock.now_ms() + RETRY_AFTER_MS
         return self._sandbox_portal
 
     async def of_simulation(self, row: Simulation) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,7 @@ import structlog
 from multidict import CIMultiDictProxy
 from pydantic import SecretStr
 
+from core.clock import Clock, SystemClock
 from engine.crm.classify import classify, usage_from_headers
 from engine.crm.errors import (
     CrmError,
@@ -32,7 +33,7 @@ from engine.crm.errors import (
     UnexpectedResponse,
 )
 from engine.crm.objects import AccountDetails
-from limits import OTHER, Decision, Limiter, Outcome, Policy, Usage, wall_clock_ms
+from limits import OTHER, Decision, Limiter, Outcome, Policy, Usage
 
 if TYPE_CHECKING:
     from engine.crm.portal import PortalClient
@@ -71,6 +72,7 @@ class HubSpotClient:
     requests refused by it raise :class:`Throttled` — unless ``wait_for_limits`` is set, in
     which case the client sleeps for the named wait (up to ``max_wait_ms`` in all) and tries
     again; that suits scripts and benchmarks, while the job runtime reschedules instead.
+    ``clock`` (the system clock by default) times the limiter's calls and those waits.
     """
 
     def __init__(
@@ -83,7 +85,7 @@ class HubSpotClient:
         max_connections: int = 32,
         wait_for_limits: bool = False,
         max_wait_ms: int = 120_000,
-        clock: Callable[[], int] = wall_clock_ms,
+        clock: Clock | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.limiter = limiter
@@ -93,7 +95,7 @@ class HubSpotClient:
         self._max_connections = max_connections
         self._wait = wait_for_limits
         self._max_wait_ms = max_wait_ms
-        self._clock = clock
+        self._clock: Clock = clock or SystemClock()
         self._session: aiohttp.ClientSession | None = None
         # Admission and sending happen under one slot of the pool: a request admitted by the
         # limiter must not then queue for a connection, or it reaches HubSpot late.
@@ -210,7 +212,7 @@ class HubSpotClient:
             if not self._wait or waited + decision.wait_ms > self._max_wait_ms:
                 raise Throttled(decision.wait_ms, reason)
             waited += decision.wait_ms
-            await asyncio.sleep(decision.wait_ms / 1000)
+            await self._clock.sleep_ms(decision.wait_ms)
 
     async def _send(
         self,
@@ -269,7 +271,7 @@ class HubSpotClient:
     async def _acquire(self, portal: str | None, kind: str, cost: int) -> Decision | None:
         if self.limiter is None or portal is None:
             return None
-        return await self.limiter.acquire(portal, kind, cost, now_ms=self._clock())
+        return await self.limiter.acquire(portal, kind, cost, now_ms=self._clock.now_ms())
 
     async def _report(
         self,
@@ -290,7 +292,7 @@ class HubSpotClient:
             retry_after_ms=retry_after_ms,
             usage=usage,
             acquired_at_ms=decision.at_ms,
-            now_ms=self._clock(),
+            now_ms=self._clock.now_ms(),
         )
 
     async def _report_error(

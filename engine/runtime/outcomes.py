@@ -19,8 +19,9 @@ Completion does not rest on these counts but on the queue's exact live count per
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
+from core.clock import Clock
 from engine.crm import CrmError, ItemResult, NetworkError, RateLimited, Throttled
 from engine.runtime.metrics import Metric, field
 from streams import ACK, Category, DeadLetter, Defer, Job, Outcome, Retry, RetryPolicy
@@ -55,16 +56,16 @@ class Outcomes:
         policies: Mapping[str, RetryPolicy],
         default: RetryPolicy,
         *,
-        now_ms: Callable[[], int],
+        clock: Clock,
     ) -> None:
         self._policies = policies
         self._default = default
-        self._now_ms = now_ms
+        self._clock = clock
         self.last_throttled_ms = 0  # when the limiter last refused a call (batches linger then)
 
     def defer(self, wait_ms: int) -> Outcome:
         """Run again after at least ``wait_ms``, at the next quarter-second boundary."""
-        now = self._now_ms()
+        now = self._clock.now_ms()
         due = now + max(1, wait_ms)
         return Defer(due + (-due % DEFER_ALIGN_MS) - now)
 
@@ -112,7 +113,7 @@ class Outcomes:
     def of_error(self, job: Job, tally: Tally, error: Exception) -> Outcome:
         """The outcome of a call that failed as a whole (or was not sent)."""
         if isinstance(error, Throttled):
-            self.last_throttled_ms = self._now_ms()
+            self.last_throttled_ms = self._clock.now_ms()
             return self.defer(error.wait_ms)
         if isinstance(error, CrmError):
             after = error.retry_after_ms if isinstance(error, RateLimited) else None

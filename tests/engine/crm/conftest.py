@@ -8,29 +8,29 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from core.clock import ManualClock
 from engine.crm import HubSpotClient, PortalClient
 from limits import LimitConfig, Limiter
 from sandbox import Sandbox
-from tests.support.ms_clock import MsClock
 from tests.support.sandboxes import PORTAL, TOKEN
 
 
 @pytest.fixture
-async def limiter(redis: Redis, ms_clock: MsClock) -> Limiter:
+async def limiter(redis: Redis, manual_clock: ManualClock) -> Limiter:
     """HubSpot's Free-tier limits on the test Redis, on the fake clock."""
-    limiter = Limiter(redis, LimitConfig.for_tier(100), clock=ms_clock)
+    limiter = Limiter(redis, LimitConfig.for_tier(100), clock=manual_clock)
     await limiter.load()
     return limiter
 
 
 @pytest.fixture
 async def client_factory(
-    ms_clock: MsClock,
+    manual_clock: ManualClock,
 ) -> AsyncIterator[Callable[..., Awaitable[HubSpotClient]]]:
     clients: list[HubSpotClient] = []
 
     async def make(url: str, **options: Any) -> HubSpotClient:
-        client = HubSpotClient(url, clock=ms_clock, **options)
+        client = HubSpotClient(url, clock=manual_clock, **options)
         await client.start()
         clients.append(client)
         return client
