@@ -87,7 +87,10 @@ def _declared(file: str, header: Sequence[str]) -> _Declared:
         if item is not None:
             kind = item["kind"]
             if _SECTIONS.index(section) > _SECTIONS.index(kind):
-                raise ScriptError(f"{file}: {kind} lines come before ARGV and Returns lines")
+                raise ScriptError(
+                    f"{file}: KEYS, ARGV and Returns lines come in that order "
+                    f"(a {kind} line follows the {section} lines)"
+                )
             section = kind
             items[kind].append((int(item["index"]), bool(item["open"])))
         elif _RETURNS.match(line):
@@ -108,8 +111,8 @@ def _declared(file: str, header: Sequence[str]) -> _Declared:
             raise ScriptError(f"{file}: {kind} lines must be numbered 1, 2, … (found {numbers})")
         if any(is_open for _, is_open in declared[:-1]):
             raise ScriptError(f"{file}: only the last {kind} line may be open-ended ([n..])")
-        is_open = bool(declared) and declared[-1][1]
-        counts[kind] = (len(declared) - is_open, is_open)
+        open_tail = bool(declared) and declared[-1][1]
+        counts[kind] = (len(declared) - int(open_tail), open_tail)
     return _Declared(*counts["KEYS"], *counts["ARGV"])
 
 
@@ -195,9 +198,6 @@ class Scripts:
 
     def __contains__(self, name: object) -> bool:
         return name in self._scripts
-
-    def __getitem__(self, name: str) -> LuaScript:
-        return self._scripts[name]
 
     @property
     def names(self) -> tuple[str, ...]:

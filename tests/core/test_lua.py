@@ -123,7 +123,7 @@ def test_a_misnamed_file_is_refused(file: str) -> None:
                 "-- KEYS[1]  the counter\n-- ARGV[1]  how much to add",
                 "-- ARGV[1]  how much to add\n-- KEYS[1]  the counter",
             ),
-            "KEYS lines come before ARGV",
+            "a KEYS line follows the ARGV lines",
         ),
         ("bump-1.lua", BUMP.replace("-- Returns  the counter's new value\n", ""), "Returns"),
         (
