@@ -30,24 +30,24 @@ from api.appkeys import (
     SIMULATIONS,
     STORE,
     USERS,
-    Clock,
 )
 from api.auth import user_cache
 from api.cache import TtlCache
 from api.errors import ApiError, PayloadTooLarge
-from api.live import open_client
+from api.live import UNREACHABLE, open_client
 from api.openapi import build_document
 from api.plans import Models
 from api.routes import deadletters, health, me, progress, simulations, tokens
 from api.routing import Routes, json_response
 from api.throttle import CallLimiter
+from core.clock import Clock, SystemClock
+from core.lua import Scripts, lua_folder
 from engine.crm import HubSpotTransport
 from engine.settings import Settings
 from engine.simulations import Portals, Simulations
-from limits import Limiter, wall_clock_ms
+from limits import Limiter
 from schema.store import Store
 from streams import Queue
-from streams.scripts import Scripts
 
 MAX_BODY_BYTES = 256 * 1024
 SIMULATION_CACHE_S = 1.0  # how stale a simulation row read by another process may be
@@ -101,14 +101,16 @@ def create_app(
     redis_url: str,
     database_url: str | None = None,
     route_tables: Iterable[Routes] = ROUTE_TABLES,
-    now_ms: Clock = wall_clock_ms,
+    clock: Clock | None = None,
 ) -> web.Application:
     """Build the application. ``redis_url`` comes from ``redis_endpoint(settings)`` at the entry
-    point; ``database_url`` defaults to the settings' database; ``now_ms`` is the clock (epoch
-    ms) of the replay limiter and the simulated clocks, a fake one in tests."""
+    point; ``database_url`` defaults to the settings' database; ``clock`` (the system clock by
+    default, a manual one in tests) times the limiters, the sandbox look-up's retries and the
+    simulated clocks the API reports."""
+    now = clock or SystemClock()
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
     app[SETTINGS] = settings
-    app[CLOCK] = now_ms
+    app[CLOCK] = now
     app[MODELS] = Models()
     app[USERS] = user_cache()
     app[SIMULATIONS] = TtlCache(SIMULATION_CACHE_S)
@@ -126,27 +128,34 @@ def create_app(
     async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         client = await open_client(redis_url)
         app[REDIS] = client
-        # Reads need no loading; scripts run by EVALSHA with an EVAL fallback, so a Redis that
-        # was down at start (or restarted since) needs nothing done here.
         app[QUEUE] = Queue(client, settings.queue_config(), policies=settings.retry_policies())
-        app[LIMITER] = Limiter(client, settings.limit_config(), clock=now_ms)
+        app[LIMITER] = Limiter(client, settings.limit_config(), clock=now)
+        replay_scripts = Scripts(client, lua_folder("api"))
         app[REPLAY_LIMITER] = CallLimiter(
-            Scripts(client, package="api"), now_ms=now_ms, key_prefix=settings.simcrm_key_prefix
+            replay_scripts, clock=now, key_prefix=settings.simcrm_key_prefix
         )
+        # Scripts Redis refuses stop start-up; a Redis that is away is no reason to (calls use
+        # EVALSHA with an EVAL fallback, so scripts reach it once it is back).
+        try:
+            for scripts in (app[QUEUE].scripts, replay_scripts):
+                await scripts.load()
+            await app[LIMITER].load()
+        except UNREACHABLE as exc:
+            log.warning("redis_scripts_not_loaded", error=type(exc).__name__)
         yield
         await client.aclose()
 
     async def crm_ctx(app: web.Application) -> AsyncIterator[None]:
         async with (
-            HubSpotTransport.from_settings(settings) as hubspot,
+            HubSpotTransport.from_settings(settings, clock=now) as hubspot,
             HubSpotTransport.from_settings(
-                settings, base_url=settings.simcrm_sandbox_url
+                settings, base_url=settings.simcrm_sandbox_url, clock=now
             ) as sandbox,
         ):
             app[HUBSPOT] = hubspot
             app[SANDBOX] = sandbox
             app[PORTALS] = Portals.from_settings(
-                settings, app[STORE], hubspot=hubspot, sandbox=sandbox, now_ms=now_ms
+                settings, app[STORE], hubspot=hubspot, sandbox=sandbox, clock=now
             )
             yield
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -13,6 +12,7 @@ from api.auth import UserCache
 from api.cache import TtlCache
 from api.plans import Models
 from api.throttle import CallLimiter
+from core.clock import Clock
 from engine.crm import HubSpotTransport
 from engine.settings import Settings
 from engine.simulations import Portals, Simulations
@@ -22,7 +22,6 @@ from schema.store import Store
 from streams import Queue
 
 RedisClient = Redis | RedisCluster
-Clock = Callable[[], int]
 
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", Store)

@@ -7,11 +7,11 @@ limit holds across every API process. Dry runs count too, which discourages scri
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from typing import Any
 
 from api.keys import UserKeys
-from streams.scripts import Scripts
+from core.clock import Clock
+from core.lua import Scripts
 
 REPLAY_CALLS = 5
 REPLAY_WINDOW_MS = 30_000
@@ -22,13 +22,13 @@ class CallLimiter:
         self,
         scripts: Scripts,
         *,
-        now_ms: Callable[[], int],
+        clock: Clock,
         limit: int = REPLAY_CALLS,
         window_ms: int = REPLAY_WINDOW_MS,
         key_prefix: str = "simcrm",
     ) -> None:
         self._scripts = scripts
-        self._now_ms = now_ms
+        self._clock = clock
         self.limit = limit
         self.window_ms = window_ms
         self._prefix = key_prefix
@@ -39,6 +39,6 @@ class CallLimiter:
         reply: Any = await self._scripts.run(
             "throttle",
             [keys.replay_calls],
-            [self._now_ms(), self.window_ms, self.limit, secrets.token_hex(8)],
+            [self._clock.now_ms(), self.window_ms, self.limit, secrets.token_hex(8)],
         )
         return int(reply)

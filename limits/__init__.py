@@ -8,12 +8,15 @@ Knows nothing of jobs or CRMs' payloads: it admits or refuses requests of a *kin
 - the values: :class:`Decision`, :class:`Reason`, :class:`Outcome`, :class:`Policy`,
   :class:`Usage`, :class:`ReportEffect`, :class:`LimiterState`, :class:`BreakerState`;
 - the errors in :mod:`limits.errors`.
+
+Its Lua scripts are in ``lua/``, loaded by :mod:`core.lua`; time comes from a
+:class:`core.clock.Clock` (``now_ms`` arguments override it per call).
 """
 
 from limits.config import KINDS, OBJECT_KINDS, OTHER, SEARCH, TIERS, LimitConfig
-from limits.errors import CostTooLarge, LimitConfigError, LimitsError, ScriptLoadError, UnknownKind
+from limits.errors import CostTooLarge, LimitConfigError, LimitsError, UnknownKind
 from limits.keys import PortalKeys
-from limits.limiter import Limiter, wall_clock_ms
+from limits.limiter import Limiter
 from limits.types import (
     BreakerState,
     BucketState,
@@ -48,8 +51,6 @@ __all__ = [
     "PortalKeys",
     "Reason",
     "ReportEffect",
-    "ScriptLoadError",
     "UnknownKind",
     "Usage",
-    "wall_clock_ms",
 ]

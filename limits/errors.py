@@ -5,8 +5,9 @@ Hierarchy::
     LimitsError                 base of everything this package raises
     ├── LimitConfigError        a LimitConfig value is out of range (names the field)
     ├── UnknownKind             acquire/report got a request kind the configuration does not know
-    ├── CostTooLarge            a cost larger than the kind's bucket can ever hold
-    └── ScriptLoadError         a Lua script is missing its header or Redis refused to load it
+    └── CostTooLarge            a cost larger than the kind's bucket can ever hold
+
+A Lua script that is malformed or that Redis refuses raises :class:`core.errors.ScriptError`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,3 @@ class UnknownKind(LimitsError, ValueError):
 
 class CostTooLarge(LimitsError, ValueError):
     """The cost exceeds the bucket's capacity, so the request could never be admitted."""
-
-
-class ScriptLoadError(LimitsError):
-    """A Lua script is malformed (no header, wrong name) or Redis rejected it at load time."""

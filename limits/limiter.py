@@ -25,16 +25,17 @@ Time is an argument: every method takes ``now_ms`` (epoch ms), defaulting to the
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeAlias
 
 import structlog
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
+from core.clock import Clock, SystemClock
+from core.lua import Scripts, lua_folder
 from limits.config import REPORT_HORIZON_MS, SEARCH, LimitConfig
 from limits.errors import CostTooLarge
 from limits.keys import PortalKeys
-from limits.scripts import RedisClient, Scripts
 from limits.types import (
     BreakerState,
     BucketState,
@@ -49,13 +50,8 @@ from limits.types import (
     Usage,
 )
 
-Clock = Callable[[], int]
+RedisClient: TypeAlias = "Redis | RedisCluster"
 log = structlog.get_logger("limits")
-
-
-def wall_clock_ms() -> int:
-    """Epoch milliseconds from the system clock."""
-    return time.time_ns() // 1_000_000
 
 
 def _opt(value: int | None) -> int:
@@ -66,19 +62,19 @@ class Limiter:
     """Acquire, report and inspect the limits of HubSpot accounts (see the module docstring)."""
 
     def __init__(
-        self, redis: RedisClient, config: LimitConfig, *, clock: Clock = wall_clock_ms
+        self, redis: RedisClient, config: LimitConfig, *, clock: Clock | None = None
     ) -> None:
         self.config = config
-        self._scripts = Scripts(redis)
+        self._scripts = Scripts(redis, lua_folder("limits"))
         self._redis = redis
-        self._clock = clock
+        self._clock: Clock = clock or SystemClock()
 
     async def load(self) -> None:
-        """Load the Lua scripts into Redis; raises ScriptLoadError when one is refused."""
+        """Load the Lua scripts into Redis; raises core's ScriptError when one is refused."""
         await self._scripts.load()
 
     def _now(self, now_ms: int | None) -> int:
-        return self._clock() if now_ms is None else now_ms
+        return self._clock.now_ms() if now_ms is None else now_ms
 
     async def acquire(
         self, portal: str, kind: str, cost: int = 1, now_ms: int | None = None

@@ -6,15 +6,14 @@ The public surface::
     from streams import ACK, Retry, Defer, DeadLetter, QueueCategory
     from streams import RetryableJobError, PermanentJobError, RetryPolicy
 
-Modules, one concept each: ``job`` (the wire payload), ``keys`` (every key name), ``scripts``
-(the Lua loader; sources in ``lua/``), ``producer``, ``mover`` (delayed jobs), ``consumer`` (one
-shard: read, run, settle, heartbeat, reclaim, release), ``settle`` (outcomes to settlement
-records), ``worker`` (N shards in one process, shutdown), ``deadletters`` (summary, replay,
-purge), ``stats`` (gauges), ``queue`` (the facade), ``errors``, ``outcomes``, ``handlers``,
-``retry``, ``clock``, ``config``, ``sharding``.
+Modules, one concept each: ``job`` (the wire payload), ``keys`` (every key name), ``producer``,
+``mover`` (delayed jobs), ``consumer`` (one shard: read, run, settle, heartbeat, reclaim,
+release), ``settle`` (outcomes to settlement records), ``worker`` (N shards in one process,
+shutdown), ``deadletters`` (summary, replay, purge), ``stats`` (gauges), ``queue`` (the facade),
+``errors``, ``outcomes``, ``handlers``, ``retry``, ``config``, ``sharding``. The Lua scripts are in
+``lua/``, loaded by :mod:`core.lua`; time comes from a :class:`core.clock.Clock`.
 """
 
-from streams.clock import Clock, ManualClock, SystemClock
 from streams.config import QueueConfig
 from streams.deadletters import ReplayResult, ScopeDeadLetters
 from streams.errors import (
@@ -24,7 +23,6 @@ from streams.errors import (
     PermanentJobError,
     QueueError,
     RetryableJobError,
-    ScriptError,
 )
 from streams.handlers import Batched, Handler, PerJob
 from streams.job import Job, Priority
@@ -39,14 +37,12 @@ __all__ = [
     "ACK",
     "Ack",
     "Batched",
-    "Clock",
     "ConfigError",
     "DeadLetter",
     "Defer",
     "Handler",
     "Job",
     "JobError",
-    "ManualClock",
     "Outcome",
     "PayloadError",
     "PerJob",
@@ -61,9 +57,7 @@ __all__ = [
     "RetryPolicy",
     "RetryableJobError",
     "ScopeDeadLetters",
-    "ScriptError",
     "ShardStats",
-    "SystemClock",
     "Worker",
     "fnv1a_32",
     "shard_for",

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from streams.clock import Clock
+from core.clock import Clock
+from core.lua import Scripts
 from streams.config import QueueConfig
 from streams.keys import QueueKeys
-from streams.scripts import Scripts
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +18,6 @@ class QueueContext:
 
     client: Any
     keys: QueueKeys
-    scripts: Scripts
+    scripts: Scripts  # the queue's own, from streams/lua
     config: QueueConfig
     clock: Clock

@@ -20,10 +20,10 @@ from typing import Any
 
 import orjson
 
+from core.lua import KeyList, KeyOrArg
 from streams.context import QueueContext
 from streams.job import Job, decode_job
 from streams.outcomes import check_category
-from streams.scripts import KeyList, KeyOrArg
 
 SCAN_PAGE = 500
 

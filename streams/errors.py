@@ -4,12 +4,13 @@ Hierarchy::
 
     QueueError                      anything the queue itself refuses or cannot do
     ├── PayloadError                a job or dead letter that does not decode, or bad job fields
-    ├── ScriptError                 a Lua script is missing, malformed, or failed to load
     └── ConfigError                 a queue option out of range (the message names the option)
 
     JobError(category, message)     raised by a handler about the job it runs
     ├── RetryableJobError           try again (attempt + 1, with backoff, or ``after_ms``)
     └── PermanentJobError           no point retrying: dead-letter the job now
+
+A Lua script the queue cannot read or load raises :class:`core.errors.ScriptError`.
 
 Any other exception a handler raises is treated as ``RetryableJobError("unknown")``; the
 category of a :class:`JobError` is the handler's own word (see :mod:`streams.outcomes`).
@@ -27,10 +28,6 @@ class QueueError(Exception):
 
 class PayloadError(QueueError, ValueError):
     """A job that cannot be encoded or decoded; the message names the field."""
-
-
-class ScriptError(QueueError):
-    """A Lua script could not be read, parsed or loaded into Redis."""
 
 
 class ConfigError(QueueError, ValueError):

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import structlog
 from redis.exceptions import RedisError
 
+from core.lua import KeyOrArg
 from streams.context import QueueContext
-from streams.scripts import KeyOrArg
 from streams.tasks import first_of, raise_if_cancelling
 
 log = structlog.get_logger("streams.mover")

@@ -12,9 +12,9 @@ import asyncio
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from core.lua import KeyList, KeyOrArg
 from streams.context import QueueContext
 from streams.job import Job
-from streams.scripts import KeyList, KeyOrArg
 
 Scheduled = Job | tuple[Job, int | None]
 PIPELINE_CALLS = 4

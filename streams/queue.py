@@ -18,7 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
-from streams.clock import Clock, SystemClock
+from core.clock import Clock, SystemClock
+from core.lua import Scripts, lua_folder
 from streams.config import QueueConfig
 from streams.consumer import ensure_groups
 from streams.context import QueueContext
@@ -29,7 +30,6 @@ from streams.keys import QueueKeys
 from streams.mover import DelayedMover, PromoteResult
 from streams.producer import Producer, Scheduled
 from streams.retry import RetryPolicy
-from streams.scripts import Scripts
 from streams.settle import DEFAULT_POLICY
 from streams.stats import ShardStats, queue_stats
 from streams.worker import Worker
@@ -53,7 +53,7 @@ class Queue:
         self.clock: Clock = clock or SystemClock()
         self.policies: Mapping[str, RetryPolicy] = dict(policies or {})
         self.default_policy = default_policy
-        self.scripts = Scripts(client)
+        self.scripts = Scripts(client, lua_folder("streams"))
         self.context = QueueContext(client, self.keys, self.scripts, self.config, self.clock)
         self.mover = DelayedMover(self.context)
         self.producer = Producer(self.context, on_delayed=self._nudge_movers)

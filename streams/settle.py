@@ -14,12 +14,12 @@ from typing import Any
 
 import orjson
 
+from core.lua import KeyList, KeyOrArg
 from streams.context import QueueContext
 from streams.job import Job, Priority
 from streams.keys import GROUP
 from streams.outcomes import Ack, DeadLetter, Defer, Outcome, Retry
 from streams.retry import RetryPolicy
-from streams.scripts import KeyList, KeyOrArg
 
 DEFAULT_POLICY = RetryPolicy(attempts=3, backoff_ms=(1_000, 5_000))
 STREAM_ORDER = (Priority.PRIMARY, Priority.SECONDARY)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from streams.clock import Clock
+from core.clock import Clock
 from streams.keys import GROUP, QueueKeys
 from streams.settle import STREAM_ORDER
 

@@ -122,7 +122,7 @@ async def get_metrics(call: Call) -> Reply:
         source=source,
         counts=counts,
         totals=totals_of(counts),
-        clock=_memo_clock(app[CLOCKS], row, model, app[CLOCK]()),
+        clock=_memo_clock(app[CLOCKS], row, model, app[CLOCK].now_ms()),
     )
     return Reply(200, body)
 

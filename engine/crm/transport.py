@@ -24,6 +24,7 @@ import structlog
 from multidict import CIMultiDictProxy
 from pydantic import SecretStr
 
+from core.clock import Clock, SystemClock
 from engine.crm.classify import classify, usage_from_headers
 from engine.crm.errors import (
     CrmError,
@@ -34,7 +35,7 @@ from engine.crm.errors import (
     Throttled,
     UnexpectedResponse,
 )
-from limits import OTHER, Decision, Limiter, Outcome, Policy, Usage, wall_clock_ms
+from limits import OTHER, Decision, Limiter, Outcome, Policy, Usage
 
 if TYPE_CHECKING:
     from engine.settings import Settings
@@ -74,6 +75,7 @@ class HubSpotTransport:
     limiter, requests refused by it raise :class:`Throttled` — unless ``wait_for_limits`` is set,
     in which case the transport sleeps for the named wait (up to ``max_wait_ms`` in all) and
     tries again; that suits scripts and benchmarks, while the job runtime reschedules instead.
+    ``clock`` (the system clock by default) times the limiter's calls and those waits.
     """
 
     def __init__(
@@ -86,7 +88,7 @@ class HubSpotTransport:
         max_connections: int = 32,
         wait_for_limits: bool = False,
         max_wait_ms: int = 120_000,
-        clock: Callable[[], int] = wall_clock_ms,
+        clock: Clock | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.limiter = limiter
@@ -96,7 +98,7 @@ class HubSpotTransport:
         self._max_connections = max_connections
         self._wait = wait_for_limits
         self._max_wait_ms = max_wait_ms
-        self._clock = clock
+        self._clock: Clock = clock or SystemClock()
         self._session: aiohttp.ClientSession | None = None
         # Admission and sending happen under one slot of the pool: a request admitted by the
         # limiter must not then queue for a connection, or it reaches HubSpot late.
@@ -169,7 +171,7 @@ class HubSpotTransport:
         known yet) against its limits, so the burst that follows cannot exceed them by these."""
         if self.limiter is not None:
             for _ in range(requests):
-                await self.limiter.acquire(portal, OTHER)
+                await self.limiter.acquire(portal, OTHER, now_ms=self._clock.now_ms())
 
     async def request(
         self,
@@ -206,7 +208,7 @@ class HubSpotTransport:
             if not self._wait or waited + decision.wait_ms > self._max_wait_ms:
                 raise Throttled(decision.wait_ms, reason)
             waited += decision.wait_ms
-            await asyncio.sleep(decision.wait_ms / 1000)
+            await self._clock.sleep_ms(decision.wait_ms)
 
     async def _send(
         self,
@@ -265,7 +267,7 @@ class HubSpotTransport:
     async def _acquire(self, portal: str | None, kind: str, cost: int) -> Decision | None:
         if self.limiter is None or portal is None:
             return None
-        return await self.limiter.acquire(portal, kind, cost, now_ms=self._clock())
+        return await self.limiter.acquire(portal, kind, cost, now_ms=self._clock.now_ms())
 
     async def _report(
         self,
@@ -286,7 +288,7 @@ class HubSpotTransport:
             retry_after_ms=retry_after_ms,
             usage=usage,
             acquired_at_ms=decision.at_ms,
-            now_ms=self._clock(),
+            now_ms=self._clock.now_ms(),
         )
 
     async def _report_error(

@@ -12,15 +12,16 @@ it later overwrites the marker with the real id.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from core.clock import Clock
+from core.lua import Scripts
 from engine.runtime.createdate import CreatedatePolicy
 from engine.runtime.keys import SimKeys
 from engine.runtime.outcomes import Outcomes
 from streams import Queue
-from streams.scripts import Scripts
 
 ABSENT = "-"
 WAIT_FOR_PARENT_MS = 1_000
@@ -33,7 +34,7 @@ class HandlerContext:
     scripts: Scripts  # the runtime's Lua scripts (engine/runtime/lua)
     outcomes: Outcomes
     createdate: CreatedatePolicy
-    now_ms: Callable[[], int]
+    clock: Clock
     search_lag_ms: int = 10_000  # how long HubSpot's search may lag behind a create
 
     async def record(self, keys: SimKeys, job_type: str, ids: Mapping[str, str]) -> None:

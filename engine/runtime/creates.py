@@ -125,7 +125,7 @@ class ActivityCreates:
         self, batch: _Batch, positions: Sequence[int], marks: Sequence[Any]
     ) -> list[int]:
         """Settle jobs whose earlier create may have gone through; returns those to create."""
-        now = self._ctx.now_ms()
+        now = self._ctx.clock.now_ms()
         to_search: list[int] = []
         for position in positions:
             age = now - int(marks[position])
@@ -185,7 +185,7 @@ class ActivityCreates:
 
         job_ids = [jobs[p].id for p in positions]
         if batch.marked:
-            marks = dict.fromkeys(job_ids, ctx.now_ms())
+            marks = dict.fromkeys(job_ids, ctx.clock.now_ms())
             await ctx.redis.hset(known.keys.uncertain, mapping=marks)
         try:
             items = await ctx.createdate.send(batch.target.portal_id, build, post, len(positions))

@@ -6,11 +6,16 @@
         await engine.run_until_signal()
 
 Inside: queue workers for all shards (the delayed mover and the stalled-job reaper run with them),
-and one control loop that, every tick, refreshes the simulations' statuses from the store, expands
-the segments that are due, re-measures backlog pressure, detects completed simulations and
-flushes live counters to the store. Many daemons can run at once, on many machines: they share
-the consumer groups, segment expansion is leased per simulation, and each created object is
-counted once.
+and one control loop that, every tick of its clock, refreshes the simulations' statuses from the
+store, expands the segments that are due, re-measures backlog pressure, detects completed
+simulations and flushes live counters to the store. Many daemons can run at once, on many
+machines: they share the consumer groups, segment expansion is leased per simulation, and each
+created object is counted once.
+
+One :class:`~core.clock.Clock` (the system clock unless one is given) reaches everything that
+asks the time or waits on it: the queue (due times, backoff), the limiter, both HubSpot clients,
+the runtime's planning, expansion and outcome rules, and the control loop's ticks. A test that
+hands in a :class:`~core.clock.ManualClock` decides when time passes.
 
 Shutdown (SIGINT/SIGTERM): stop reading, let in-flight jobs finish within the grace period, hand
 the rest back to the group for another daemon, flush counters, close connections.
@@ -21,12 +26,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 
 import structlog
 
+from core.clock import Clock, SystemClock
+from core.lua import Scripts, lua_folder
 from engine.crm import HubSpotTransport
 from engine.redis_endpoint import connect_redis
 from engine.runtime.context import HandlerContext
@@ -37,7 +43,7 @@ from engine.runtime.lifecycle import Lifecycle
 from engine.runtime.outcomes import Outcomes
 from engine.runtime.planning import Planner
 from engine.runtime.pressure import Pressure
-from engine.runtime.registry import Registry, epoch_ms
+from engine.runtime.registry import Registry
 from engine.settings import Settings
 from engine.simulations import HubSpotTokens, Portals, Simulations
 from engine.telemetry.jobs import JobTelemetry
@@ -45,14 +51,19 @@ from engine.telemetry.keys import TelemetryKeys
 from limits import Limiter
 from schema.store import Store
 from streams import Handler, Queue
-from streams.scripts import Scripts
 from streams.worker import Worker
 
 log = structlog.get_logger()
 
-TICK_S = 0.25
+TICK_MS = 250
 REFRESH_MS = 500
 PRESSURE_MS = 1_000
+
+
+def due(now_ms: int, last_ms: int | None, every_ms: int) -> bool:
+    """Whether a task run at ``last_ms`` (None: never) is due again at ``now_ms``; a clock that
+    stepped back (the wall clock being corrected) makes it due rather than wait for the step."""
+    return last_ms is None or not 0 <= now_ms - last_ms < every_ms
 
 
 class Engine:
@@ -62,13 +73,13 @@ class Engine:
         *,
         redis_url: str,
         database_url: str | None = None,
-        now_ms: Callable[[], int] = epoch_ms,
+        clock: Clock | None = None,
     ) -> None:
         self.settings = settings
         self._redis_url = redis_url
         self._database_url = database_url or settings.resolved_database_url()
         self.queue_config = settings.queue_config()
-        self._now_ms = now_ms
+        self.clock: Clock = clock or SystemClock()
         self._stack = contextlib.AsyncExitStack()
         self._pressure = Pressure()
         self._stop = asyncio.Event()
@@ -97,14 +108,15 @@ class Engine:
         self.store = await stack.enter_async_context(Store.open(self._database_url))
         self.redis = await connect_redis(self._redis_url)
         stack.push_async_callback(self.redis.aclose)
-        self.limiter = Limiter(self.redis, settings.limit_config())
+        clock = self.clock
+        self.limiter = Limiter(self.redis, settings.limit_config(), clock=clock)
         await self.limiter.load()
         hubspot = await stack.enter_async_context(
-            HubSpotTransport.from_settings(settings, limiter=self.limiter)
+            HubSpotTransport.from_settings(settings, limiter=self.limiter, clock=clock)
         )
         sandbox = await stack.enter_async_context(
             HubSpotTransport.from_settings(
-                settings, limiter=self.limiter, base_url=settings.simcrm_sandbox_url
+                settings, limiter=self.limiter, base_url=settings.simcrm_sandbox_url, clock=clock
             )
         )
         tokens = HubSpotTokens.from_settings(settings, self.store)
@@ -117,10 +129,10 @@ class Engine:
                 hubspot=hubspot,
                 sandbox=sandbox,
                 sandbox_token=settings.simcrm_sandbox_token,
-                now_ms=self._now_ms,
+                clock=clock,
             ),
             key_prefix=settings.simcrm_key_prefix,
-            now_ms=self._now_ms,
+            clock=clock,
         )
         self.queue = await stack.enter_async_context(
             Queue(
@@ -128,9 +140,10 @@ class Engine:
                 self.queue_config,
                 policies=settings.retry_policies(),
                 default_policy=settings.retry_policy("secondary"),
+                clock=clock,
             )
         )
-        scripts = Scripts(self.redis, package="engine.runtime")
+        scripts = Scripts(self.redis, lua_folder("engine.runtime"))
         await scripts.load()
         self.expander = Expander(
             self.redis,
@@ -141,7 +154,7 @@ class Engine:
                 lookahead_segments=settings.simcrm_lookahead_segments,
                 backfill_window=settings.simcrm_backfill_window,
             ),
-            now_ms=self._now_ms,
+            clock=clock,
         )
         self.lifecycle = Lifecycle(
             self.redis, self.store, self.simulations, self.queue, self.expander
@@ -151,16 +164,16 @@ class Engine:
             scripts,
             self.queue,
             pressure=lambda: self._pressure,
-            now_ms=self._now_ms,
+            clock=clock,
             thinning_events_max=settings.thinning_events_max,
         )
         context = HandlerContext(
             redis=self.redis,
             queue=self.queue,
             scripts=scripts,
-            outcomes=Outcomes(self.queue.is_last_attempt, now_ms=self._now_ms),
+            outcomes=Outcomes(self.queue.is_last_attempt, clock=clock),
             createdate=CreatedatePolicy(enabled=settings.hubspot_write_createdate),
-            now_ms=self._now_ms,
+            clock=clock,
             search_lag_ms=settings.hubspot_search_lag_ms,
         )
         handlers = Handlers(context, registry=self.registry, planner=planner)
@@ -204,15 +217,19 @@ class Engine:
                 loop.remove_signal_handler(sig)
 
     async def _control_loop(self) -> None:
-        last_refresh = last_pressure = last_flush = 0.0
+        """One pass per tick of the engine's clock until stopped: refresh, pressure, expansion,
+        completion, and the counters' flush, each at its own cadence on the same clock."""
+        last_refresh: int | None = None
+        last_pressure: int | None = None
+        last_flush: int | None = None
         flush_every = self.settings.simcrm_flush_interval_ms
         while not self._stop.is_set():
-            now = time.monotonic() * 1000
+            now = self.clock.now_ms()
             try:
-                if now - last_refresh >= REFRESH_MS:
+                if due(now, last_refresh, REFRESH_MS):
                     await self.registry.refresh()
                     last_refresh = now
-                if now - last_pressure >= PRESSURE_MS:
+                if due(now, last_pressure, PRESSURE_MS):
                     await self._measure_pressure()
                     last_pressure = now
             except Exception as exc:  # a failed pass is retried on the next tick
@@ -224,11 +241,20 @@ class Engine:
                     await self.lifecycle.check_completed(sim)
                 except Exception as exc:
                     log.exception("simulation_pass_failed", sim_id=sim.id, error=type(exc).__name__)
-            if now - last_flush >= flush_every:
+            if due(now, last_flush, flush_every):
                 await self._flush_all()
                 last_flush = now
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), TICK_S)
+            await self._tick()
+
+    async def _tick(self) -> None:
+        """Wait one tick of the clock, or less when a stop is requested."""
+        stopping = asyncio.ensure_future(self._stop.wait())
+        ticking = asyncio.ensure_future(self.clock.sleep_ms(TICK_MS))
+        try:
+            await asyncio.wait((stopping, ticking), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in (stopping, ticking):
+                waiter.cancel()
 
     async def _measure_pressure(self) -> None:
         stats = await self.queue.stats()

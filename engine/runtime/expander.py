@@ -18,12 +18,14 @@ another daemon, or after a crash, counts nothing twice.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
+from core.clock import Clock
+from core.lua import Scripts
 from engine.model import Segment, SimulationModel
 from engine.runtime.context import as_text
 from engine.runtime.jobs import contact_job
@@ -31,7 +33,6 @@ from engine.runtime.keys import SimKeys
 from engine.runtime.registry import Known
 from schema.simulations import SimulationStatus
 from streams import Job, Queue
-from streams.scripts import Scripts
 
 log = structlog.get_logger()
 
@@ -68,13 +69,13 @@ class Expander:
         queue: Queue,
         config: ExpansionConfig,
         *,
-        now_ms: Callable[[], int],
+        clock: Clock,
     ) -> None:
         self._redis = redis
         self._scripts = scripts
         self._queue = queue
         self.config = config
-        self._now_ms = now_ms
+        self._clock = clock
         self._owner = secrets.token_hex(8)
 
     def segment_count(self, sim: Known) -> int:
@@ -113,7 +114,7 @@ class Expander:
             added = await self._scripts.run(
                 "expand",
                 [sim.keys.segments, sim.keys.metrics],
-                [number, segment.first, stop, segment.stop, self._now_ms()],
+                [number, segment.first, stop, segment.stop, self._clock.now_ms()],
             )
             enqueued += stop - upto
             budget -= stop - upto
@@ -147,7 +148,7 @@ class Expander:
         lookahead_wall = (
             self.config.lookahead_segments * self.config.segment_ms / sim.spec.time_scale
         )
-        return self._now_ms() + int(lookahead_wall)
+        return self._clock.now_ms() + int(lookahead_wall)
 
     async def _release(self, sim: Known) -> None:
         await self._scripts.run("unlock", [sim.keys.expand_lock], [self._owner])

@@ -83,8 +83,8 @@ class Handlers:
         )
 
     def _min_fill(self) -> int:
-        recently = self._ctx.now_ms() - self._ctx.outcomes.last_throttled_ms < SATURATED_FOR_MS
-        return SATURATED_MIN_FILL if recently else 1
+        since = self._ctx.clock.now_ms() - self._ctx.outcomes.last_throttled_ms
+        return SATURATED_MIN_FILL if since < SATURATED_FOR_MS else 1
 
     def table(self) -> dict[str, Batched]:
         """The queue's handler table: contacts, and every activity type."""

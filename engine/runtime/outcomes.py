@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable
 from enum import StrEnum
 
+from core.clock import Clock
 from engine.crm import CrmError, ErrorCategory, ItemResult, NetworkError, RateLimited, Throttled
 from engine.runtime.metrics import Metric, field
 from streams import ACK, DeadLetter, Defer, Job, Outcome, Retry
@@ -72,17 +73,15 @@ class Tally:
 class Outcomes:
     """Turns results into outcomes for one job type, counting them in a :class:`Tally`."""
 
-    def __init__(
-        self, is_last_attempt: Callable[[Job], bool], *, now_ms: Callable[[], int]
-    ) -> None:
+    def __init__(self, is_last_attempt: Callable[[Job], bool], *, clock: Clock) -> None:
         """``is_last_attempt`` is the queue's rule (:meth:`streams.Queue.is_last_attempt`)."""
         self._is_last_attempt = is_last_attempt
-        self._now_ms = now_ms
+        self._clock = clock
         self.last_throttled_ms = 0  # when the limiter last refused a call (batches linger then)
 
     def defer(self, wait_ms: int) -> Outcome:
         """Run again after at least ``wait_ms``, at the next quarter-second boundary."""
-        now = self._now_ms()
+        now = self._clock.now_ms()
         due = now + max(1, wait_ms)
         return Defer(due + (-due % DEFER_ALIGN_MS) - now)
 
@@ -130,7 +129,7 @@ class Outcomes:
     def of_error(self, job: Job, tally: Tally, error: Exception) -> Outcome:
         """The outcome of a call that failed as a whole (or was not sent)."""
         if isinstance(error, Throttled):
-            self.last_throttled_ms = self._now_ms()
+            self.last_throttled_ms = self._clock.now_ms()
             return self.defer(error.wait_ms)
         if isinstance(error, CrmError):
             after = error.retry_after_ms if isinstance(error, RateLimited) else None

@@ -18,6 +18,8 @@ from typing import Any
 
 import structlog
 
+from core.clock import Clock
+from core.lua import KeyOrArg, Scripts
 from engine.model import ActivityType, PlannedActivity, object_key
 from engine.runtime import thinning
 from engine.runtime.context import as_text, mark_absent
@@ -25,7 +27,6 @@ from engine.runtime.jobs import activity_job
 from engine.runtime.pressure import THINNABLE, Pressure, keeps
 from engine.runtime.registry import Known
 from streams import Job, Queue
-from streams.scripts import KeyOrArg, Scripts
 
 log = structlog.get_logger()
 
@@ -48,14 +49,14 @@ class Planner:
         queue: Queue,
         *,
         pressure: Callable[[], Pressure],
-        now_ms: Callable[[], int],
+        clock: Clock,
         thinning_events_max: int,
     ) -> None:
         self._redis = redis
         self._scripts = scripts
         self._queue = queue
         self._pressure = pressure
-        self._now_ms = now_ms
+        self._clock = clock
         self._events_max = thinning_events_max
 
     async def plan(self, sim: Known, indices: Sequence[int]) -> int:
@@ -113,7 +114,7 @@ class Planner:
         self, pipe: Any, sim: Known, pressure: Pressure, before: int, thinned: int
     ) -> None:
         event = thinning.ThinningEvent(
-            at=self._now_ms(),
+            at=self._clock.now_ms(),
             before=before,
             after=before - thinned,
             factor=pressure.factor,

@@ -7,12 +7,11 @@ within a second. A simulation's model and target are built once and kept while i
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import structlog
 
+from core.clock import Clock, SystemClock
 from engine.model import SimulationModel, SimulationSpec
 from engine.runtime.keys import SimKeys
 from engine.runtime.timing import Timing
@@ -25,10 +24,6 @@ ACTIVE = frozenset({SimulationStatus.RUNNING, SimulationStatus.PAUSED})
 FORGET_AFTER_MS = 600_000  # a finished simulation is forgotten ten minutes after it ended
 
 log = structlog.get_logger()
-
-
-def epoch_ms() -> int:
-    return int(time.time() * 1000)
 
 
 @dataclass(slots=True)
@@ -59,13 +54,13 @@ class Registry:
         portals: Portals,
         *,
         key_prefix: str = "simcrm",
-        now_ms: Callable[[], int] = epoch_ms,
+        clock: Clock | None = None,
     ) -> None:
         self._store = store
         self._simulations = simulations
         self._portals = portals
         self._prefix = key_prefix
-        self._now_ms = now_ms
+        self._clock: Clock = clock or SystemClock()
         self._known: dict[int, Known] = {}
 
     def known(self) -> list[Known]:
@@ -87,7 +82,7 @@ class Registry:
                 self._remember(await self._store.simulations.get(sim_id))
             except NotFound:
                 del self._known[sim_id]
-        now = self._now_ms()
+        now = self._clock.now_ms()
         for sim_id, known in list(self._known.items()):
             ended = known.row.finished_at
             if ended is not None and now - ended.timestamp() * 1000 > FORGET_AFTER_MS:

@@ -20,16 +20,15 @@ Two ways to ask, one set of rules:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
 from pydantic import SecretStr
 
+from core.clock import Clock, SystemClock
 from engine.crm import HubSpotTransport, PortalClient, check_token
 from engine.settings import Settings
 from engine.simulations.tokens import HubSpotTokens
-from limits import wall_clock_ms
 from schema.simulations import Simulation
 from schema.store import Store
 
@@ -61,13 +60,13 @@ class Portals:
         hubspot: HubSpotTransport,
         sandbox: HubSpotTransport,
         sandbox_token: SecretStr,
-        now_ms: Callable[[], int] = wall_clock_ms,
+        clock: Clock | None = None,
     ) -> None:
         self._tokens = tokens
         self._hubspot = hubspot
         self._sandbox = sandbox
         self._sandbox_token = sandbox_token
-        self._now_ms = now_ms
+        self._clock: Clock = clock or SystemClock()
         self._learnt: dict[tuple[str, str], str] = {}  # (base URL, token) → portal id
         self._next_try_ms = 0  # of the bounded sandbox look-up, after a failed one
         self._lock = asyncio.Lock()
@@ -80,14 +79,14 @@ class Portals:
         *,
         hubspot: HubSpotTransport,
         sandbox: HubSpotTransport,
-        now_ms: Callable[[], int] = wall_clock_ms,
+        clock: Clock | None = None,
     ) -> Portals:
         return cls(
             HubSpotTokens.from_settings(settings, store),
             hubspot=hubspot,
             sandbox=sandbox,
             sandbox_token=settings.simcrm_sandbox_token,
-            now_ms=now_ms,
+            clock=clock,
         )
 
     async def target(self, row: Simulation) -> Target:
@@ -123,10 +122,10 @@ class Portals:
         """The sandbox's portal id, or None while the sandbox cannot be reached (bounded)."""
         key = self._key(self._sandbox, self._sandbox_token)
         learnt = self._learnt.get(key)
-        if learnt is not None or self._now_ms() < self._next_try_ms:
+        if learnt is not None or self._clock.now_ms() < self._next_try_ms:
             return learnt
         async with self._lock:
-            if key not in self._learnt and self._now_ms() >= self._next_try_ms:
+            if key not in self._learnt and self._clock.now_ms() >= self._next_try_ms:
                 try:
                     details = await asyncio.wait_for(
                         check_token(self._sandbox, self._sandbox_token), LOOKUP_TIMEOUT_S
@@ -134,7 +133,7 @@ class Portals:
                     self._learnt[key] = details.portal_id
                 except Exception as exc:
                     log.info("sandbox_portal_unknown", error=type(exc).__name__)
-                    self._next_try_ms = self._now_ms() + RETRY_AFTER_MS
+                    self._next_try_ms = self._clock.now_ms() + RETRY_AFTER_MS
         return self._learnt.get(key)
 
     async def _learn(self, client: HubSpotTransport, token: SecretStr) -> str:

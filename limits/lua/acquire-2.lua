@@ -1,4 +1,4 @@
--- acquire-2.lua: admit one request for an account, or say how long to wait and why.
+-- acquire: admit one request for an account, or say how long to wait and why.
 --
 -- Nothing is consumed unless every check passes. The checks: the circuit breaker (open, or
 -- half-open with its one probe already out), the 429 cooldown, the daily budget, the rolling

@@ -1,4 +1,4 @@
--- report-3.lua: record what a request admitted by acquire-2.lua met, for the whole account.
+-- report: record what a request admitted by acquire-2.lua met, for the whole account.
 --
 -- HubSpot's rate-limit headers first: the burst limit it reports caps ours; when it counts more
 -- requests in its window than our log holds from a window before the request's admission up to

@@ -1,4 +1,4 @@
--- state-4.lua: a read-only snapshot of an account's limits, for health checks and metrics.
+-- state: a read-only snapshot of an account's limits, for health checks and metrics.
 --
 -- Computes what acquire-2.lua would see at `now` (buckets refilled, the daily count reset when
 -- its reset time has passed) without writing anything.

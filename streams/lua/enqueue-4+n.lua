@@ -1,16 +1,21 @@
 -- enqueue: add jobs to one shard, skipping any whose id is already live.
--- KEYS[1] primary ready stream   KEYS[2] secondary ready stream   KEYS[3] delayed sorted set
--- KEYS[4] live counts hash (scope -> live jobs of the scope)
--- KEYS[5..] live-id buckets (hashes: job id -> "") named by the jobs below.
--- ARGV[1] now_ms
--- ARGV[2] one line per job, each ending in "\n":
---   "<bucket>:<class>:<due_ms>:<size>:<scope length>:<scope><job_id>"
---   (bucket: index into KEYS, 5 = the first bucket; class "p"|"s"; size: payload bytes)
--- ARGV[3] the jobs' payloads, concatenated in the same order.
---   Three arguments per call, whatever the number of jobs, keep the client's encoding cost low.
+--
 -- A job due at or before now is added to its ready stream; a later one to the delayed set as
--- "<class><payload>" scored by due_ms.
--- Returns: the number of jobs added (duplicates are not counted).
+-- "<class><payload>" scored by due_ms. Three arguments per call, whatever the number of jobs,
+-- keep the client's encoding cost low.
+--
+-- KEYS[1]  primary ready stream
+-- KEYS[2]  secondary ready stream
+-- KEYS[3]  delayed sorted set
+-- KEYS[4]  live counts hash (scope -> live jobs of the scope)
+-- KEYS[5..] live-id buckets (hashes: job id -> "") named by the jobs below.
+-- ARGV[1]  now_ms
+-- ARGV[2]  one line per job, each ending in "\n":
+--          "<bucket>:<class>:<due_ms>:<size>:<scope length>:<scope><job_id>"
+--          (bucket: index into KEYS, 5 = the first bucket; class "p"|"s"; size: payload bytes)
+-- ARGV[3]  the jobs' payloads, concatenated in the same order.
+-- Returns  the number of jobs added (duplicates are not counted).
+
 local now = tonumber(ARGV[1])
 local blob = ARGV[3]
 local offset = 1

@@ -1,9 +1,14 @@
 -- heartbeat: renew this consumer's claim on entries it is still running.
--- KEYS[1] ready stream
--- ARGV[1] group   ARGV[2] consumer   ARGV[3..] entry ids
+--
 -- Resets the idle time of each entry the consumer still owns (XCLAIM JUSTID, which does not
 -- count a delivery). An entry now owned by another consumer, or settled, is left alone.
--- Returns: the ids this consumer no longer owns.
+--
+-- KEYS[1]  ready stream
+-- ARGV[1]  group
+-- ARGV[2]  consumer
+-- ARGV[3..] entry ids
+-- Returns  the ids this consumer no longer owns.
+
 local lost = {}
 for i = 3, #ARGV do
   local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)

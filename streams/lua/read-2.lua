@@ -1,11 +1,19 @@
 -- read: deliver up to COUNT new entries to a consumer, primary stream first.
--- KEYS[1] primary ready stream   KEYS[2] secondary ready stream
--- ARGV[1] group   ARGV[2] consumer   ARGV[3] count
--- Returns: {primary_entries, secondary_entries, primary_last_id, secondary_last_id}; entries are
---   lists of {entry_id, {field, value, ...}}. The secondary stream is read only for what the
---   primary one could not fill. When nothing was delivered the last two items are the group's
---   last-delivered id of each stream (else ""), so the caller can block on XREAD for anything
---   newer without holding concurrency slots and without missing an entry added meanwhile.
+--
+-- The secondary stream is read only for what the primary one could not fill. When nothing was
+-- delivered, the reply carries the group's last-delivered id of each stream, so the caller can
+-- block on XREAD for anything newer without holding concurrency slots and without missing an
+-- entry added meanwhile.
+--
+-- KEYS[1]  primary ready stream
+-- KEYS[2]  secondary ready stream
+-- ARGV[1]  group
+-- ARGV[2]  consumer
+-- ARGV[3]  count
+-- Returns  {primary_entries, secondary_entries, primary_last_id, secondary_last_id}; entries
+--          are lists of {entry_id, {field, value, ...}}; the last two are "" unless nothing
+--          was delivered.
+
 local n = tonumber(ARGV[3])
 local primary = {}
 local secondary = {}

@@ -1,11 +1,18 @@
--- reclaim: take over entries idle longer than the visibility timeout (their consumer died or
--- stopped renewing), counting the take-over as a delivery.
--- KEYS[1] ready stream
--- ARGV[1] group   ARGV[2] consumer   ARGV[3] min_idle_ms   ARGV[4] cursor   ARGV[5] count
--- Returns: {next_cursor, claimed, lost} where claimed is a list of {entry_id, payload, deliveries}
---   (deliveries includes this one) and lost lists pending ids whose entry no longer exists (they
---   are acknowledged so they leave the pending list).
--- Works on Redis 6.2 (deleted entries stay pending) and 7.x (XAUTOCLAIM reports them itself).
+-- reclaim: take over entries idle longer than the visibility timeout, counting it as a delivery.
+--
+-- Their consumer died or stopped renewing its claim. Works on Redis 6.2 (deleted entries stay
+-- pending) and 7.x (XAUTOCLAIM reports them itself).
+--
+-- KEYS[1]  ready stream
+-- ARGV[1]  group
+-- ARGV[2]  consumer
+-- ARGV[3]  min_idle_ms
+-- ARGV[4]  cursor
+-- ARGV[5]  count
+-- Returns  {next_cursor, claimed, lost}: claimed is a list of {entry_id, payload, deliveries}
+--          (deliveries includes this one); lost lists pending ids whose entry no longer exists
+--          (they are acknowledged, so they leave the pending list).
+
 local res = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4],
   'COUNT', tonumber(ARGV[5]), 'JUSTID')
 local claimed = {}

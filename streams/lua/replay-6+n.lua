@@ -1,13 +1,20 @@
 -- replay: put selected dead letters of one scope back on their ready stream.
--- KEYS[1] dead-letter stream   KEYS[2] dead-letter scopes hash   KEYS[3] the scope's counts hash
--- KEYS[4] primary ready stream   KEYS[5] secondary ready stream
--- KEYS[6] live counts hash (scope -> live jobs of the scope)
--- KEYS[7..] live-id buckets named by the dead letters below.
--- ARGV[1] scope; then one group of 6 per dead letter: entry_id, bucket (index into KEYS),
---   job_id, class ("p"|"s"), category, payload (the job as it will run again).
+--
 -- A dead letter is replayed only if this call deleted it from the dead-letter stream, so two
 -- concurrent replays never enqueue it twice; a job whose id is live again is not re-added.
--- Returns: {replayed, already_live, missing}.
+--
+-- KEYS[1]  dead-letter stream
+-- KEYS[2]  dead-letter scopes hash
+-- KEYS[3]  the scope's counts hash
+-- KEYS[4]  primary ready stream
+-- KEYS[5]  secondary ready stream
+-- KEYS[6]  live counts hash (scope -> live jobs of the scope)
+-- KEYS[7..] live-id buckets named by the dead letters below.
+-- ARGV[1]  scope
+-- ARGV[2..] one group of 6 per dead letter: entry_id, bucket (index into KEYS), job_id,
+--          class ("p"|"s"), category, payload (the job as it will run again).
+-- Returns  {replayed, already_live, missing}.
+
 local scope = ARGV[1]
 local replayed, already_live, missing = 0, 0, 0
 for i = 2, #ARGV, 6 do

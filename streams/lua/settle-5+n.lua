@@ -1,20 +1,28 @@
 -- settle: apply many jobs' outcomes in one atomic step.
--- KEYS[1] the ready stream the entries were read from   KEYS[2] delayed sorted set
--- KEYS[3] dead-letter stream   KEYS[4] dead-letter scopes hash
--- KEYS[5] live counts hash (scope -> live jobs of the scope)
--- KEYS[6..] live-id buckets and, for scopes with a dead letter here, their dead-letter counts
---   hash and samples list; records name them by index into KEYS.
--- ARGV[1] group   ARGV[2] now_ms   ARGV[3] samples kept per scope; then one record per job:
---   "a:<bucket>:<entry_id>:<scope length>:<scope><job_id>"
---                                                 done: ack, delete, forget the id (one item)
---   "r", entry_id, due_ms, member                 again later: member is "<class><payload>";
---                                                 due now -> back on KEYS[1], else delayed
---   "d", entry_id, bucket, job_id, counts, samples, scope, category, error, attempts, payload,
---        sample                                   dead letter (counts, samples: KEYS indexes)
+--
 -- A record applies only if its entry was still pending (XACK returned 1): settling an entry
 -- twice, or settling one another consumer already settled, changes nothing. A job that leaves
 -- the queue (done or dead) no longer counts as live for its scope.
--- Returns: {acked, rescheduled, dead, stale}.
+--
+-- KEYS[1]  the ready stream the entries were read from
+-- KEYS[2]  delayed sorted set
+-- KEYS[3]  dead-letter stream
+-- KEYS[4]  dead-letter scopes hash
+-- KEYS[5]  live counts hash (scope -> live jobs of the scope)
+-- KEYS[6..] live-id buckets and, for scopes with a dead letter here, their dead-letter counts
+--          hash and samples list; records name them by index into KEYS.
+-- ARGV[1]  group
+-- ARGV[2]  now_ms
+-- ARGV[3]  samples kept per scope
+-- ARGV[4..] one record per job:
+--          "a:<bucket>:<entry_id>:<scope length>:<scope><job_id>"
+--                                               done: ack, delete, forget the id (one item)
+--          "r", entry_id, due_ms, member        again later: member is "<class><payload>";
+--                                               due now -> back on KEYS[1], else delayed
+--          "d", entry_id, bucket, job_id, counts, samples, scope, category, error, attempts,
+--               payload, sample                 dead letter (counts, samples: KEYS indexes)
+-- Returns  {acked, rescheduled, dead, stale}.
+
 local group = ARGV[1]
 local now = tonumber(ARGV[2])
 local sample_max = tonumber(ARGV[3])

@@ -17,12 +17,12 @@ from redis.asyncio import Redis
 from api.app import create_app
 from api.appkeys import SETTINGS, STORE
 from api.server import start_server
+from core.clock import ManualClock
 from engine.settings import Settings
 from sandbox import Sandbox, SandboxConfig
 from schema.store import Store
 from schema.users import Role
 from tests.engine.runtime.harness import runtime_settings, start_engine
-from tests.support.ms_clock import MsClock
 
 Client = TestClient[web.Request, web.Application]
 ClientFactory = Callable[[web.Application], Awaitable[Client]]
@@ -57,7 +57,7 @@ class Api:
     app: web.Application
     client: Client
     keys: dict[str, str]
-    clock: MsClock
+    clock: ManualClock
 
     @property
     def store(self) -> Store:
@@ -109,9 +109,9 @@ async def make_api(
 
     async def make(**changes: Any) -> Api:
         keys = await make_users(database_file)
-        clock = MsClock()
+        clock = ManualClock()
         app = create_app(
-            api_settings(**changes), redis_url=redis_url, database_url=database_file, now_ms=clock
+            api_settings(**changes), redis_url=redis_url, database_url=database_file, clock=clock
         )
         return Api(app, await aiohttp_client(app), keys, clock)
 

@@ -10,11 +10,11 @@ import pytest
 from redis.asyncio import Redis
 
 from api.app import create_app
+from core.clock import ManualClock
 from engine.runtime.keys import SimKeys
 from limits import Limiter, Outcome
 from sandbox import Sandbox, SandboxConfig
 from tests.api.conftest import BODY, Api, ClientFactory, api_settings, error_of, make_users
-from tests.support.ms_clock import MsClock
 
 WINDOW_START_MS = 1_767_571_200_000  # BODY's window: 2026-01-05 to 2026-01-12 (UTC)
 WINDOW_END_MS = 1_768_176_000_000
@@ -61,12 +61,12 @@ async def test_a_running_simulation_reports_its_clock(api: Api) -> None:
     sim = await api.create(backfill=False, time_scale=3600)
     _, started = await api.call("member", "POST", f"/api/simulations/{sim['id']}/start")
     started_ms = int(datetime.fromisoformat(started["started_at"]).timestamp() * 1000)
-    api.clock.now = started_ms + 60_000  # one wall minute = 60 simulated hours
+    api.clock.set(started_ms + 60_000)  # one wall minute = 60 simulated hours
     _, body = await api.call("member", "GET", f"/api/simulations/{sim['id']}/metrics")
     clock = body["clock"]
     assert clock["simulatedNowMs"] == WINDOW_START_MS + 60 * 3_600_000
     assert 0 < clock["dueRecords"] < 200
-    api.clock.now = started_ms + 3_600_000  # past the window's end
+    api.clock.set(started_ms + 3_600_000)  # past the window's end
     _, later = await api.call("member", "GET", f"/api/simulations/{sim['id']}/metrics")
     assert later["clock"] == {"simulatedNowMs": WINDOW_END_MS, "dueRecords": 200}
 
@@ -144,9 +144,9 @@ async def test_limits_and_health_report_the_sandbox_account(
     """A sandbox simulation's limits are its account's; health lists that account, with an open
     breaker once enough failures were reported."""
     keys = await make_users(database_file)
-    clock = MsClock()
+    clock = ManualClock()
     settings = api_settings(simcrm_sandbox_url=sandbox.url)
-    app = create_app(settings, redis_url=redis_url, database_url=database_file, now_ms=clock)
+    app = create_app(settings, redis_url=redis_url, database_url=database_file, clock=clock)
     client = await aiohttp_client(app)
     auth = {"Authorization": f"Bearer {keys['member']}"}
     created = await (await client.post("/api/simulations", json=BODY, headers=auth)).json()

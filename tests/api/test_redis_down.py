@@ -10,10 +10,10 @@ from pydantic import SecretStr
 from redis.asyncio import Redis
 
 from api.app import create_app
+from core.clock import ManualClock
 from engine.runtime.keys import SimKeys
 from schema.crypto import TokenCipher
 from tests.api.conftest import BODY, SECRET, Api, ClientFactory, api_settings, error_of, make_users
-from tests.support.ms_clock import MsClock
 from tests.support.servers import RedisServer
 
 
@@ -29,9 +29,9 @@ async def test_every_endpoint_answers_while_redis_is_down(
     server = redis_server_factory()
     keys = await make_users(database_file)
     app = create_app(
-        api_settings(), redis_url=server.url, database_url=database_file, now_ms=MsClock()
+        api_settings(), redis_url=server.url, database_url=database_file, clock=ManualClock()
     )
-    api = Api(app, await aiohttp_client(app), keys, MsClock())
+    api = Api(app, await aiohttp_client(app), keys, ManualClock())
     sim = await api.create("member")
     token_sim = await api.create("member", target="hubspot")
     member = await api.store.users.by_email("member@example.com")
@@ -105,9 +105,9 @@ async def test_redis_down_at_start_does_not_stop_the_api(
     server.stop()
     keys = await make_users(database_file)
     app = create_app(
-        api_settings(), redis_url=server.url, database_url=database_file, now_ms=MsClock()
+        api_settings(), redis_url=server.url, database_url=database_file, clock=ManualClock()
     )
-    api = Api(app, await aiohttp_client(app), keys, MsClock())
+    api = Api(app, await aiohttp_client(app), keys, ManualClock())
     assert (await api.client.get("/api/health")).status == 503
     sim = await api.create("member", **{k: v for k, v in BODY.items() if k != "name"})
     status, metrics = await api.call("member", "GET", f"/api/simulations/{sim['id']}/metrics")

@@ -13,17 +13,12 @@ import pytest
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
+from core.clock import ManualClock
 from engine.redis_endpoint import connect_redis
 from limits import LimitConfig, Limiter, PortalKeys
-from tests.support.ms_clock import MsClock
 from tests.support.servers import RedisClusterServers
 
 LimiterFactory = Callable[..., Awaitable[Limiter]]
-
-
-@pytest.fixture
-def ms_clock() -> MsClock:
-    return MsClock()
 
 
 @pytest.fixture
@@ -49,11 +44,11 @@ async def limits_redis(
 
 
 @pytest.fixture
-def make_limiter(limits_redis: Redis | RedisCluster, ms_clock: MsClock) -> LimiterFactory:
+def make_limiter(limits_redis: Redis | RedisCluster, manual_clock: ManualClock) -> LimiterFactory:
     """Build a loaded limiter with ``LimitConfig(**fields)`` on the fake clock."""
 
     async def make(**fields: Any) -> Limiter:
-        limiter = Limiter(limits_redis, LimitConfig(**fields), clock=ms_clock)
+        limiter = Limiter(limits_redis, LimitConfig(**fields), clock=manual_clock)
         await limiter.load()
         return limiter
 

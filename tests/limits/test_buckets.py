@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from core.clock import ManualClock
 from limits import CostTooLarge, Reason, UnknownKind
 from tests.limits.conftest import LimiterFactory
-from tests.support.ms_clock import MsClock
 
 
 async def test_short_bucket_refuses_until_refilled(
-    make_limiter: LimiterFactory, portal: str, ms_clock: MsClock
+    make_limiter: LimiterFactory, portal: str, manual_clock: ManualClock
 ) -> None:
     """A note bucket of 200 units refilled per 60 s: after two 100-unit batches the third is
     refused with reason ``bucket`` and the wait for 100 units to refill (30 s)."""
@@ -20,9 +20,9 @@ async def test_short_bucket_refuses_until_refilled(
     refused = await limiter.acquire(portal, "note", cost=100)
     assert refused.reason is Reason.BUCKET
     assert refused.wait_ms == 30_000
-    ms_clock.advance(29_999)
+    manual_clock.advance(29_999)
     assert not (await limiter.acquire(portal, "note", cost=100)).allowed
-    ms_clock.advance(1)
+    manual_clock.advance(1)
     assert (await limiter.acquire(portal, "note", cost=100)).allowed
 
 
@@ -38,12 +38,12 @@ async def test_an_empty_bucket_does_not_block_other_types(
 
 
 async def test_refill_never_exceeds_capacity(
-    make_limiter: LimiterFactory, portal: str, ms_clock: MsClock
+    make_limiter: LimiterFactory, portal: str, manual_clock: ManualClock
 ) -> None:
     """After an hour idle a 300-unit bucket holds 300 units, not more."""
     limiter = await make_limiter(buckets={"call": 300})
     assert (await limiter.acquire(portal, "call", cost=100)).allowed
-    ms_clock.advance(3_600_000)
+    manual_clock.advance(3_600_000)
     for _ in range(3):
         assert (await limiter.acquire(portal, "call", cost=100)).allowed
     assert (await limiter.acquire(portal, "call", cost=1)).reason is Reason.BUCKET

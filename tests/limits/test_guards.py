@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from core.clock import ManualClock
 from limits import BreakerState, Limiter, LimiterEvent, Outcome, Policy, Reason
 from tests.limits.conftest import LimiterFactory
-from tests.support.ms_clock import MsClock
 
 
 async def test_429_without_retry_after_cools_down_15_seconds(
-    make_limiter: LimiterFactory, portal: str, ms_clock: MsClock
+    make_limiter: LimiterFactory, portal: str, manual_clock: ManualClock
 ) -> None:
     """A TEN_SECONDLY_ROLLING 429 without Retry-After holds every kind back for 15 s."""
     limiter = await make_limiter()
@@ -20,24 +20,24 @@ async def test_429_without_retry_after_cools_down_15_seconds(
     for kind in ("contact", "note", "other"):
         refused = await limiter.acquire(portal, kind)
         assert (refused.reason, refused.wait_ms) == (Reason.COOLDOWN, 15_000)
-    ms_clock.advance(15_000)
+    manual_clock.advance(15_000)
     assert (await limiter.acquire(portal, "contact")).allowed
 
 
 async def test_retry_after_sets_the_cooldown_and_it_only_grows(
-    make_limiter: LimiterFactory, portal: str, ms_clock: MsClock
+    make_limiter: LimiterFactory, portal: str, manual_clock: ManualClock
 ) -> None:
     """Retry-After (in ms) sets the cooldown; a later 429 asking for less does not shorten it."""
     limiter = await make_limiter()
     await limiter.report(portal, Outcome.RATE_LIMITED, retry_after_ms=3_000)
-    ms_clock.advance(1_000)
+    manual_clock.advance(1_000)
     effect = await limiter.report(portal, Outcome.RATE_LIMITED, retry_after_ms=500)
     assert effect.event is LimiterEvent.NOTHING
     assert (await limiter.acquire(portal, "call")).wait_ms == 2_000
 
 
 async def test_daily_429_waits_for_the_daily_reset(
-    make_limiter: LimiterFactory, portal: str, ms_clock: MsClock
+    make_limiter: LimiterFactory, portal: str, manual_clock: ManualClock
 ) -> None:
     """A DAILY 429 is told apart: requests wait until midnight UTC (15 h from 09:00), reason
     ``daily``, not the 15-second cooldown."""
@@ -47,24 +47,24 @@ async def test_daily_429_waits_for_the_daily_reset(
     assert (refused.reason, refused.wait_ms) == (Reason.DAILY, 15 * 3_600_000)
     state = await limiter.state(portal)
     assert state.cooldown_reason is Reason.DAILY
-    ms_clock.advance(15 * 3_600_000)
+    manual_clock.advance(15 * 3_600_000)
     assert (await limiter.acquire(portal, "contact")).allowed
 
 
 async def test_search_429_holds_back_only_searches(
-    make_limiter: LimiterFactory, portal: str, ms_clock: MsClock
+    make_limiter: LimiterFactory, portal: str, manual_clock: ManualClock
 ) -> None:
     """The search limit's 429 pauses searches for a second; creates go on."""
     limiter = await make_limiter()
     await limiter.report(portal, Outcome.RATE_LIMITED, policy=Policy.SEARCH)
     assert (await limiter.acquire(portal, "search")).reason is Reason.COOLDOWN
     assert (await limiter.acquire(portal, "contact")).allowed
-    ms_clock.advance(1_000)
+    manual_clock.advance(1_000)
     assert (await limiter.acquire(portal, "search")).allowed
 
 
 async def _fail(
-    limiter: Limiter, portal: str, times: int, ms_clock: MsClock, step: int
+    limiter: Limiter, portal: str, times: int, manual_clock: ManualClock, step: int
 ) -> list[LimiterEvent]:
     """Admit and fail ``times`` requests, ``step`` ms apart; the report events."""
     events = []
@@ -73,20 +73,20 @@ async def _fail(
         assert decision.allowed
         effect = await limiter.report(portal, Outcome.FAILED, acquired_at_ms=decision.at_ms)
         events.append(effect.event)
-        ms_clock.advance(step)
+        manual_clock.advance(step)
     return events
 
 
 async def test_breaker_opens_on_the_ninth_failure_within_60_seconds(
-    make_limiter: LimiterFactory, portal: str, ms_clock: MsClock
+    make_limiter: LimiterFactory, portal: str, manual_clock: ManualClock
 ) -> None:
     """Eight failures in 60 s leave the breaker closed; the ninth opens it for the configured
     time, refusing every request with reason ``breaker``."""
     limiter = await make_limiter(breaker_open_ms=30_000)
-    events = await _fail(limiter, portal, 8, ms_clock, step=1_000)
+    events = await _fail(limiter, portal, 8, manual_clock, step=1_000)
     assert set(events) == {LimiterEvent.NOTHING}
     assert (await limiter.state(portal)).breaker is BreakerState.CLOSED
-    events = await _fail(limiter, portal, 1, ms_clock, step=0)
+    events = await _fail(limiter, portal, 1, manual_clock, step=0)
     assert events == [LimiterEvent.BREAKER_OPENED]
     refused = await limiter.acquire(portal, "note")
     assert (refused.reason, refused.wait_ms) == (Reason.BREAKER, 30_000)
@@ -95,22 +95,22 @@ async def test_breaker_opens_on_the_ninth_failure_within_60_seconds(
 
 
 async def test_failures_spread_over_more_than_60_seconds_do_not_trip(
-    make_limiter: LimiterFactory, portal: str, ms_clock: MsClock
+    make_limiter: LimiterFactory, portal: str, manual_clock: ManualClock
 ) -> None:
     """Twenty failures 8 s apart never put more than eight in one 60 s window."""
     limiter = await make_limiter()
-    events = await _fail(limiter, portal, 20, ms_clock, step=8_000)
+    events = await _fail(limiter, portal, 20, manual_clock, step=8_000)
     assert set(events) == {LimiterEvent.NOTHING}
 
 
 async def test_half_open_lets_one_probe_through_and_its_success_closes(
-    make_limiter: LimiterFactory, portal: str, ms_clock: MsClock
+    make_limiter: LimiterFactory, portal: str, manual_clock: ManualClock
 ) -> None:
     """Once the open time is over, exactly one request (the probe) passes; others wait for it.
     The probe's success closes the breaker and traffic flows again."""
     limiter = await make_limiter(breaker_open_ms=30_000, probe_timeout_ms=10_000)
-    await _fail(limiter, portal, 9, ms_clock, step=0)
-    ms_clock.advance(30_000)
+    await _fail(limiter, portal, 9, manual_clock, step=0)
+    manual_clock.advance(30_000)
     assert (await limiter.state(portal)).breaker is BreakerState.HALF_OPEN
     probe = await limiter.acquire(portal, "contact")
     assert probe.allowed
@@ -126,34 +126,34 @@ async def test_half_open_lets_one_probe_through_and_its_success_closes(
 
 
 async def test_failed_probe_reopens_and_a_lost_probe_times_out(
-    make_limiter: LimiterFactory, portal: str, ms_clock: MsClock
+    make_limiter: LimiterFactory, portal: str, manual_clock: ManualClock
 ) -> None:
     """A probe that fails opens the breaker again; a probe never reported frees the way for
     another probe after the probe timeout."""
     limiter = await make_limiter(breaker_open_ms=5_000, probe_timeout_ms=2_000)
-    await _fail(limiter, portal, 9, ms_clock, step=0)
-    ms_clock.advance(5_000)
+    await _fail(limiter, portal, 9, manual_clock, step=0)
+    manual_clock.advance(5_000)
     probe = await limiter.acquire(portal, "contact")
     effect = await limiter.report(portal, Outcome.FAILED, acquired_at_ms=probe.at_ms)
     assert effect.event is LimiterEvent.BREAKER_REOPENED
     assert (await limiter.acquire(portal, "contact")).wait_ms == 5_000
-    ms_clock.advance(5_000)
+    manual_clock.advance(5_000)
     assert (await limiter.acquire(portal, "contact")).probe  # never reported
-    ms_clock.advance(2_000)
+    manual_clock.advance(2_000)
     assert (await limiter.acquire(portal, "contact")).probe
 
 
 async def test_late_answers_from_before_the_trip_change_nothing(
-    make_limiter: LimiterFactory, portal: str, ms_clock: MsClock
+    make_limiter: LimiterFactory, portal: str, manual_clock: ManualClock
 ) -> None:
     """Requests admitted before the breaker opened and answered afterwards neither extend the
     open time (failures) nor close the half-open breaker (successes)."""
     limiter = await make_limiter(breaker_open_ms=5_000)
     early = await limiter.acquire(portal, "contact")
-    await _fail(limiter, portal, 9, ms_clock, step=0)
+    await _fail(limiter, portal, 9, manual_clock, step=0)
     late = await limiter.report(portal, Outcome.FAILED, acquired_at_ms=early.at_ms)
     assert late.event is LimiterEvent.NOTHING
-    ms_clock.advance(5_000)
+    manual_clock.advance(5_000)
     probe = await limiter.acquire(portal, "contact")
     assert probe.probe
     stale = await limiter.report(portal, Outcome.OK, acquired_at_ms=early.at_ms)

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.crc import key_slot
 
-from limits import BreakerState, LimitConfig, Limiter, Outcome, PortalKeys, Reason, ScriptLoadError
-from limits.scripts import LUA_DIR, Scripts, read_sources
+from core.clock import ManualClock
+from core.lua import lua_folder, read_scripts
+from limits import BreakerState, LimitConfig, Limiter, Outcome, PortalKeys, Reason
 from tests.limits.conftest import LimiterFactory
-from tests.support.ms_clock import MsClock
 
 
 async def test_an_unknown_account_reads_as_fresh(make_limiter: LimiterFactory, portal: str) -> None:
@@ -27,7 +24,7 @@ async def test_an_unknown_account_reads_as_fresh(make_limiter: LimiterFactory, p
 
 
 async def test_state_reports_what_happened(
-    make_limiter: LimiterFactory, portal: str, ms_clock: MsClock
+    make_limiter: LimiterFactory, portal: str, manual_clock: ManualClock
 ) -> None:
     """After traffic, a failure and a 429, the snapshot shows each, and serialises to JSON."""
     limiter = await make_limiter(window_limit=10, daily_limit=1_000)
@@ -40,7 +37,7 @@ async def test_state_reports_what_happened(
     assert state.buckets["note"].tokens == state.buckets["note"].capacity - 3
     assert state.recent_failures == 1
     assert (state.cooldown_until_ms, state.cooldown_reason) == (
-        ms_clock.now + 4_000,
+        manual_clock.now_ms() + 4_000,
         Reason.COOLDOWN,
     )
     as_json = state.to_json()
@@ -73,16 +70,16 @@ def test_portal_ids_that_would_break_the_tag_are_refused() -> None:
 
 
 async def test_keys_expire_and_stay_small(
-    limits_redis: Redis | RedisCluster, portal: str, ms_clock: MsClock
+    limits_redis: Redis | RedisCluster, portal: str, manual_clock: ManualClock
 ) -> None:
     """Every key of an account carries a TTL no longer than a day, and an hour of steady
     traffic leaves the window log bounded (limit × (window + 30 s history) / window)."""
-    limiter = Limiter(limits_redis, LimitConfig(window_limit=20), clock=ms_clock)
+    limiter = Limiter(limits_redis, LimitConfig(window_limit=20), clock=manual_clock)
     for _ in range(3_600):
         decision = await limiter.acquire(portal, "contact")
         if decision.allowed:
             await limiter.report(portal, Outcome.FAILED if _ % 500 == 0 else Outcome.OK)
-        ms_clock.advance(1_000)
+        manual_clock.advance(1_000)
     keys = PortalKeys(portal)
     for key in (keys.window, keys.failures, keys.state):
         ttl = await limits_redis.pttl(key)
@@ -103,33 +100,14 @@ async def test_reset_forgets_an_account(make_limiter: LimiterFactory, portal: st
 
 
 def test_every_script_has_a_header_matching_its_name() -> None:
-    """Each .lua file is named <name>-<key count>.lua and its header documents exactly that
-    many KEYS, the ARGV and what it returns."""
-    sources = read_sources()
-    assert set(sources) == {"acquire", "report", "state"}
-    assert {name: s.key_count for name, s in sources.items()} == {
-        "acquire": 2,
-        "report": 3,
-        "state": 4,
+    """The limiter's scripts pass the loader's checks, with the key counts their callers use
+    (the loader itself is tested in tests/core)."""
+    scripts = read_scripts(lua_folder("limits"))
+    assert {name: (s.fixed_keys, s.variadic) for name, s in scripts.items()} == {
+        "acquire": (2, False),
+        "report": (3, False),
+        "state": (4, False),
     }
-
-
-def test_a_malformed_script_is_refused_when_read(tmp_path: Path) -> None:
-    """A script whose header misses a KEYS line, or whose name lacks the key count, fails fast."""
-    shutil.copy(LUA_DIR / "state-4.lua", tmp_path / "state-3.lua")
-    with pytest.raises(ScriptLoadError, match=r"KEYS\[1\]..KEYS\[3\]"):
-        read_sources(tmp_path)
-    (tmp_path / "state-3.lua").rename(tmp_path / "state.lua")
-    with pytest.raises(ScriptLoadError, match="named"):
-        read_sources(tmp_path)
-
-
-async def test_a_lua_syntax_error_stops_boot(redis: Redis, tmp_path: Path) -> None:
-    """load() sends every script to Redis at boot, so a syntax error surfaces there."""
-    text = (LUA_DIR / "acquire-2.lua").read_text().replace("local now", "local = now", 1)
-    (tmp_path / "acquire-2.lua").write_text(text)
-    with pytest.raises(ScriptLoadError, match=r"acquire-2\.lua"):
-        await Scripts(redis, tmp_path).load()
 
 
 async def test_scripts_survive_a_flushed_script_cache(

@@ -10,9 +10,9 @@ from typing import Any
 import aiohttp
 import pytest
 
+from core.clock import ManualClock
 from sandbox import Fault, Sandbox
 from sandbox.hubspot import ObjectType
-from tests.support.ms_clock import MsClock
 from tests.support.sandboxes import TOKEN, SandboxFactory
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -117,7 +117,7 @@ async def test_rate_limit_headers_on_api_answers(
 
 
 async def test_429_bodies_per_policy(
-    http: aiohttp.ClientSession, sandbox_factory: SandboxFactory, ms_clock: MsClock
+    http: aiohttp.ClientSession, sandbox_factory: SandboxFactory, manual_clock: ManualClock
 ) -> None:
     """Past the burst limit: HubSpot's TEN_SECONDLY_ROLLING body; past the daily limit: the
     DAILY body; past the search limit: the RATE_LIMITS body. Retry-After only when configured."""
@@ -134,7 +134,7 @@ async def test_429_bodies_per_policy(
     )
     assert body["groupName"].startswith("publicapi:private_app-api-calls-ten-secondly:")
     assert headers["X-HubSpot-RateLimit-Remaining"] == "0"
-    ms_clock.advance(10_000)
+    manual_clock.advance(10_000)
     sandbox.reconfigure(retry_after_s=4)
     assert (await call(http, sandbox, "GET", "/crm/v3/objects/tasks"))[0] == 200
     status, body, headers = await call(http, sandbox, "GET", "/crm/v3/objects/tasks")
@@ -269,7 +269,7 @@ async def test_account_details_and_properties_shapes(
 
 
 async def test_stats_count_objects_duplicates_and_the_peak(
-    http: aiohttp.ClientSession, sandbox_factory: SandboxFactory, ms_clock: MsClock
+    http: aiohttp.ClientSession, sandbox_factory: SandboxFactory, manual_clock: ManualClock
 ) -> None:
     """Two notes for the same simulation record and type count as one duplicate; the peak is
     the most requests seen in any 10 s window; /__sandbox/stats says the same over HTTP."""
@@ -280,7 +280,7 @@ async def test_stats_count_objects_duplicates_and_the_peak(
         await call(http, sandbox, "POST", "/crm/v3/objects/notes", note)
     for _ in range(3):
         await call(http, sandbox, "GET", "/crm/v3/objects/notes")
-    ms_clock.advance(10_000)
+    manual_clock.advance(10_000)
     for _ in range(4):
         await call(http, sandbox, "GET", "/crm/v3/objects/notes")
     stats = sandbox.stats()
@@ -332,13 +332,13 @@ async def test_stats_count_batch_calls_and_their_inputs(
 
 
 async def test_stored_objects_are_readable_over_http(
-    http: aiohttp.ClientSession, sandbox: Sandbox, ms_clock: MsClock
+    http: aiohttp.ClientSession, sandbox: Sandbox, manual_clock: ManualClock
 ) -> None:
     """/__sandbox/objects/{type} lists what was stored, with associations and receipt times."""
     _, person, _ = await call(
         http, sandbox, "POST", "/crm/v3/objects/contacts", {"properties": {"email": "r@b.co"}}
     )
-    ms_clock.advance(1_234)
+    manual_clock.advance(1_234)
     await call(
         http, sandbox, "POST", "/crm/v3/objects/calls",
         {"properties": {"hs_timestamp": "2026-01-05T09:00:00Z"},
@@ -347,12 +347,12 @@ async def test_stored_objects_are_readable_over_http(
     )  # fmt: skip
     _, listed, _ = await call(http, sandbox, "GET", "/__sandbox/objects/calls")
     (call_object,) = listed["results"]
-    assert call_object["receivedAtMs"] == ms_clock.now
+    assert call_object["receivedAtMs"] == manual_clock.now_ms()
     assert call_object["associations"] == [
         {"toType": "contacts", "toId": person["id"], "typeId": 194}
     ]
     assert call_object["properties"]["hs_timestamp"] == "2026-01-05T09:00:00.000Z"
-    assert sandbox.objects(ObjectType.CALL)[0].received_at_ms == ms_clock.now
+    assert sandbox.objects(ObjectType.CALL)[0].received_at_ms == manual_clock.now_ms()
 
 
 async def test_fault_injection_is_reproducible_from_the_seed(

@@ -1,4 +1,4 @@
-"""Fixtures for the queue tests: opened queues on the flushed test database, a manual clock."""
+"""Fixtures for the queue tests: opened queues on the flushed test database."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any, Protocol
 import pytest
 from redis.asyncio import Redis
 
-from streams.clock import Clock, ManualClock
+from core.clock import Clock
 from streams.config import QueueConfig
 from streams.queue import Queue
 from streams.retry import RetryPolicy
@@ -35,11 +35,6 @@ class QueueFactory(Protocol):
         policies: dict[str, RetryPolicy] | None = None,
         **config: Any,
     ) -> Awaitable[Queue]: ...
-
-
-@pytest.fixture
-def manual_clock() -> ManualClock:
-    return ManualClock()
 
 
 @pytest.fixture

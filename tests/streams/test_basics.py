@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 from redis.asyncio import Redis
 
+from core.errors import ScriptError
+from core.lua import Scripts, lua_folder, read_scripts
 from streams.config import QueueConfig
-from streams.errors import ConfigError, PayloadError, ScriptError
+from streams.errors import ConfigError, PayloadError
 from streams.job import Job, Priority, decode_job
 from streams.keys import QueueKeys
 from streams.outcomes import Defer, Retry
-from streams.scripts import Scripts, read_scripts
 from streams.sharding import fnv1a_32, shard_for
 
 
@@ -95,7 +96,7 @@ def test_outcomes_and_options_refuse_negative_or_inconsistent_values() -> None:
 def test_every_script_has_a_header_and_a_key_count() -> None:
     """Each .lua file declares purpose, KEYS, ARGV and Returns; calling with the wrong number of
     keys is refused before reaching Redis."""
-    scripts = read_scripts()
+    scripts = read_scripts(lua_folder("streams"))
     assert set(scripts) == {
         "enqueue", "promote", "read", "heartbeat", "release", "reclaim", "settle", "replay",
         "purge",
@@ -114,7 +115,7 @@ def test_every_script_has_a_header_and_a_key_count() -> None:
 async def test_scripts_load_and_survive_a_script_flush(redis: Redis) -> None:
     """Scripts load at boot; after SCRIPT FLUSH a call still works (EVAL fallback), alone or
     pipelined."""
-    scripts = Scripts(redis)
+    scripts = Scripts(redis, lua_folder("streams"))
     await scripts.load()
     keys = QueueKeys(shards=1, prefix="flush")
     call = ("promote", [keys.delayed(0), *keys.streams(0)], [0, 10])

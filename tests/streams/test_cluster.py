@@ -11,12 +11,12 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.crc import key_slot
 
+from core.lua import lua_folder, read_scripts
 from streams.handlers import PerJob
 from streams.job import Job, Priority
 from streams.keys import GROUP
 from streams.outcomes import ACK, DeadLetter, Outcome
 from streams.queue import Queue
-from streams.scripts import read_scripts
 from tests.streams.conftest import QueueFactory, eventually
 from tests.support.servers import RedisClusterServers
 
@@ -42,8 +42,10 @@ def _record_calls(queue: Queue) -> list[Call]:
     return calls
 
 
-async def _full_cycle(queue: Queue, scopes: Sequence[str]) -> None:
-    """Enqueue (now and delayed), run with every outcome, reclaim, release, replay and purge."""
+async def _full_cycle(queue: Queue, scopes: Sequence[str]) -> list[Call]:
+    """Enqueue (now and delayed), run with every outcome, heartbeat, release, replay and purge;
+    returns every script call made, as (script, keys)."""
+    calls = _record_calls(queue)
     now = queue.clock.now_ms()
     jobs = [
         Job(
@@ -73,7 +75,8 @@ async def _full_cycle(queue: Queue, scopes: Sequence[str]) -> None:
     worker = queue.worker({"note": PerJob(handle)})
     await worker.start()
     await eventually(lambda: worker.totals.dead == 2 * len(scopes) and hang.is_set())
-    await asyncio.sleep(2 * queue.config.heartbeat_ms / 1000)
+    renewed = len(calls)
+    await eventually(lambda: any(name == "heartbeat" for name, _ in calls[renewed:]))
     await worker.stop(grace_ms=50)
     async with queue.worker({"note": PerJob(handle)}) as second:
         await eventually(lambda: second.totals.acked >= 1)
@@ -85,6 +88,7 @@ async def _full_cycle(queue: Queue, scopes: Sequence[str]) -> None:
     for scope in scopes:
         assert await queue.dead_letters.purge(scope) == 1
     assert (await queue.dead_letters.summary()).total == 0
+    return calls
 
 
 async def _settled_all(queue: Queue) -> bool:
@@ -94,9 +98,8 @@ async def _settled_all(queue: Queue) -> bool:
 async def test_every_script_call_keeps_its_keys_in_one_slot(make_queue: QueueFactory) -> None:
     """Over a full cycle every script is called, and each call's keys hash (CRC16) to one slot."""
     queue = await make_queue(shards=4)
-    calls = _record_calls(queue)
-    await _full_cycle(queue, ["sim-a", "sim-b", "sim-c"])
-    assert set(read_scripts()) - {name for name, _ in calls} == set()
+    calls = await _full_cycle(queue, ["sim-a", "sim-b", "sim-c"])
+    assert set(read_scripts(lua_folder("streams"))) - {name for name, _ in calls} == set()
     for name, keys in calls:
         assert len({key_slot(key.encode()) for key in keys}) == 1, (name, keys)
 
@@ -120,8 +123,7 @@ async def test_cluster_slots_agree_with_crc16(
     """The server's CLUSTER KEYSLOT agrees: each script call's keys sit in one slot, and the
     shards spread over more than one master."""
     queue = await make_queue(shards=8)
-    calls = _record_calls(queue)
-    await _full_cycle(queue, ["sim-a", "sim-b"])
+    calls = await _full_cycle(queue, ["sim-a", "sim-b"])
     for name, keys in calls:
         slots = {await cluster_client.cluster_keyslot(key) for key in keys}
         assert len(slots) == 1, (name, keys)

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from streams.clock import ManualClock
+from core.clock import ManualClock
 from streams.errors import PermanentJobError, RetryableJobError
 from streams.handlers import Batched, PerJob
 from streams.job import Job, Priority, decode_job

@@ -6,7 +6,7 @@ import asyncio
 
 from redis.asyncio import Redis
 
-from streams.clock import ManualClock
+from core.clock import ManualClock
 from streams.job import Job, Priority
 from tests.streams.conftest import QueueFactory
 

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 
-from streams.clock import ManualClock
+from core.clock import ManualClock
 from streams.config import QueueConfig
 from streams.errors import PermanentJobError
 from streams.handlers import PerJob

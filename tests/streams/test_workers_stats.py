@@ -7,7 +7,7 @@ from collections import Counter
 
 from redis.asyncio import Redis
 
-from streams.clock import ManualClock, SystemClock
+from core.clock import ManualClock, SystemClock
 from streams.handlers import PerJob
 from streams.job import Job, Priority
 from streams.keys import GROUP

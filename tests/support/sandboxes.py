@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from core.clock import ManualClock
 from sandbox import Sandbox, SandboxConfig
-from tests.support.ms_clock import MsClock
 
 PORTAL = "62515000"
 TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"
@@ -17,17 +17,18 @@ SandboxFactory = Callable[..., Awaitable[Sandbox]]
 
 
 @pytest.fixture
-def ms_clock() -> MsClock:
-    return MsClock()
+def manual_clock() -> ManualClock:
+    """A clock at 2026-01-05 09:00 UTC that moves only when the test steps it."""
+    return ManualClock()
 
 
 @pytest.fixture
-async def sandbox_factory(ms_clock: MsClock) -> AsyncIterator[SandboxFactory]:
+async def sandbox_factory(manual_clock: ManualClock) -> AsyncIterator[SandboxFactory]:
     """Start sandboxes with ``SandboxConfig(**fields)`` on the fake clock; all closed after."""
     started: list[Sandbox] = []
 
     async def start(**fields: Any) -> Sandbox:
-        sandbox = Sandbox(SandboxConfig(**fields), clock=ms_clock)
+        sandbox = Sandbox(SandboxConfig(**fields), clock=manual_clock.now_ms)
         await sandbox.start()
         started.append(sandbox)
         return sandbox

@@ -1,9 +1,5 @@
 -- plan: admit one record's activities against the simulation's budgets, exactly once.
--- KEYS[1] planned bitmap (bit i: record i planned)   KEYS[2] budget hash (type -> remaining)
--- KEYS[3] pending plans hash (record index -> mask, until its jobs are enqueued)
--- KEYS[4] live metrics hash ("<type>:<metric>" -> count)
--- ARGV[1] record index; ARGV[2..] every activity of the record's plan, in plan order: its type,
---   or "~" and its type when thinning dropped it.
+--
 -- A type without a field in the budget hash is unlimited; a budgeted type is admitted while its
 -- remaining count is above zero (and decremented, never below zero). "deal_stage_update" is
 -- admitted only after a "deal" of the same record was. Admitted activities are counted as
@@ -11,8 +7,17 @@
 -- character per activity: "1" admitted, "0" over budget, "t" thinned. It stays in the pending
 -- hash until the caller has enqueued the jobs and deletes it, so a caller that died in between
 -- gets the same mask back: budgets are never spent twice, thinning is never decided twice.
--- Returns: {0, mask} planned now; {1, mask} planned before, jobs maybe not enqueued yet;
+--
+-- KEYS[1]  planned bitmap (bit i: record i planned)
+-- KEYS[2]  budget hash (type -> remaining)
+-- KEYS[3]  pending plans hash (record index -> mask, until its jobs are enqueued)
+-- KEYS[4]  live metrics hash ("<type>:<metric>" -> count)
+-- ARGV[1]  record index
+-- ARGV[2..] every activity of the record's plan, in plan order: its type, or "~" and its type
+--          when thinning dropped it.
+-- Returns  {0, mask} planned now; {1, mask} planned before, jobs maybe not enqueued yet;
 --          {2, ""} planned and enqueued before.
+
 local index = ARGV[1]
 if redis.call('GETBIT', KEYS[1], index) == 1 then
   local pending = redis.call('HGET', KEYS[3], index)

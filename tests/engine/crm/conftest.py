@@ -8,29 +8,29 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from core.clock import ManualClock
 from engine.crm import HubSpotTransport, PortalClient
 from limits import LimitConfig, Limiter
 from sandbox import Sandbox
-from tests.support.ms_clock import MsClock
 from tests.support.sandboxes import PORTAL, TOKEN
 
 
 @pytest.fixture
-async def limiter(redis: Redis, ms_clock: MsClock) -> Limiter:
+async def limiter(redis: Redis, manual_clock: ManualClock) -> Limiter:
     """HubSpot's Free-tier limits on the test Redis, on the fake clock."""
-    limiter = Limiter(redis, LimitConfig.for_tier(100), clock=ms_clock)
+    limiter = Limiter(redis, LimitConfig.for_tier(100), clock=manual_clock)
     await limiter.load()
     return limiter
 
 
 @pytest.fixture
 async def transport_factory(
-    ms_clock: MsClock,
+    manual_clock: ManualClock,
 ) -> AsyncIterator[Callable[..., Awaitable[HubSpotTransport]]]:
     transports: list[HubSpotTransport] = []
 
     async def make(url: str, **options: Any) -> HubSpotTransport:
-        transport = HubSpotTransport(url, clock=ms_clock, **options)
+        transport = HubSpotTransport(url, clock=manual_clock, **options)
         await transport.start()
         transports.append(transport)
         return transport

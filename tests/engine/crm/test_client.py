@@ -9,6 +9,7 @@ import pytest
 from redis.asyncio import Redis
 from structlog.testing import capture_logs
 
+from core.clock import ManualClock
 from engine.crm import (
     SIMCRM_KEY,
     Association,
@@ -31,7 +32,6 @@ from engine.crm import (
 from limits import LimitConfig, Limiter, Reason
 from sandbox import Fault, Sandbox
 from sandbox.hubspot import ObjectType as TwinType
-from tests.support.ms_clock import MsClock
 from tests.support.sandboxes import PORTAL, TOKEN, SandboxFactory
 
 Contacts = ObjectType.CONTACT
@@ -201,18 +201,18 @@ async def test_search_by_key_waits_out_the_index_lag(
     sandbox_factory: SandboxFactory,
     limiter: Limiter,
     transport_factory: Callable[..., Awaitable[HubSpotTransport]],
-    ms_clock: MsClock,
+    manual_clock: ManualClock,
 ) -> None:
     """A note found by simcrm_key only once the search index caught up (2 s lag here)."""
     sandbox = await sandbox_factory(search_lag_ms=2_000)
     hubspot = PortalClient(await transport_factory(sandbox.url, limiter=limiter), PORTAL, TOKEN)
     await hubspot.ensure_simcrm_properties(ObjectType.NOTE)
-    stamp = hs_timestamp(ms_clock.now)
+    stamp = hs_timestamp(manual_clock.now_ms())
     note = await hubspot.create(
         ObjectType.NOTE, ObjectInput({"hs_timestamp": stamp, SIMCRM_KEY: "s:1:note:0"})
     )
     assert await hubspot.find_by_key(ObjectType.NOTE, ["s:1:note:0"]) == {"s:1:note:0": []}
-    ms_clock.advance(2_000)
+    manual_clock.advance(2_000)
     found = await hubspot.find_by_key(ObjectType.NOTE, ["s:1:note:0", "s:1:note:1"])
     assert [o.id for o in found["s:1:note:0"]] == [note.id]
     assert found["s:1:note:1"] == []
@@ -265,10 +265,10 @@ async def test_limiter_refusal_raises_throttled_and_sends_nothing(
     sandbox: Sandbox,
     redis: Redis,
     transport_factory: Callable[..., Awaitable[HubSpotTransport]],
-    ms_clock: MsClock,
+    manual_clock: ManualClock,
 ) -> None:
     """With the window spent, a call raises Throttled (wait and reason) before any request."""
-    tight = Limiter(redis, LimitConfig(window_limit=2), clock=ms_clock)
+    tight = Limiter(redis, LimitConfig(window_limit=2), clock=manual_clock)
     transport = await transport_factory(sandbox.url, limiter=tight)
     portal = PortalClient(transport, PORTAL, TOKEN)
     await portal.create(Contacts, contact(1))

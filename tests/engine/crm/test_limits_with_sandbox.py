@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from core.clock import ManualClock
 from engine.crm import (
     HubSpotTransport,
     ObjectInput,
@@ -19,7 +20,6 @@ from engine.crm import (
 )
 from limits import BreakerState, Limiter, Reason
 from sandbox import Fault
-from tests.support.ms_clock import MsClock
 from tests.support.sandboxes import PORTAL, TOKEN, SandboxFactory
 
 Client = Callable[..., Awaitable[HubSpotTransport]]
@@ -68,7 +68,10 @@ async def test_headers_teach_the_limiter_a_lower_limit_before_any_429(
 
 
 async def test_a_daily_429_is_told_apart(
-    sandbox_factory: SandboxFactory, limiter: Limiter, transport_factory: Client, ms_clock: MsClock
+    sandbox_factory: SandboxFactory,
+    limiter: Limiter,
+    transport_factory: Client,
+    manual_clock: ManualClock,
 ) -> None:
     """Another app of the account spends the shared daily budget; our next request meets a
     DAILY 429, which the client tells apart from the burst limit, and the limiter holds requests
@@ -84,7 +87,7 @@ async def test_a_daily_429_is_told_apart(
     with pytest.raises(Throttled) as refused:
         await portal.create(ObjectType.CONTACT, contact(3))
     assert (refused.value.reason, refused.value.wait_ms) == (Reason.DAILY, 15 * 3_600_000)
-    ms_clock.advance(15 * 3_600_000)
+    manual_clock.advance(15 * 3_600_000)
     assert (await portal.create(ObjectType.CONTACT, contact(3))).ok
 
 
@@ -104,7 +107,10 @@ async def test_daily_headers_stop_requests_before_a_429(
 
 
 async def test_the_breaker_opens_after_9_failures_and_closes_after_a_good_probe(
-    sandbox_factory: SandboxFactory, limiter: Limiter, transport_factory: Client, ms_clock: MsClock
+    sandbox_factory: SandboxFactory,
+    limiter: Limiter,
+    transport_factory: Client,
+    manual_clock: ManualClock,
 ) -> None:
     """Nine 503s within 60 s open the breaker (requests refused, reason ``breaker``, nothing
     sent); after the open time one probe goes out, succeeds, and the breaker closes."""
@@ -114,7 +120,7 @@ async def test_the_breaker_opens_after_9_failures_and_closes_after_a_good_probe(
         assert (await limiter.state(PORTAL)).breaker is BreakerState.CLOSED
         with pytest.raises(ServerError):
             await portal.create(ObjectType.CONTACT, contact(n))
-        ms_clock.advance(5_000)
+        manual_clock.advance(5_000)
     state = await limiter.state(PORTAL)
     assert (state.breaker, state.breaker_trips) == (BreakerState.OPEN, 1)
     sent = sandbox.stats().requests
@@ -122,7 +128,7 @@ async def test_the_breaker_opens_after_9_failures_and_closes_after_a_good_probe(
         await portal.create(ObjectType.CONTACT, contact(9))
     assert refused.value.reason == Reason.BREAKER
     assert sandbox.stats().requests == sent
-    ms_clock.advance(limiter.config.breaker_open_ms)
+    manual_clock.advance(limiter.config.breaker_open_ms)
     sandbox.reconfigure(error_rate=0.0)
     assert (await limiter.state(PORTAL)).breaker is BreakerState.HALF_OPEN
     assert (await portal.create(ObjectType.CONTACT, contact(9))).ok

@@ -1,12 +1,17 @@
 """A whole SimCRM on loopback for runtime tests: the sandbox over HTTP, a SQLite store, the test
-Redis, and engines running in-process (or as real daemon processes)."""
+Redis, and engines running in-process (or as real daemon processes).
+
+An in-process engine may run on a :class:`~core.clock.ManualClock`: :func:`drive` then steps its
+clock a tick at a time and lets the engine finish everything due before the next step, so a test
+decides when time passes instead of sleeping while it does."""
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -14,9 +19,10 @@ from typing import Any, cast
 import orjson
 from pydantic import SecretStr
 
+from core.clock import Clock, ManualClock
 from engine.crm import ObjectType
 from engine.model import WRITES, ActivityType, SimulationModel, SimulationSpec
-from engine.runtime.engine import Engine
+from engine.runtime.engine import TICK_MS, Engine
 from engine.settings import Settings
 from engine.simulations import HubSpotTokens, Simulations
 from sandbox import Sandbox
@@ -24,6 +30,7 @@ from schema.simulations import Simulation, SimulationStatus
 from schema.store import Store
 
 SECRET = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+Condition = Callable[[], bool | Awaitable[bool]]
 
 
 def runtime_settings(sandbox: Sandbox, **changes: Any) -> Settings:
@@ -117,12 +124,54 @@ async def describe(redis_url: str, sim_id: int) -> str:
         await client.aclose()
 
 
-async def wait_until(condition: Callable[[], bool], timeout_s: float) -> None:
+async def holds(condition: Condition) -> bool:
+    """Evaluate a condition that may be a plain or an async callable."""
+    result = condition()
+    return await result if inspect.isawaitable(result) else result
+
+
+async def wait_until(condition: Condition, timeout_s: float) -> None:
     """Poll ``condition`` until it holds; fail the test after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
-    while not condition():
+    while not await holds(condition):
         assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.02)
+
+
+async def caught_up(engine: Engine) -> bool:
+    """Whether the engine has done everything due by its clock: its control loop is asleep, no
+    job waits in a ready stream or runs, and none in the delayed sets is due."""
+    clock = engine.clock
+    if isinstance(clock, ManualClock) and clock.sleepers == 0:
+        return False  # the control loop is in the middle of a pass
+    now = clock.now_ms()
+    for shard in await engine.queue.stats():
+        if any(s.waiting or s.pending for s in shard.streams.values()):
+            return False
+        if await engine.redis.zcount(engine.queue.keys.delayed(shard.shard), "-inf", now):
+            return False
+    return True
+
+
+async def drive(
+    engine: Engine, until: Condition, *, step_ms: int = TICK_MS, timeout_s: float = 60
+) -> None:
+    """Step the engine's manual clock by ``step_ms`` at a time, each time waiting until the engine
+    has caught up with everything due, until ``until`` holds (checked between steps); fail the
+    test after ``timeout_s`` of real time."""
+    clock = engine.clock
+    assert isinstance(clock, ManualClock), "drive() steps an engine built on a ManualClock"
+    deadline = time.monotonic() + timeout_s
+    await wait_until(lambda: caught_up(engine), timeout_s)
+    while not await holds(until):
+        assert time.monotonic() < deadline, f"condition not reached by {clock}"
+        clock.advance(step_ms)
+        await wait_until(lambda: caught_up(engine), max(0.1, deadline - time.monotonic()))
+
+
+def seen_status(engine: Engine, sim_id: int) -> SimulationStatus | None:
+    """The simulation's status as the engine last read it from the store."""
+    return next((k.status for k in engine.registry.known() if k.id == sim_id), None)
 
 
 @dataclass
@@ -135,8 +184,11 @@ class RunningEngine:
         await self.task
 
 
-async def start_engine(settings: Settings, redis_url: str, database_url: str) -> RunningEngine:
-    engine = Engine(settings, redis_url=redis_url, database_url=database_url)
+async def start_engine(
+    settings: Settings, redis_url: str, database_url: str, *, clock: Clock | None = None
+) -> RunningEngine:
+    """An engine running in this process (on ``clock``, the system clock by default)."""
+    engine = Engine(settings, redis_url=redis_url, database_url=database_url, clock=clock)
     await engine.__aenter__()
 
     async def run() -> None:

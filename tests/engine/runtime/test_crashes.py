@@ -53,6 +53,12 @@ async def assert_exactly_the_plan(
         assert counts.get(object_type.value, {}).get("created", 0) == len(keys), object_type
 
 
+def answered_all(sandbox: Sandbox) -> bool:
+    """Whether the sandbox has answered every request it received (none is in flight)."""
+    state = sandbox.state
+    return state.requests == sum(state.statuses.values())
+
+
 async def start_daemon(env: dict[str, str]) -> asyncio.subprocess.Process:
     """`python -m engine` as a real process, as an operator would run it."""
     return await asyncio.create_subprocess_exec(
@@ -124,7 +130,9 @@ async def test_redis_killed_and_restarted_with_aof(
     try:
         await wait_until(lambda: len(sandbox.objects(ObjectType.NOTE)) > 200, 60)
         server.stop(kill=True)
-        await asyncio.sleep(1.0)
+        # Redis stays away until the sandbox has answered every request sent before the kill:
+        # those batches' results then meet a Redis that is gone.
+        await wait_until(lambda: answered_all(sandbox), 10)
         server.start()
         done = await wait_for_status(runtime_store, row.id, SimulationStatus.COMPLETED, 150)
         dead: list[DeadLetterEntry] | None = None

@@ -1,11 +1,14 @@
-"""Pause, resume and cancel act within a second; a time-scaled run keeps to its schedule."""
+"""Pause, resume and cancel act within a second; a time-scaled run keeps to its schedule.
+
+Pause and cancel run the engine on a manual clock the tests step: they see the change reach the
+engine within a second of its clock, then run the clock through the rest of the window, which
+makes every queued job due, and check that none of them reached the CRM."""
 
 from __future__ import annotations
 
-import asyncio
-
 from redis.asyncio import Redis
 
+from core.clock import ManualClock, SystemClock
 from engine.crm import ObjectType
 from engine.model import SimulationModel, SimulationSpec
 from engine.runtime import metrics
@@ -14,42 +17,67 @@ from sandbox import Sandbox
 from schema.simulations import SimulationStatus
 from schema.store import Store
 from tests.engine.runtime.harness import (
+    RunningEngine,
     create_simulation,
+    drive,
     expected_objects,
     runtime_settings,
+    seen_status,
     simulations,
     start_engine,
     stored_keys,
     wait_for_status,
-    wait_until,
 )
+
+WINDOW_DAYS = 7
+SECOND_MS = 1_000
 
 
 def created(sandbox: Sandbox) -> int:
     return sum(len(sandbox.objects(t)) for t in ObjectType)
 
 
+async def reaches_engine(running: RunningEngine, sim_id: int, status: SimulationStatus) -> int:
+    """Step the clock until the engine sees ``status``; the clock time that took, in ms."""
+    before = running.engine.clock.now_ms()
+    await drive(running.engine, lambda: seen_status(running.engine, sim_id) is status)
+    return running.engine.clock.now_ms() - before
+
+
 async def test_pause_stops_creation_and_resume_finishes(
     sandbox: Sandbox, runtime_store: Store, database_file: str, redis_url: str
 ) -> None:
-    """After a pause nothing new reaches the CRM once a second has passed; after resume the run
+    """A pause reaches the engine within a second of its clock; from then on nothing new
+    reaches the CRM, even as the clock runs past the window's end; after resume the run
     completes with exactly the plan."""
+    clock = ManualClock(SystemClock().now_ms())
+    window_s = 12  # the 7-day window plays in 12 seconds of the engine's clock
     row = await create_simulation(
         runtime_store,
         total_records=400,
         backfill=False,
-        time_scale=60 * 60 * 24 * 7 / 12,  # the 7-day window plays in 12 seconds
+        time_scale=60 * 60 * 24 * WINDOW_DAYS / window_s,
     )
-    running = await start_engine(runtime_settings(sandbox), redis_url, database_file)
+    assert row.started_at is not None
+    window_end_ms = int(row.started_at.timestamp() * 1000) + window_s * SECOND_MS
+    running = await start_engine(runtime_settings(sandbox), redis_url, database_file, clock=clock)
     try:
-        await wait_until(lambda: created(sandbox) >= 100, 30)
+        await drive(running.engine, lambda: created(sandbox) >= 100, step_ms=SECOND_MS // 2)
         await simulations(runtime_store).pause(row.id)
-        await asyncio.sleep(1.0)
+        assert await reaches_engine(running, row.id, SimulationStatus.PAUSED) <= SECOND_MS
         paused_at = created(sandbox)
-        await asyncio.sleep(2.0)
+        assert await running.engine.queue.live_count(str(row.id)), "no work left to hold back"
+        past_the_end = window_end_ms + SECOND_MS
+        await drive(running.engine, lambda: clock.now_ms() > past_the_end, step_ms=SECOND_MS)
         assert created(sandbox) == paused_at
         await simulations(runtime_store).resume(row.id)
-        done = await wait_for_status(runtime_store, row.id, SimulationStatus.COMPLETED, 60)
+
+        async def completed() -> bool:
+            status = (await runtime_store.simulations.get(row.id)).status
+            return status is SimulationStatus.COMPLETED
+
+        await drive(running.engine, completed, step_ms=SECOND_MS)
+        done = await runtime_store.simulations.get(row.id)
     finally:
         await running.stop()
     stored = stored_keys(sandbox)
@@ -60,17 +88,28 @@ async def test_pause_stops_creation_and_resume_finishes(
 async def test_cancel_stops_everything(
     sandbox: Sandbox, runtime_store: Store, database_file: str, redis_url: str, redis: Redis
 ) -> None:
-    """After a cancel nothing more arrives in the CRM, and the skipped jobs are counted."""
+    """A cancel reaches the engine within a second of its clock; from then on nothing more
+    arrives in the CRM while every job left comes due and is skipped (and counted so)."""
+    clock = ManualClock(SystemClock().now_ms())
     row = await create_simulation(
-        runtime_store, total_records=400, backfill=False, time_scale=60 * 60 * 24 * 7 / 10
+        runtime_store,
+        total_records=400,
+        backfill=False,
+        time_scale=60 * 60 * 24 * WINDOW_DAYS / 10,
     )
-    running = await start_engine(runtime_settings(sandbox), redis_url, database_file)
+    running = await start_engine(runtime_settings(sandbox), redis_url, database_file, clock=clock)
+    queue = running.engine.queue
     try:
-        await wait_until(lambda: created(sandbox) >= 100, 30)
+        await drive(running.engine, lambda: created(sandbox) >= 100, step_ms=SECOND_MS // 2)
         await simulations(runtime_store).cancel(row.id)
-        await asyncio.sleep(1.0)
+        assert await reaches_engine(running, row.id, SimulationStatus.CANCELLED) <= SECOND_MS
         after_cancel = created(sandbox)
-        await asyncio.sleep(3.0)
+        assert await queue.live_count(str(row.id)), "no work left to skip"
+
+        async def nothing_left() -> bool:
+            return await queue.live_count(str(row.id)) == 0
+
+        await drive(running.engine, nothing_left, step_ms=SECOND_MS)
         assert created(sandbox) == after_cancel
     finally:
         await running.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.clock import ManualClock
 from engine.crm import ErrorCategory
 from engine.runtime.outcomes import DeadLetterCategory, Outcomes, Tally
 from streams import DeadLetter, Job, QueueCategory, Retry
@@ -29,7 +30,7 @@ def test_a_crm_failure_keeps_its_category_and_dies_on_the_last_attempt() -> None
     """A retryable failure is retried with its CRM category until the queue says the attempt is
     the last one; then, like a permanent failure, it is dead-lettered with that category."""
     last = {"c1": False, "c2": True}
-    outcomes = Outcomes(lambda job: last[job.id], now_ms=lambda: 0)
+    outcomes = Outcomes(lambda job: last[job.id], clock=ManualClock(0))
     tally = Tally()
     for category in ErrorCategory:
         retried = outcomes.failed(Job("c1", "contact", "1"), tally, category, "x", retryable=True)

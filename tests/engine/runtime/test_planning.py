@@ -6,6 +6,8 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 
+from core.clock import ManualClock
+from core.lua import Scripts, lua_folder
 from engine.model import ActivityType
 from engine.runtime import metrics
 from engine.runtime.planning import ADMITTED, Planner, _candidates
@@ -13,7 +15,6 @@ from engine.runtime.pressure import THINNABLE, Pressure
 from engine.runtime.registry import Registry
 from schema.store import Store
 from streams import Queue, QueueConfig
-from streams.scripts import Scripts
 from tests.engine.runtime.harness import create_simulation
 
 
@@ -33,7 +34,7 @@ async def test_a_plan_resumed_after_a_crash_keeps_its_first_decisions(
     )
     activities = known.model.plan(index).activities
     async with Queue(redis, QueueConfig()) as queue:
-        scripts = Scripts(redis, package="engine.runtime")
+        scripts = Scripts(redis, lua_folder("engine.runtime"))
         await scripts.load()
         keys = known.keys
         first = _candidates(row.id, index, activities, 0.2)  # under heavy pressure
@@ -47,7 +48,7 @@ async def test_a_plan_resumed_after_a_crash_keeps_its_first_decisions(
             scripts,
             queue,
             pressure=lambda: Pressure(),  # no pressure any more
-            now_ms=lambda: 0,
+            clock=ManualClock(),
             thinning_events_max=10,
         )
         queued = await planner.plan(known, [index])

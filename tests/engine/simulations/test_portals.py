@@ -12,6 +12,7 @@ import pytest
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
+from core.clock import ManualClock
 from engine.crm import AuthFailed, HubSpotTransport, ObjectType, PortalClient
 from engine.settings import Settings
 from engine.simulations import (
@@ -27,7 +28,6 @@ from schema.simulations import Simulation
 from schema.store import Store
 from schema.users import User
 from tests.engine.simulations.conftest import BODY, SECRET
-from tests.support.ms_clock import MsClock
 from tests.support.sandboxes import SandboxFactory
 
 DEAD_URL = "http://127.0.0.1:9"  # the discard port: nothing listens, connections are refused
@@ -63,7 +63,7 @@ def portals(
     store: Store,
     hubspot: HubSpotTransport,
     sandbox: HubSpotTransport,
-    now_ms: MsClock | None = None,
+    clock: ManualClock | None = None,
     **tokens: Any,
 ) -> Portals:
     return Portals(
@@ -71,7 +71,7 @@ def portals(
         hubspot=hubspot,
         sandbox=sandbox,
         sandbox_token=SecretStr("sandbox-token"),
-        now_ms=now_ms or MsClock(),
+        clock=clock or ManualClock(),
     )
 
 
@@ -190,12 +190,12 @@ async def test_reporting_never_waits_on_an_unreachable_sandbox(
     """While the sandbox cannot be reached, a `sandbox` simulation's portal is None within the
     bounded wait; the look-up is not tried again for RETRY_AFTER_MS; stored tokens' accounts
     are still listed."""
-    clock = MsClock()
+    clock = ManualClock()
     resolver = portals(
         store,
         await connect(clients, "hubspot", DEAD_URL),
         await connect(clients, "sb", DEAD_URL),
-        now_ms=clock,
+        clock=clock,
         keys=KEYS,
     )
     await store.credentials.put(owner.id, STORED, TokenCipher(KEYS), portal_id=4242)
