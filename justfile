@@ -34,11 +34,13 @@ bench *args:
     fi
     .venv-bench/bin/python -m bench {{args}}
 
-# ruff (lint and format check) and mypy (strict)
+# ruff (lint and format check), mypy (strict), and the import contracts in pyproject.toml
+# (which package may import which; no module imports itself back)
 lint: _venv
     {{bin}}/ruff check .
     {{bin}}/ruff format --check .
     {{bin}}/mypy
+    {{bin}}/lint-imports
 
 # reformat the code
 fmt: _venv
