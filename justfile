@@ -18,9 +18,10 @@ worker *args: _venv
     {{bin}}/simcrm migrate
     {{bin}}/python -m engine {{args}}
 
-# run the test suite (extra arguments go to pytest, e.g. `just test -k store`)
+# run the test suite in parallel: a worker process per core, at most four, each taking the next
+# test when it is free (extra arguments go to pytest: `just test -k store`; `-n 0` for one process)
 test *args: _venv
-    {{bin}}/pytest {{args}}
+    {{bin}}/pytest -n auto --maxprocesses 4 --dist worksteal {{args}}
 
 # run the benchmarks: all of them, or `just bench NAME [options]` (see bench/README.md); they
 # use .venv-bench, which also holds the peer queues (arq, SAQ) measured beside ours
