@@ -18,9 +18,10 @@ worker *args: _venv
     {{bin}}/simcrm migrate
     {{bin}}/python -m engine {{args}}
 
-# run the test suite (extra arguments go to pytest, e.g. `just test -k store`)
+# run the test suite in parallel: a worker process per core, at most four, each taking the next
+# test when it is free (extra arguments go to pytest: `just test -k store`; `-n 0` for one process)
 test *args: _venv
-    {{bin}}/pytest {{args}}
+    {{bin}}/pytest -n auto --maxprocesses 4 --dist worksteal {{args}}
 
 # run the benchmarks: all of them, or `just bench NAME [options]` (see bench/README.md); they
 # use .venv-bench, which also holds the peer queues (arq, SAQ) measured beside ours
@@ -34,11 +35,13 @@ bench *args:
     fi
     .venv-bench/bin/python -m bench {{args}}
 
-# ruff (lint and format check) and mypy (strict)
+# ruff (lint and format check), mypy (strict), and the import contracts in pyproject.toml
+# (which package may import which; no module imports itself back)
 lint: _venv
     {{bin}}/ruff check .
     {{bin}}/ruff format --check .
     {{bin}}/mypy
+    {{bin}}/lint-imports
 
 # reformat the code
 fmt: _venv

@@ -1,9 +1,11 @@
 """Shared fixtures: real SQLite and MariaDB stores, and a real Redis found by the project's helper.
 
 MariaDB is at ``SIMCRM_TEST_MYSQL_URL`` (default ``mysql+asyncmy://root@127.0.0.1:3306``); each test
-session works in a database of its own, dropped at the end. When it cannot be reached the MySQL
-half of the store tests is skipped, unless ``SIMCRM_TEST_REQUIRE_MYSQL=1`` (set by ``.ci/run``),
-which turns that into a failure.
+session (each pytest-xdist worker) works in a database of its own, dropped at the end. When it
+cannot be reached the MySQL half of the store tests is skipped, unless
+``SIMCRM_TEST_REQUIRE_MYSQL=1`` (set by ``.ci/run``), which turns that into a failure.
+
+Redis state is per worker too: see :mod:`tests.support.redis_databases`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import pytest
+import structlog
 from redis.asyncio import Redis
 from sqlalchemy import delete, text
 from sqlalchemy.engine import make_url
@@ -26,11 +29,13 @@ from engine.redis_endpoint import RedisEndpoint, redis_endpoint
 from engine.settings import load_settings
 from schema.store import Store
 from schema.tables import metadata
+from tests.support.redis_databases import with_database, worker_database
 from tests.support.servers import RedisClusterServers, RedisServer
 
 MYSQL_SERVER_URL = os.environ.get("SIMCRM_TEST_MYSQL_URL", "mysql+asyncmy://root@127.0.0.1:3306")
 REQUIRE_MYSQL = os.environ.get("SIMCRM_TEST_REQUIRE_MYSQL") == "1"
 TEST_REDIS_DB = int(os.environ.get("SIMCRM_TEST_REDIS_DB", "15"))
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 T = TypeVar("T")
 pytest_plugins = ("tests.support.sandboxes",)
 
@@ -69,6 +74,25 @@ class MySQLServer:
         for name in self.databases:
             statement = f"DROP DATABASE IF EXISTS {name}"
             run_blocking(lambda: _mysql_admin(statement))  # noqa: B023 - runs before the next turn
+
+
+@pytest.fixture(autouse=True)
+def logging_lasts_one_test(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Logging that code under test configures (``simcrm`` run in-process) ends with the test.
+
+    structlog's ``cache_logger_on_first_use`` freezes a module's logger with the processors of
+    its first use, for the life of the process: ``capture_logs()`` in any later test on the same
+    worker would then see nothing from it. Tests therefore never cache, and each starts from
+    structlog's defaults.
+    """
+    configure = structlog.configure
+
+    def configure_without_cache(**options: Any) -> None:
+        configure(**{**options, "cache_logger_on_first_use": False})
+
+    monkeypatch.setattr(structlog, "configure", configure_without_cache)
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture(scope="session")
@@ -143,14 +167,16 @@ async def store(
 
 @pytest.fixture(scope="session")
 def redis_endpoint_for_tests() -> Iterator[RedisEndpoint]:
-    """The Redis the project's own helper finds (embedded when none answers).
-
-    Tests use database ``SIMCRM_TEST_REDIS_DB`` (15) of it, emptied before each test that asks
-    for ``redis``; point two concurrent test runs at different databases.
+    """The Redis the project's own helper finds (embedded when none answers), at this worker's
+    database: ``SIMCRM_TEST_REDIS_DB`` (15) without workers, one less for each worker after
+    ``gw0``, whatever database ``REDIS_URL`` names. Every URL a test hands on (to a daemon,
+    a worker process, ``simcrm serve``) comes from here, so child processes share the database.
+    Two concurrent runs on one server need bases far enough apart (15 and 7 for up to 8 workers).
     """
-    settings = load_settings().model_copy(update={"redis_db": TEST_REDIS_DB})
+    database = worker_database(XDIST_WORKER, TEST_REDIS_DB)
+    settings = load_settings().model_copy(update={"redis_db": database})
     with redis_endpoint(settings) as endpoint:
-        yield endpoint
+        yield RedisEndpoint(with_database(endpoint.url, database), endpoint.source)
 
 
 @pytest.fixture
@@ -160,7 +186,7 @@ def redis_url(redis_endpoint_for_tests: RedisEndpoint) -> str:
 
 @pytest.fixture
 async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    """A client (bytes responses) on the test database, flushed before the test."""
+    """A client (bytes responses) on this worker's test database, flushed before the test."""
     client: Redis = Redis.from_url(redis_url)
     await client.flushdb()
     yield client

@@ -95,13 +95,13 @@ def test_every_command_has_help(tmp_path: Path, command: list[str]) -> None:
     assert len(result.stdout.splitlines()) > 5
 
 
-def test_doctor_reports_database_and_redis(tmp_path: Path) -> None:
+def test_doctor_reports_database_and_redis(tmp_path: Path, redis_url: str) -> None:
     """`simcrm doctor` checks the schema and makes a Redis round trip; exit 0 when both are fine."""
-    unmigrated = simcrm("doctor", cwd=tmp_path)
+    unmigrated = simcrm("doctor", cwd=tmp_path, REDIS_URL=redis_url)
     assert unmigrated.returncode == 1
     assert "run `simcrm migrate`" in unmigrated.stdout
     simcrm("migrate", cwd=tmp_path)
-    result = simcrm("doctor", cwd=tmp_path)
+    result = simcrm("doctor", cwd=tmp_path, REDIS_URL=redis_url)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "round trip" in result.stdout
     assert "all good" in result.stdout

