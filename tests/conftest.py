@@ -148,7 +148,7 @@ def redis_endpoint_for_tests() -> Iterator[RedisEndpoint]:
     Tests use database ``SIMCRM_TEST_REDIS_DB`` (15) of it, emptied before each test that asks
     for ``redis``; point two concurrent test runs at different databases.
     """
-    settings = load_settings().model_copy(update={"redis_db": TEST_REDIS_DB})
+    settings = load_settings().replace(REDIS_DB=TEST_REDIS_DB)
     with redis_endpoint(settings) as endpoint:
         yield endpoint
 
