@@ -34,8 +34,9 @@ SEARCH = "search"
 OTHER = "other"
 KINDS = (*OBJECT_KINDS, SEARCH, OTHER)
 
-# The one table of HubSpot's tiers in the project: the settings, the capacity estimate and the
-# commands' --tier options all take theirs from here.
+# HubSpot's tiers, written once for SimCRM's own code: HUBSPOT_TIER, the capacity estimate and
+# the --tier of `simcrm sim plan` and `simcrm demo` take them from here. (The sandbox, a separate
+# product, keeps its own table of HubSpot's behaviour.)
 DAILY_BY_TIER: Mapping[int, int | None] = MappingProxyType(
     {100: 250_000, 110: None, 190: 625_000, 250: 1_000_000}
 )
