@@ -46,4 +46,4 @@ async def visible_simulation(call: Call, name: str = "id", *, fresh: bool = Fals
 
 def sim_keys(call: Call, sim_id: int) -> SimKeys:
     """The runtime's Redis keys of a simulation, under this deployment's SIMCRM_KEY_PREFIX."""
-    return SimKeys(sim_id, call.request.app[SETTINGS].simcrm_key_prefix)
+    return SimKeys(sim_id, call.request.app[SETTINGS].redis.key_prefix)

@@ -120,7 +120,7 @@ def create_app(
     document = build_document(operations, version=version("simcrm"))
 
     async def store_ctx(app: web.Application) -> AsyncIterator[None]:
-        async with Store.open(database_url or settings.resolved_database_url()) as store:
+        async with Store.open(database_url or settings.database.resolved_url()) as store:
             app[STORE] = store
             app[SIMULATION_SERVICE] = Simulations.from_settings(settings, store)
             yield
@@ -128,11 +128,11 @@ def create_app(
     async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         client = await open_client(redis_url)
         app[REDIS] = client
-        app[QUEUE] = Queue(client, settings.queue_config(), policies=settings.retry_policies())
-        app[LIMITER] = Limiter(client, settings.limit_config(), clock=now)
+        app[QUEUE] = Queue(client, settings.queue_config(), policies=settings.retries.policies())
+        app[LIMITER] = Limiter(client, settings.limits.config(), clock=now)
         replay_scripts = Scripts(client, lua_folder("api"))
         app[REPLAY_LIMITER] = CallLimiter(
-            replay_scripts, clock=now, key_prefix=settings.simcrm_key_prefix
+            replay_scripts, clock=now, key_prefix=settings.redis.key_prefix
         )
         # Scripts Redis refuses stop start-up; a Redis that is away is no reason to (calls use
         # EVALSHA with an EVAL fallback, so scripts reach it once it is back).
@@ -149,7 +149,7 @@ def create_app(
         async with (
             HubSpotTransport.from_settings(settings, clock=now) as hubspot,
             HubSpotTransport.from_settings(
-                settings, base_url=settings.simcrm_sandbox_url, clock=now
+                settings, base_url=settings.runtime.sandbox_url, clock=now
             ) as sandbox,
         ):
             app[HUBSPOT] = hubspot
@@ -166,7 +166,7 @@ def create_app(
     for table in tables:
         table.install(app)
     app.router.add_get("/api/openapi.json", openapi_json)
-    if settings.metrics_prom_enabled:
+    if settings.observability.prometheus:
         prometheus.install(app)
     dashboard.install(app)
     return app

@@ -1,6 +1,6 @@
 """Every Redis key the API itself keeps (the rest belong to streams/, limits/ and the runtime).
 
-With the default prefix, user 7 holds::
+Under the configured key prefix (``simcrm`` by default), user 7 holds::
 
     simcrm:{u7}:replay-calls    sorted set   one member per replay call, scored by its time (ms)
 
@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DEFAULT_PREFIX = "simcrm"
-
 
 @dataclass(frozen=True, slots=True)
 class UserKeys:
+    """The keys of user ``user_id`` under ``prefix``, the deployment's SIMCRM_KEY_PREFIX."""
+
     user_id: int
-    prefix: str = DEFAULT_PREFIX
+    prefix: str
 
     @property
     def tag(self) -> str:

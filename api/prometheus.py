@@ -154,7 +154,7 @@ async def take_snapshot(app: web.Application) -> Snapshot:
     snapshot = Snapshot()
     settings = app[SETTINGS]
     telemetry = JobTelemetry(
-        app[REDIS], settings.prom_default_buckets, TelemetryKeys(settings.simcrm_key_prefix)
+        app[REDIS], settings.observability.buckets_ms, TelemetryKeys(settings.redis.key_prefix)
     )
     try:
         snapshot.jobs = await telemetry.read()

@@ -23,9 +23,9 @@ class CallLimiter:
         scripts: Scripts,
         *,
         clock: Clock,
+        key_prefix: str,
         limit: int = REPLAY_CALLS,
         window_ms: int = REPLAY_WINDOW_MS,
-        key_prefix: str = "simcrm",
     ) -> None:
         self._scripts = scripts
         self._clock = clock

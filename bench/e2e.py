@@ -34,6 +34,7 @@ from engine.logs import configure_logging
 from engine.redis_endpoint import EmbeddedRedis
 from engine.runtime import metrics
 from engine.runtime.keys import SimKeys
+from engine.settings import Settings
 from engine.simulations import HubSpotTokens, Simulations
 from schema.simulations import SimulationStatus
 from schema.store import Store
@@ -100,7 +101,8 @@ async def run(records: int, daemons: int, redis_url: str, timeout_s: float) -> d
                 await asyncio.sleep(0.2)
             elapsed = time.monotonic() - started
             cpu = sum(_cpu_seconds(p.pid) for p in processes)
-            counts = await metrics.read(redis, SimKeys(sim.id))
+            prefix = Settings.from_env(env).redis.key_prefix  # the daemons' prefix
+            counts = await metrics.read(redis, SimKeys(sim.id, prefix))
             memory = await redis.info("memory")
         async with aiohttp.ClientSession() as http:
             stats = await _stats(http, sandbox_url)

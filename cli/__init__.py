@@ -48,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"simcrm: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.observability.log_level, settings.observability.log_format)
     try:
         return int(asyncio.run(args.handler(args, settings)))
     except StoreError as exc:

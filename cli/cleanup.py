@@ -40,14 +40,14 @@ def register(subparsers: Any) -> None:
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     console = Console()
-    async with Store.open(settings.resolved_database_url()) as store:
+    async with Store.open(settings.database.resolved_url()) as store:
         row = await store.simulations.get(args.simulation)
         try:
             check_can_clean(row.status)
         except CleanupRefused as exc:
             print(f"simcrm: simulation {row.id}: {exc}", file=sys.stderr)
             return 1
-        keys = SimKeys(row.id, settings.simcrm_key_prefix)
+        keys = SimKeys(row.id, settings.redis.key_prefix)
         with redis_endpoint(settings) as endpoint:
             redis = await connect_redis(endpoint.url)
             try:
@@ -84,7 +84,7 @@ async def _archive(
     console: Console,
 ) -> int | None:
     """Archive through the rate limiter (waiting when it says so); None when HubSpot refused."""
-    limiter = Limiter(redis, settings.limit_config())
+    limiter = Limiter(redis, settings.limits.config())
     await limiter.load()
     total = sum(len(ids) for ids in objects.values())
     async with (
@@ -93,7 +93,7 @@ async def _archive(
             settings,
             limiter=limiter,
             wait_for_limits=True,
-            base_url=settings.simcrm_sandbox_url,
+            base_url=settings.runtime.sandbox_url,
         ) as sandbox,
     ):
         progress = Progress(

@@ -30,14 +30,16 @@ def register(subparsers: Any) -> None:
 async def run(_args: argparse.Namespace, settings: Settings) -> int:
     healthy = await _check_database(settings)
     healthy = await _check_redis(settings) and healthy
-    tokens = "set" if settings.token_enc_secret else "not set (HubSpot tokens cannot be stored)"
-    print(f"settings  TOKEN_ENC_SECRET {tokens}; shards {settings.simcrm_queue_shards}")
+    tokens = (
+        "set" if settings.security.token_enc_secret else "not set (HubSpot tokens cannot be stored)"
+    )
+    print(f"settings  TOKEN_ENC_SECRET {tokens}; shards {settings.queue.shards}")
     print("all good" if healthy else "problems found")
     return 0 if healthy else 1
 
 
 async def _check_database(settings: Settings) -> bool:
-    url = settings.resolved_database_url()
+    url = settings.database.resolved_url()
     try:
         async with Store.open(url, require_schema=False) as store:
             started = time.perf_counter()

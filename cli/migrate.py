@@ -24,7 +24,7 @@ def register(subparsers: Any) -> None:
 
 
 async def run(_args: argparse.Namespace, settings: Settings) -> int:
-    url = settings.resolved_database_url()
+    url = settings.database.resolved_url()
     async with Store.open(url, require_schema=False) as store:
         before, after = await store.migrate()
     where = describe_url(url)

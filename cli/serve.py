@@ -31,8 +31,8 @@ def register(subparsers: Any) -> None:
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
-    host = args.host or settings.simcrm_api_host
-    port = settings.simcrm_api_port if args.port is None else args.port
+    host = args.host or settings.api.host
+    port = settings.api.port if args.port is None else args.port
     if not 0 <= port <= 65535:
         print(f"simcrm: --port must be from 0 to 65535 (got {port})")
         return 2

@@ -20,13 +20,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from cli import sim_client
 from cli.plan_view import render_summary
 from cli.sim_definition import add_definition_flags, definition_from_args
-from engine.model.capacity import TIERS
 from engine.model.errors import DefinitionError
 from engine.model.export import export_plan
 from engine.model.model import SimulationModel
 from engine.model.plan import EXACT_LIMIT, Tally, summarize
 from engine.model.spec import SimulationInput, SimulationSpec
 from engine.settings import Settings
+from limits.config import DEFAULT_TIER, TIERS
 from schema.store import Store
 
 
@@ -47,9 +47,10 @@ def register(subparsers: Any) -> None:
         description=(
             "The dry run: arrival histograms per day, local hour and weekday, planned activities "
             "per type with budget use, the first and last arrivals, and the HubSpot requests the "
-            "simulation needs with the time each tier (100, 110, 190, 250 requests per 10 s) "
-            "takes. Nothing is written anywhere unless --export is given. Without --start the "
-            "window starts at the next UTC midnight; without --end it lasts --days days."
+            f"simulation needs with the time each tier ({', '.join(map(str, TIERS))} requests "
+            "per 10 s) takes. Nothing is written anywhere unless --export is given. Without "
+            "--start the window starts at the next UTC midnight; without --end it lasts --days "
+            "days."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -59,7 +60,7 @@ def register(subparsers: Any) -> None:
     add_definition_flags(plan)
     plan.add_argument("--sim-id", type=int, default=0, help="simulation id for keys and emails")
     plan.add_argument(
-        "--tier", type=int, choices=TIERS, default=100, help="HubSpot requests per 10 s"
+        "--tier", type=int, choices=TIERS, default=DEFAULT_TIER, help="HubSpot requests per 10 s"
     )
     plan.add_argument(
         "--exact",
@@ -74,7 +75,7 @@ def register(subparsers: Any) -> None:
 
 async def _spec(args: argparse.Namespace, settings: Settings) -> SimulationSpec:
     if args.id is not None:
-        async with Store.open(settings.resolved_database_url()) as store:
+        async with Store.open(settings.database.resolved_url()) as store:
             row = await store.simulations.get(args.id)
         return SimulationSpec.from_row(row)
     return SimulationInput.parse(definition_from_args(args)).to_spec(args.sim_id)

@@ -108,11 +108,11 @@ def _common(parser: argparse.ArgumentParser, action: Action) -> None:
 
 def _runner(action: Action) -> Callable[[argparse.Namespace, Settings], Awaitable[int]]:
     async def run(args: argparse.Namespace, settings: Settings) -> int:
-        if settings.simcrm_api_key is None:
+        if settings.api.key is None:
             print("simcrm: set SIMCRM_API_KEY to your API key (`simcrm users create` prints one)")
             return 2
         try:
-            async with ApiClient(settings.simcrm_api_url, settings.simcrm_api_key) as client:
+            async with ApiClient(settings.api.url, settings.api.key) as client:
                 return await action(client, args)
         except ApiFailure as exc:
             print(f"simcrm: {exc}")

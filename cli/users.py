@@ -63,7 +63,7 @@ async def create_user(args: argparse.Namespace, settings: Settings) -> int:
         print(f"simcrm: --email must be an email address like name@example.com (got {email!r})")
         return 2
     role = Role.BOSS if args.boss else Role.MEMBER
-    async with Store.open(settings.resolved_database_url()) as store:
+    async with Store.open(settings.database.resolved_url()) as store:
         user, api_key = await store.users.create(email, role)
     if args.json:
         record = {"id": user.id, "email": user.email, "role": user.role, "api_key": api_key}
@@ -75,7 +75,7 @@ async def create_user(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def list_users(args: argparse.Namespace, settings: Settings) -> int:
-    async with Store.open(settings.resolved_database_url()) as store:
+    async with Store.open(settings.database.resolved_url()) as store:
         everyone = await store.users.list()
     for user in everyone:
         if args.json:
@@ -92,11 +92,11 @@ async def list_users(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def rotate_tokens(_args: argparse.Namespace, settings: Settings) -> int:
-    keys = settings.token_keys()
+    keys = settings.security.token_keys()
     if not keys:
         print("simcrm: TOKEN_ENC_SECRET must be set to re-encrypt tokens")
         return 2
-    async with Store.open(settings.resolved_database_url()) as store:
+    async with Store.open(settings.database.resolved_url()) as store:
         count = await store.credentials.reencrypt(TokenCipher(keys))
     print(f"re-encrypted {count} token(s) with key {TokenCipher(keys).current_key_id}")
     return 0

@@ -17,9 +17,9 @@ from engine.crm import ObjectType, PortalClient
 from engine.model.objects import created_object_type
 from engine.runtime.context import recorded_id
 from engine.runtime.keys import SimKeys
+from limits.config import MAX_BATCH
 from schema.simulations import SimulationStatus
 
-BATCH = 100
 # Activities go first, the records they hang on last.
 ORDER = (
     ObjectType.NOTE,
@@ -74,8 +74,8 @@ async def archive_all(
     result = CleanupResult()
     for object_type in ORDER:
         items = list(objects.get(object_type, {}).items())
-        for start in range(0, len(items), BATCH):
-            chunk = items[start : start + BATCH]
+        for start in range(0, len(items), MAX_BATCH):
+            chunk = items[start : start + MAX_BATCH]
             await portal.batch_archive(object_type, [object_id for _, object_id in chunk])
             await redis.hdel(keys.ids, *(key for key, _ in chunk))  # type: ignore[attr-defined]
             result.archived[object_type] = result.archived.get(object_type, 0) + len(chunk)

@@ -37,7 +37,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"simcrm: --shards must be an integer from 1 to 1024 (got {shards})")
         return 2
     if shards is not None:
-        settings = settings.model_copy(update={"simcrm_queue_shards": shards})
+        settings = settings.replace(SIMCRM_QUEUE_SHARDS=shards)
     with redis_endpoint(settings) as endpoint:
         async with Engine(settings, redis_url=endpoint.url) as engine:
             await engine.run_until_signal()
@@ -57,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"python -m engine: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.observability.log_level, settings.observability.log_format)
     try:
         return asyncio.run(run(args, settings))
     except KeyboardInterrupt:

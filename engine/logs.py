@@ -18,6 +18,8 @@ import structlog
 from pydantic import SecretStr
 
 REDACTED = "***"
+DEFAULT_LEVEL = "info"
+FORMATS = ("json", "console")
 _SECRET_WORDS = ("token", "password", "passwd", "secret", "api_key", "apikey", "authorization")
 
 
@@ -47,7 +49,7 @@ def _orjson_dumps_text(value: Any, **_: Any) -> str:
 
 
 def configure_logging(
-    level: str = "info", fmt: str | None = None, stream: TextIO | None = None
+    level: str = DEFAULT_LEVEL, fmt: str | None = None, stream: TextIO | None = None
 ) -> None:
     """Configure structlog (and the stdlib root logger) for this process.
 

@@ -33,13 +33,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 
-from engine.settings import Settings
+if TYPE_CHECKING:
+    from engine.settings import RedisSettings, Settings
+
 
 START_TIMEOUT_S = 10.0
 
@@ -78,17 +80,18 @@ def redact_url(url: str) -> str:
 
 def configured_url(settings: Settings) -> str | None:
     """The URL the settings name explicitly (REDIS_URL, or REDIS_HOST and friends), if any."""
-    if settings.redis_url:
-        return settings.redis_url
-    if settings.redis_host:
-        return _tcp_url(settings, settings.redis_host)
+    redis = settings.redis
+    if redis.url:
+        return redis.url
+    if redis.host:
+        return _tcp_url(redis, redis.host)
     return None
 
 
-def _tcp_url(settings: Settings, host: str) -> str:
-    password = settings.redis_password.get_secret_value() if settings.redis_password else ""
+def _tcp_url(redis: RedisSettings, host: str) -> str:
+    password = redis.password.get_secret_value() if redis.password else ""
     auth = f":{quote(password, safe='')}@" if password else ""
-    return f"redis://{auth}{host}:{settings.redis_port}/{settings.redis_db}"
+    return f"redis://{auth}{host}:{redis.port}/{redis.db}"
 
 
 def answers_ping(host: str, port: int, timeout: float = 0.3) -> bool:
@@ -108,11 +111,11 @@ def redis_endpoint(settings: Settings) -> Iterator[RedisEndpoint]:
     if url is not None:
         yield RedisEndpoint(url, RedisSource.CONFIGURED)
         return
-    if answers_ping("127.0.0.1", settings.redis_port):
-        yield RedisEndpoint(_tcp_url(settings, "127.0.0.1"), RedisSource.LOCAL)
+    if answers_ping("127.0.0.1", settings.redis.port):
+        yield RedisEndpoint(_tcp_url(settings.redis, "127.0.0.1"), RedisSource.LOCAL)
         return
     with EmbeddedRedis() as server:
-        yield RedisEndpoint(f"{server.url}?db={settings.redis_db}", RedisSource.EMBEDDED)
+        yield RedisEndpoint(f"{server.url}?db={settings.redis.db}", RedisSource.EMBEDDED)
 
 
 async def connect_redis(url: str, **options: Any) -> aioredis.Redis | RedisCluster:

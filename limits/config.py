@@ -34,10 +34,15 @@ SEARCH = "search"
 OTHER = "other"
 KINDS = (*OBJECT_KINDS, SEARCH, OTHER)
 
-TIERS = (100, 110, 190, 250)
+# HubSpot's tiers, written once for SimCRM's own code: HUBSPOT_TIER, the capacity estimate and
+# the --tier of `simcrm sim plan` and `simcrm demo` take them from here. (The sandbox, a separate
+# product, keeps its own table of HubSpot's behaviour.)
 DAILY_BY_TIER: Mapping[int, int | None] = MappingProxyType(
     {100: 250_000, 110: None, 190: 625_000, 250: 1_000_000}
 )
+TIERS = tuple(DAILY_BY_TIER)
+DEFAULT_TIER = 100
+DEFAULT_TIMEZONE = "UTC"
 MAX_BATCH = 100  # inputs per HubSpot batch call: the largest cost one request can carry
 
 DEFAULT_WINDOW_MS = 10_000
@@ -68,13 +73,17 @@ def default_bucket_capacities(window_limit: int, window_ms: int, refill_ms: int)
 
 @dataclass(frozen=True, slots=True)
 class LimitConfig:
-    """The limits applied to every account this limiter serves. Times in ms."""
+    """The limits applied to every account this limiter serves. Times in ms.
 
-    window_limit: int = 100
+    The defaults are HubSpot's free tier (:data:`DEFAULT_TIER`) in UTC; :meth:`for_tier` gives
+    another tier's.
+    """
+
+    window_limit: int = DEFAULT_TIER
     window_ms: int = DEFAULT_WINDOW_MS
     window_margin_ms: int = DEFAULT_WINDOW_MARGIN_MS
-    daily_limit: int | None = 250_000
-    timezone: str = "UTC"
+    daily_limit: int | None = DAILY_BY_TIER[DEFAULT_TIER]
+    timezone: str = DEFAULT_TIMEZONE
     buckets: Mapping[str, int] = field(default_factory=dict)
     refill_ms: int = DEFAULT_REFILL_MS
     search_limit: int = DEFAULT_SEARCH_PER_SECOND

@@ -29,7 +29,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PREFIX = "simcrm:limits"
+from core.keys import DEFAULT_KEY_PREFIX
+
+# Always the default prefix, never SIMCRM_KEY_PREFIX: an account has one budget, whichever
+# deployment spends it, so every deployment must find the same keys.
+PREFIX = f"{DEFAULT_KEY_PREFIX}:limits"
 
 
 def portal_tag(portal: str) -> str:

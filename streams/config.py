@@ -1,17 +1,21 @@
 """The queue's options, as one frozen value object with documented defaults.
 
 The daemon builds it from its settings (``SIMCRM_QUEUE_SHARDS``, ``DLQ_SAMPLE_MAX``,
-``DLQ_REPLAY_LIMIT_CAP``); tests build it directly, usually with short timeouts.
+``DLQ_REPLAY_LIMIT_CAP`` …, whose defaults are the ones below); tests build it directly, usually
+with short timeouts.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from core.keys import DEFAULT_KEY_PREFIX
 from streams.errors import ConfigError
-from streams.keys import DEFAULT_PREFIX
+from streams.keys import MAX_SHARDS
 
+DEFAULT_SHARDS = 1
 DEFAULT_READ_COUNT = 100
+MAX_READ_COUNT = 10_000
 DEFAULT_BLOCK_MS = 1_000
 DEFAULT_CONCURRENCY = 100
 DEFAULT_VISIBILITY_MS = 30_000
@@ -24,6 +28,7 @@ DEFAULT_ENQUEUE_CHUNK = 500
 DEFAULT_GRACE_MS = 10_000
 DEFAULT_DEAD_SAMPLE_MAX = 25
 DEFAULT_REPLAY_LIMIT_CAP = 50
+MAX_REPLAY_LIMIT_CAP = 100
 DEFAULT_CONSUMER_GC_MS = 24 * 3_600_000
 
 
@@ -52,8 +57,8 @@ class QueueConfig:
       group by the reaper.
     """
 
-    shards: int = 1
-    prefix: str = DEFAULT_PREFIX
+    shards: int = DEFAULT_SHARDS
+    prefix: str = DEFAULT_KEY_PREFIX
     read_count: int = DEFAULT_READ_COUNT
     block_ms: int = DEFAULT_BLOCK_MS
     concurrency: int = DEFAULT_CONCURRENCY
@@ -79,11 +84,15 @@ class QueueConfig:
             low = 0 if item.name == "grace_ms" else 1
             if value < low:
                 raise ConfigError(f"{item.name} must be >= {low} (got {value})")
-        if not 1 <= self.shards <= 1024:
-            raise ConfigError(f"shards must be from 1 to 1024 (got {self.shards})")
+        if not 1 <= self.shards <= MAX_SHARDS:
+            raise ConfigError(f"shards must be from 1 to {MAX_SHARDS} (got {self.shards})")
         if self.heartbeat_ms * 3 > self.visibility_ms:
             raise ConfigError("heartbeat_ms must be at most a third of visibility_ms")
-        if not 1 <= self.replay_limit_cap <= 100:
-            raise ConfigError("replay_limit_cap must be from 1 to 100")
-        if self.read_count > 10_000 or self.enqueue_chunk > 5_000 or self.mover_batch > 5_000:
+        if not 1 <= self.replay_limit_cap <= MAX_REPLAY_LIMIT_CAP:
+            raise ConfigError(f"replay_limit_cap must be from 1 to {MAX_REPLAY_LIMIT_CAP}")
+        if (
+            self.read_count > MAX_READ_COUNT
+            or self.enqueue_chunk > 5_000
+            or self.mover_batch > 5_000
+        ):
             raise ConfigError("read_count, enqueue_chunk and mover_batch must stay <= 10000/5000")

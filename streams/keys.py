@@ -2,7 +2,7 @@
 
 All keys of shard ``k`` carry the hash tag ``{q<k>}``, so every script touching one shard's keys
 runs on one Cluster slot. A scope always maps to one shard, so its dead-letter keys carry that
-shard's tag too. With the default prefix ``simcrm``, shard 3 holds::
+shard's tag too. With the prefix ``simcrm`` (the default), shard 3 holds::
 
     simcrm:{q3}:ready:primary        stream   jobs ready now, read first (group "workers")
     simcrm:{q3}:ready:secondary      stream   jobs ready now, read when primary has none
@@ -31,19 +31,19 @@ from streams.sharding import shard_for
 
 GROUP = "workers"
 ID_BUCKETS = 1024
-DEFAULT_PREFIX = "simcrm"
+MAX_SHARDS = 1024
 
 
 @dataclass(frozen=True, slots=True)
 class QueueKeys:
-    """Key names for a queue of ``shards`` shards under ``prefix``."""
+    """Key names for a queue of ``shards`` shards under ``prefix`` (the queue's configured one)."""
 
     shards: int
-    prefix: str = DEFAULT_PREFIX
+    prefix: str
 
     def __post_init__(self) -> None:
-        if not 1 <= self.shards <= 1024:
-            raise ConfigError("shards must be from 1 to 1024")
+        if not 1 <= self.shards <= MAX_SHARDS:
+            raise ConfigError(f"shards must be from 1 to {MAX_SHARDS}")
         if not self.prefix or "{" in self.prefix or "}" in self.prefix:
             raise ConfigError("prefix must be non-empty and hold no braces")
 

@@ -174,7 +174,7 @@ def redis_endpoint_for_tests() -> Iterator[RedisEndpoint]:
     Two concurrent runs on one server need bases far enough apart (15 and 7 for up to 8 workers).
     """
     database = worker_database(XDIST_WORKER, TEST_REDIS_DB)
-    settings = load_settings().model_copy(update={"redis_db": database})
+    settings = load_settings().replace(REDIS_DB=database)
     with redis_endpoint(settings) as endpoint:
         yield RedisEndpoint(with_database(endpoint.url, database), endpoint.source)
 

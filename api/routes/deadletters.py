@@ -165,7 +165,7 @@ async def replay(call: Call) -> Reply:
         simulation_id=row.id,
         dry_run=result.dry_run,
         limit=result.limit,
-        cap=app[SETTINGS].dlq_replay_limit_cap,
+        cap=app[SETTINGS].queue.replay_limit_cap,
         selected=dict(result.selected),
         selected_total=result.selected_total,
         replayed=result.replayed,
@@ -206,7 +206,7 @@ class ThinningQuery(Camel):
 async def thinning_events(call: Call) -> Reply:
     app = call.request.app
     row = await visible_simulation(call)
-    limit = min(call.query_as(ThinningQuery).limit, app[SETTINGS].thinning_events_max)
+    limit = min(call.query_as(ThinningQuery).limit, app[SETTINGS].runtime.thinning_events_max)
     try:
         events = await live(thinning.read(app[REDIS], sim_keys(call, row.id), limit))
     except RedisDown:

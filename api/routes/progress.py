@@ -105,7 +105,7 @@ async def get_metrics(call: Call) -> Reply:
     row = await visible_simulation(call)
     counts: metrics.Counts = {}
     source: Source = "db"
-    if app[SETTINGS].redis_progress:
+    if app[SETTINGS].observability.redis_progress:
         try:
             counts = await live(metrics.read(app[REDIS], sim_keys(call, row.id)))
             source = "redis"
@@ -184,7 +184,7 @@ async def get_segments(call: Call) -> Reply:
     query = call.query_as(SegmentsQuery)
     row = await visible_simulation(call)
     model = await app[MODELS].model(row)
-    length = app[SETTINGS].simcrm_segment_minutes * 60_000
+    length = app[SETTINGS].runtime.segment_ms
     total = model.schedule.segment_count(length)
     numbers = range(min(query.offset, total), min(query.offset + query.limit, total))
     segments = [model.segment(number, length) for number in numbers]

@@ -42,7 +42,7 @@ def _out(info: CredentialInfo) -> TokenOut:
 
 
 def _cipher(call: Call) -> TokenCipher:
-    keys = call.request.app[SETTINGS].token_keys()
+    keys = call.request.app[SETTINGS].security.token_keys()
     if not keys:
         raise Unavailable("the server has no TOKEN_ENC_SECRET, so it cannot store tokens")
     return TokenCipher(keys)

@@ -11,8 +11,7 @@ from cli.demo.runner import DemoOptions, run_demo
 from engine.logs import configure_logging
 from engine.model import SCENARIO_NAMES
 from engine.settings import Settings
-
-TIERS = (100, 110, 190, 250)
+from limits import TIERS
 
 
 def register(subparsers: Any) -> None:
@@ -77,7 +76,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             print(f"simcrm: {problem}")
         return 2
     # The progress bars own the terminal: only warnings and errors are logged meanwhile.
-    configure_logging("warning", settings.log_format)
+    configure_logging("warning", settings.observability.log_format)
     options = DemoOptions(
         records=args.records,
         time_scale=args.time_scale,

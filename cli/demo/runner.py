@@ -54,10 +54,10 @@ class DemoOptions:
 async def run_demo(settings: Settings, options: DemoOptions, console: Console) -> int:
     """Run the demo; 0 when the simulation completed with no duplicate, else 1."""
     prefix = f"simcrm-demo-{secrets.token_hex(4)}"
-    explicit_db = settings.database_url is not None or settings.db_host is not None
+    explicit_db = settings.database.configured
     with tempfile.TemporaryDirectory(prefix="simcrm-demo-") as scratch:
         database_url = (
-            settings.resolved_database_url()
+            settings.database.resolved_url()
             if explicit_db
             else f"sqlite+aiosqlite:///{scratch}/demo.db"
         )
@@ -67,14 +67,12 @@ async def run_demo(settings: Settings, options: DemoOptions, console: Console) -
             portal_id = 60_000_000 + secrets.randbelow(9_000_000)
             config = SandboxConfig(tier=options.tier, portal_id=portal_id, search_lag_ms=1_000)
             async with Sandbox(config) as sandbox:
-                demo_settings = settings.model_copy(
-                    update={
-                        "simcrm_sandbox_url": sandbox.url,
-                        "hubspot_tier": options.tier,
-                        "simcrm_key_prefix": prefix,
-                        "simcrm_queue_shards": options.shards,
-                        "database_url": database_url,
-                    }
+                demo_settings = settings.replace(
+                    SIMCRM_SANDBOX_URL=sandbox.url,
+                    HUBSPOT_TIER=options.tier,
+                    SIMCRM_KEY_PREFIX=prefix,
+                    SIMCRM_QUEUE_SHARDS=options.shards,
+                    DATABASE_URL=database_url,
                 )
                 console.print(f"sandbox   {sandbox.url} (HubSpot tier {options.tier} / 10 s)")
                 try:
@@ -90,7 +88,7 @@ async def _run(
     sandbox: Sandbox,
     console: Console,
 ) -> int:
-    database_url = settings.resolved_database_url()
+    database_url = settings.database.resolved_url()
     async with Store.open(database_url, require_schema=False) as store:
         await store.migrate()
         user, api_key = await store.users.create(
@@ -142,7 +140,7 @@ def _definition(options: DemoOptions) -> dict[str, Any]:
 async def _watch(
     engine: Engine, store: Store, sim_id: int, records: int, console: Console
 ) -> SimulationStatus:
-    keys = SimKeys(sim_id, engine.settings.simcrm_key_prefix)
+    keys = SimKeys(sim_id, engine.settings.redis.key_prefix)
     with LiveProgress(console) as progress:
         while True:
             progress.update(await metrics.read(engine.redis, keys), records)
@@ -163,7 +161,7 @@ async def _summary(
     api_key: str,
 ) -> Summary:
     stats = sandbox.stats()
-    keys = SimKeys(sim_id, engine.settings.simcrm_key_prefix)
+    keys = SimKeys(sim_id, engine.settings.redis.key_prefix)
     dead = await engine.queue.dead_letters.scope(str(sim_id))
     return Summary(
         counts=await metrics.read(engine.redis, keys),
@@ -184,7 +182,7 @@ async def _summary(
 @contextlib.asynccontextmanager
 async def _serve_api(settings: Settings, redis_url: str, port: int) -> AsyncIterator[str]:
     """The API and dashboard on 127.0.0.1 (``port``, or any free one when it is taken)."""
-    app = create_app(settings, redis_url=redis_url, database_url=settings.resolved_database_url())
+    app = create_app(settings, redis_url=redis_url, database_url=settings.database.resolved_url())
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     try:

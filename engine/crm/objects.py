@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any
 
 from engine.crm.errors import BatchTooLarge, ValidationFailed
+from limits.config import MAX_BATCH  # the limiter charges a batch call by the same cap
 
-MAX_BATCH: Final = 100
 PropertyValue = str | int | float | bool | None
 
 

@@ -42,6 +42,10 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 log = structlog.get_logger("crm")
+DEFAULT_BASE_URL = "https://api.hubapi.com"
+DEFAULT_TIMEOUT_MS = 30_000
+DEFAULT_CONNECT_TIMEOUT_MS = 5_000
+DEFAULT_MAX_CONNECTIONS = 32
 _POLICIES = {
     RateLimitPolicy.DAILY: Policy.DAILY,
     RateLimitPolicy.SECONDLY: Policy.SEARCH,
@@ -83,9 +87,9 @@ class HubSpotTransport:
         base_url: str,
         *,
         limiter: Limiter | None = None,
-        timeout_ms: int = 30_000,
-        connect_timeout_ms: int = 5_000,
-        max_connections: int = 32,
+        timeout_ms: int = DEFAULT_TIMEOUT_MS,
+        connect_timeout_ms: int = DEFAULT_CONNECT_TIMEOUT_MS,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
         wait_for_limits: bool = False,
         max_wait_ms: int = 120_000,
         clock: Clock | None = None,
@@ -119,12 +123,13 @@ class HubSpotTransport:
     ) -> HubSpotTransport:
         """A transport to HUBSPOT_BASE_URL (or ``base_url``) with the HUBSPOT_* timeouts and
         pool size."""
+        client = settings.hubspot
         return cls(
-            base_url or settings.hubspot_base_url,
+            base_url or client.base_url,
             limiter=limiter,
-            timeout_ms=settings.hubspot_timeout_ms,
-            connect_timeout_ms=settings.hubspot_connect_timeout_ms,
-            max_connections=settings.hubspot_max_connections,
+            timeout_ms=client.timeout_ms,
+            connect_timeout_ms=client.connect_timeout_ms,
+            max_connections=client.max_connections,
             **options,
         )
 

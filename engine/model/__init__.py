@@ -20,7 +20,7 @@ Module map: ``shapes`` (densities), ``methods`` (names and parameters), ``grid``
 
 from engine.model.activities import PlannedActivity, RecordPlan
 from engine.model.budgets import BudgetLedger
-from engine.model.capacity import TIERS, LoadEstimate
+from engine.model.capacity import LoadEstimate
 from engine.model.errors import DefinitionError, ModelError
 from engine.model.export import export_plan
 from engine.model.methods import DistributionMethod
@@ -34,7 +34,6 @@ from engine.model.spec import SimulationInput, SimulationSpec
 __all__ = [
     "DEFAULT_SEGMENT_MS",
     "SCENARIO_NAMES",
-    "TIERS",
     "WRITES",
     "ActivityType",
     "BudgetLedger",

@@ -1,8 +1,9 @@
 """What a plan costs in HubSpot requests, and how long a HubSpot tier takes to carry it.
 
-Tiers are the per-10-second request limits of HubSpot accounts (research hubspot-api.md §4.1):
-100 (Free/Starter private apps), 110 (public OAuth apps), 190 (Professional/Enterprise), 250 (the
-API limit increase add-on). Writes are batched: one request carries up to 100 inputs of one type.
+Tiers are the per-10-second request limits of HubSpot accounts (:data:`limits.TIERS`): 100
+(Free/Starter private apps), 110 (public OAuth apps), 190 (Professional/Enterprise), 250 (the API
+limit increase add-on). Writes are batched: one request carries up to
+:data:`~limits.config.MAX_BATCH` (100) inputs of one type.
 
 The estimate works per grid bucket (an hour of simulated time). Activities are assumed to follow
 the arrivals' profile. In a **live** run (``backfill`` off) a bucket lasts ``length/time_scale`` of
@@ -19,9 +20,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-BATCH = 100
-TIERS = (100, 110, 190, 250)
-"""HubSpot burst limits, requests per 10 s."""
+from limits.config import MAX_BATCH
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +46,7 @@ class LoadEstimate:
 
 
 def _per_second(rate: float) -> float:
-    return rate if rate <= 1 else math.ceil(rate / BATCH)
+    return rate if rate <= 1 else math.ceil(rate / MAX_BATCH)
 
 
 def estimate(
@@ -67,7 +66,7 @@ def estimate(
     capacity = tier / 10
     simulated_s = sum(bucket_ms) / 1000
     if backfill:
-        total = sum(math.ceil(n / BATCH) for n in totals.values() if n > 0)
+        total = sum(math.ceil(n / MAX_BATCH) for n in totals.values() if n > 0)
         return LoadEstimate(
             tier, True, total, float(min(total, tier)), total / capacity, simulated_s, False
         )

@@ -21,6 +21,7 @@ from engine.model.capacity import LoadEstimate, estimate
 from engine.model.model import SimulationModel
 from engine.model.scenario import ActivityType
 from engine.model.spec import from_epoch_ms
+from limits.config import DEFAULT_TIER
 
 EXACT_LIMIT = 100_000
 Progress = Callable[[int, int], None]
@@ -175,7 +176,7 @@ def _sampled(
 def summarize(
     model: SimulationModel,
     *,
-    tiers: tuple[int, ...] = (100,),
+    tiers: tuple[int, ...] = (DEFAULT_TIER,),
     exact: bool = False,
     progress: Progress | None = None,
     tally: Tally | None = None,

@@ -25,6 +25,7 @@ from streams import Queue
 
 ABSENT = "-"
 WAIT_FOR_PARENT_MS = 1_000
+DEFAULT_SEARCH_LAG_MS = 10_000  # how long HubSpot's search may lag behind a create
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +36,7 @@ class HandlerContext:
     outcomes: Outcomes
     createdate: CreatedatePolicy
     clock: Clock
-    search_lag_ms: int = 10_000  # how long HubSpot's search may lag behind a create
+    search_lag_ms: int = DEFAULT_SEARCH_LAG_MS
 
     async def record(self, keys: SimKeys, job_type: str, ids: Mapping[str, str]) -> None:
         """Record created objects' ids; each counts once as ``<job_type>:created``."""

@@ -28,6 +28,7 @@ import contextlib
 import signal
 from collections.abc import Mapping, Sequence
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -37,14 +38,13 @@ from engine.crm import HubSpotTransport
 from engine.redis_endpoint import connect_redis
 from engine.runtime.context import HandlerContext
 from engine.runtime.createdate import CreatedatePolicy
-from engine.runtime.expander import Expander, ExpansionConfig
+from engine.runtime.expander import Expander
 from engine.runtime.handlers import Handlers
 from engine.runtime.lifecycle import Lifecycle
 from engine.runtime.outcomes import Outcomes
 from engine.runtime.planning import Planner
 from engine.runtime.pressure import Pressure
 from engine.runtime.registry import Registry
-from engine.settings import Settings
 from engine.simulations import HubSpotTokens, Portals, Simulations
 from engine.telemetry.jobs import JobTelemetry
 from engine.telemetry.keys import TelemetryKeys
@@ -52,6 +52,9 @@ from limits import Limiter
 from schema.store import Store
 from streams import Handler, Queue
 from streams.worker import Worker
+
+if TYPE_CHECKING:
+    from engine.settings import Settings
 
 log = structlog.get_logger()
 
@@ -77,7 +80,7 @@ class Engine:
     ) -> None:
         self.settings = settings
         self._redis_url = redis_url
-        self._database_url = database_url or settings.resolved_database_url()
+        self._database_url = database_url or settings.database.resolved_url()
         self.queue_config = settings.queue_config()
         self.clock: Clock = clock or SystemClock()
         self._stack = contextlib.AsyncExitStack()
@@ -109,14 +112,14 @@ class Engine:
         self.redis = await connect_redis(self._redis_url)
         stack.push_async_callback(self.redis.aclose)
         clock = self.clock
-        self.limiter = Limiter(self.redis, settings.limit_config(), clock=clock)
+        self.limiter = Limiter(self.redis, settings.limits.config(), clock=clock)
         await self.limiter.load()
         hubspot = await stack.enter_async_context(
             HubSpotTransport.from_settings(settings, limiter=self.limiter, clock=clock)
         )
         sandbox = await stack.enter_async_context(
             HubSpotTransport.from_settings(
-                settings, limiter=self.limiter, base_url=settings.simcrm_sandbox_url, clock=clock
+                settings, limiter=self.limiter, base_url=settings.runtime.sandbox_url, clock=clock
             )
         )
         tokens = HubSpotTokens.from_settings(settings, self.store)
@@ -128,18 +131,18 @@ class Engine:
                 tokens,
                 hubspot=hubspot,
                 sandbox=sandbox,
-                sandbox_token=settings.simcrm_sandbox_token,
+                sandbox_token=settings.runtime.sandbox_token,
                 clock=clock,
             ),
-            key_prefix=settings.simcrm_key_prefix,
+            key_prefix=settings.redis.key_prefix,
             clock=clock,
         )
         self.queue = await stack.enter_async_context(
             Queue(
                 self.redis,
                 self.queue_config,
-                policies=settings.retry_policies(),
-                default_policy=settings.retry_policy("secondary"),
+                policies=settings.retries.policies(),
+                default_policy=settings.retries.default_policy,
                 clock=clock,
             )
         )
@@ -149,11 +152,7 @@ class Engine:
             self.redis,
             scripts,
             self.queue,
-            ExpansionConfig(
-                segment_ms=settings.simcrm_segment_minutes * 60_000,
-                lookahead_segments=settings.simcrm_lookahead_segments,
-                backfill_window=settings.simcrm_backfill_window,
-            ),
+            settings.runtime.expansion(),
             clock=clock,
         )
         self.lifecycle = Lifecycle(
@@ -165,24 +164,24 @@ class Engine:
             self.queue,
             pressure=lambda: self._pressure,
             clock=clock,
-            thinning_events_max=settings.thinning_events_max,
+            thinning_events_max=settings.runtime.thinning_events_max,
         )
         context = HandlerContext(
             redis=self.redis,
             queue=self.queue,
             scripts=scripts,
             outcomes=Outcomes(self.queue.is_last_attempt, clock=clock),
-            createdate=CreatedatePolicy(enabled=settings.hubspot_write_createdate),
+            createdate=CreatedatePolicy(enabled=settings.hubspot.write_createdate),
             clock=clock,
-            search_lag_ms=settings.hubspot_search_lag_ms,
+            search_lag_ms=settings.hubspot.search_lag_ms,
         )
         handlers = Handlers(context, registry=self.registry, planner=planner)
         table: Mapping[str, Handler] = handlers.table()
-        if settings.metrics_prom_enabled:
+        if settings.observability.prometheus:
             telemetry = JobTelemetry(
                 self.redis,
-                settings.prom_default_buckets,
-                TelemetryKeys(settings.simcrm_key_prefix),
+                settings.observability.buckets_ms,
+                TelemetryKeys(settings.redis.key_prefix),
             )
             table = telemetry.instrument(table)
         self.worker: Worker = self.queue.worker(table)
@@ -222,7 +221,7 @@ class Engine:
         last_refresh: int | None = None
         last_pressure: int | None = None
         last_flush: int | None = None
-        flush_every = self.settings.simcrm_flush_interval_ms
+        flush_every = self.settings.runtime.flush_interval_ms
         while not self._stop.is_set():
             now = self.clock.now_ms()
             try:
@@ -265,7 +264,7 @@ class Engine:
                 state = await self.limiter.state(sim.target.portal_id)
                 breaker_open = breaker_open or state.breaker != "closed"
         self._pressure = Pressure.measure(
-            backlog, self.settings.thinning_backlog_threshold, breaker_open=breaker_open
+            backlog, self.settings.runtime.thinning_backlog_threshold, breaker_open=breaker_open
         )
 
     async def _flush_all(self) -> None:

@@ -26,7 +26,7 @@ import structlog
 
 from core.clock import Clock
 from core.lua import Scripts
-from engine.model import Segment, SimulationModel
+from engine.model import DEFAULT_SEGMENT_MS, Segment, SimulationModel
 from engine.runtime.context import as_text
 from engine.runtime.jobs import contact_job
 from engine.runtime.keys import SimKeys
@@ -43,7 +43,15 @@ MAX_ENQUEUE = 20_000  # records one pass enqueues at most: a huge segment takes 
 
 @dataclass(frozen=True, slots=True)
 class ExpansionConfig:
-    segment_ms: int = 3_600_000
+    """How time is cut into segments and how far ahead they are turned into jobs.
+
+    - ``segment_ms``: the length of a segment of simulated time (SIMCRM_SEGMENT_MINUTES);
+    - ``lookahead_segments``: how many segments ahead of the wall clock are expanded
+      (SIMCRM_LOOKAHEAD_SEGMENTS);
+    - ``backfill_window``: most jobs of a backfill queued at once (SIMCRM_BACKFILL_WINDOW).
+    """
+
+    segment_ms: int = DEFAULT_SEGMENT_MS
     lookahead_segments: int = 1
     backfill_window: int = 20_000
 

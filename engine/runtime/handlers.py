@@ -37,12 +37,12 @@ from engine.runtime.planning import Planner
 from engine.runtime.registry import Known, Registry
 from engine.runtime.updates import UPDATED_TYPES, Updates
 from engine.simulations import Target, TargetUnavailable
+from limits.config import MAX_BATCH
 from schema.simulations import SimulationStatus
 from streams import Batched, Defer, Job, Outcome
 
 log = structlog.get_logger()
 
-BATCH_SIZE = 100  # HubSpot's most inputs per batch call
 LINGER_MS = 100  # how long a part-filled batch waits for more jobs of its kind
 SATURATED_MIN_FILL = 50  # while the limiter refuses calls, smaller batches keep waiting …
 MAX_WAIT_MS = 5_000  # … for at most this long
@@ -79,7 +79,7 @@ class Handlers:
         self._creates = ActivityCreates(context)
         self._updates = Updates(context)
         self._coalescer: Coalescer[Job, Outcome] = Coalescer(
-            linger_ms=LINGER_MS, size=BATCH_SIZE, min_fill=self._min_fill, max_wait_ms=MAX_WAIT_MS
+            linger_ms=LINGER_MS, size=MAX_BATCH, min_fill=self._min_fill, max_wait_ms=MAX_WAIT_MS
         )
 
     def _min_fill(self) -> int:

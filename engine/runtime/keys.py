@@ -1,6 +1,6 @@
 """Every Redis key the runtime keeps for a simulation, all under the hash tag ``{s<id>}``.
 
-With the default prefix, simulation 42 holds::
+Under the configured key prefix (``simcrm`` by default), simulation 42 holds::
 
     simcrm:{s42}:metrics        hash    "<type>:<metric>" -> count (live progress, SPEC §9)
     simcrm:{s42}:segments       hash    "<n>:upto" (records of segment n enqueued up to),
@@ -24,13 +24,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DEFAULT_PREFIX = "simcrm"
-
 
 @dataclass(frozen=True, slots=True)
 class SimKeys:
+    """The keys of simulation ``sim_id`` under ``prefix``, the deployment's SIMCRM_KEY_PREFIX."""
+
     sim_id: int
-    prefix: str = DEFAULT_PREFIX
+    prefix: str
 
     @property
     def tag(self) -> str:

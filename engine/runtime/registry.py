@@ -53,7 +53,7 @@ class Registry:
         simulations: Simulations,
         portals: Portals,
         *,
-        key_prefix: str = "simcrm",
+        key_prefix: str,
         clock: Clock | None = None,
     ) -> None:
         self._store = store

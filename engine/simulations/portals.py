@@ -21,16 +21,19 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import structlog
 from pydantic import SecretStr
 
 from core.clock import Clock, SystemClock
 from engine.crm import HubSpotTransport, PortalClient, check_token
-from engine.settings import Settings
 from engine.simulations.tokens import HubSpotTokens
 from schema.simulations import Simulation
 from schema.store import Store
+
+if TYPE_CHECKING:
+    from engine.settings import Settings
 
 log = structlog.get_logger()
 
@@ -85,7 +88,7 @@ class Portals:
             HubSpotTokens.from_settings(settings, store),
             hubspot=hubspot,
             sandbox=sandbox,
-            sandbox_token=settings.simcrm_sandbox_token,
+            sandbox_token=settings.runtime.sandbox_token,
             clock=clock,
         )
 

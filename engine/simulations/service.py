@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.model import DefinitionError, SimulationInput
-from engine.settings import Settings
 from engine.simulations.actions import MOVES, Action
 from engine.simulations.errors import (
     IllegalAction,
@@ -28,6 +27,9 @@ from schema.errors import IllegalTransition
 from schema.errors import NotFound as StoreNotFound
 from schema.simulations import Simulation
 from schema.store import Store
+
+if TYPE_CHECKING:
+    from engine.settings import Settings
 
 Definition = SimulationInput | Mapping[str, Any]
 

@@ -9,14 +9,17 @@ to another account.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
-from engine.settings import Settings
 from engine.simulations.errors import MissingToken, TargetUnavailable
 from schema.crypto import TokenCipher
 from schema.errors import TokenDecryptError
 from schema.store import Store
+
+if TYPE_CHECKING:
+    from engine.settings import Settings
 
 NOTHING_STORED = (
     "the owner stored no HubSpot token (PUT /api/me/hubspot-token) and HUBSPOT_API_TOKEN is not set"
@@ -40,7 +43,7 @@ class HubSpotTokens:
 
     @classmethod
     def from_settings(cls, settings: Settings, store: Store) -> HubSpotTokens:
-        return cls(store, keys=settings.token_keys(), legacy=settings.hubspot_api_token)
+        return cls(store, keys=settings.security.token_keys(), legacy=settings.hubspot.api_token)
 
     async def available(self, owner_id: int) -> bool:
         """Whether the owner has a token to use: a stored one, or the legacy global one."""

@@ -59,12 +59,10 @@ JobStats = dict[str, TypeStats]
 
 
 class JobTelemetry:
-    def __init__(
-        self, redis: Any, buckets_ms: Sequence[float], keys: TelemetryKeys | None = None
-    ) -> None:
+    def __init__(self, redis: Any, buckets_ms: Sequence[float], keys: TelemetryKeys) -> None:
         self._redis = redis
         self._bounds = sorted(float(b) for b in buckets_ms)
-        self._keys = keys or TelemetryKeys()
+        self._keys = keys
 
     def instrument(self, handlers: Mapping[str, Handler]) -> dict[str, Handler]:
         """The same handler table, each handler timed and its outcomes counted."""

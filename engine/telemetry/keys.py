@@ -1,6 +1,6 @@
 """The Redis keys of job telemetry (one hash, hash tag ``{telemetry}``).
 
-With the default prefix::
+Under the configured key prefix (``simcrm`` by default)::
 
     simcrm:{telemetry}:jobs   hash   "<type>:out:<outcome>" -> jobs settled with that outcome
                                      "<type>:le:<bound ms>" -> jobs that took at most the bound
@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DEFAULT_PREFIX = "simcrm"
-
 
 @dataclass(frozen=True, slots=True)
 class TelemetryKeys:
-    prefix: str = DEFAULT_PREFIX
+    """The telemetry keys under ``prefix``, the deployment's SIMCRM_KEY_PREFIX."""
+
+    prefix: str
 
     @property
     def jobs(self) -> str:

@@ -40,16 +40,16 @@ BODY: dict[str, Any] = {
 }
 
 
-def api_settings(**changes: Any) -> Settings:
-    """Settings for an API that reaches no CRM unless told (sandbox and HubSpot refuse)."""
-    values: dict[str, Any] = {
-        "simcrm_sandbox_url": DEAD_URL,
-        "hubspot_base_url": DEAD_URL,
-        "token_enc_secret": SecretStr(SECRET),
-        "metrics_prom_enabled": True,
+def api_settings(**changes: object) -> Settings:
+    """Settings for an API that reaches no CRM unless told (sandbox and HubSpot refuse);
+    ``changes`` are more variables (``DLQ_REPLAY_LIMIT_CAP=2``)."""
+    values: dict[str, object] = {
+        "SIMCRM_SANDBOX_URL": DEAD_URL,
+        "HUBSPOT_BASE_URL": DEAD_URL,
+        "TOKEN_ENC_SECRET": SecretStr(SECRET),
+        "METRICS_PROM_ENABLED": True,
     }
-    values.update(changes)
-    return Settings(**values)
+    return Settings.from_env(**{**values, **changes})
 
 
 @dataclass
@@ -104,10 +104,10 @@ ApiFactory = Callable[..., Awaitable[Api]]
 async def make_api(
     aiohttp_client: ClientFactory, database_file: str, redis_url: str, redis: Redis
 ) -> ApiFactory:
-    """Build the API (settings changed by keyword) on the flushed test Redis, with three users:
-    member, other (a member too) and boss."""
+    """Build the API (settings changed by variable, ``DLQ_REPLAY_LIMIT_CAP=2``) on the flushed
+    test Redis, with three users: member, other (a member too) and boss."""
 
-    async def make(**changes: Any) -> Api:
+    async def make(**changes: object) -> Api:
         keys = await make_users(database_file)
         clock = ManualClock()
         app = create_app(
@@ -144,7 +144,7 @@ async def stack(database_file: str, redis_url: str, redis: Redis) -> AsyncIterat
     the dashboard on a free loopback port (users: member, other, boss, boss2)."""
     keys = await make_users(database_file)
     async with Sandbox(SandboxConfig(tier=250, daily_limit=0, search_lag_ms=200)) as sandbox:
-        settings = runtime_settings(sandbox, metrics_prom_enabled=True, hubspot_base_url=DEAD_URL)
+        settings = runtime_settings(sandbox, METRICS_PROM_ENABLED=True, HUBSPOT_BASE_URL=DEAD_URL)
         engine = await start_engine(settings, redis_url, database_file)
         try:
             running = await start_server(settings, redis_url=redis_url, database_url=database_file)

@@ -8,6 +8,7 @@ import time
 import pytest
 from redis.asyncio import Redis
 
+from core.keys import DEFAULT_KEY_PREFIX
 from engine.crm import ErrorCategory
 from engine.runtime import thinning
 from engine.runtime.keys import SimKeys
@@ -72,7 +73,7 @@ async def test_dead_letters_counts_samples_and_summary(api: Api, redis: Redis) -
 async def test_replay_dry_run_then_real_with_the_cap(make_api: ApiFactory, redis: Redis) -> None:
     """A dry run (the default) selects by category and moves nothing; a real replay moves at
     most DLQ_REPLAY_LIMIT_CAP however large the asked limit."""
-    api = await make_api(dlq_replay_limit_cap=2)
+    api = await make_api(DLQ_REPLAY_LIMIT_CAP=2)
     sim = await api.create("member")
     queue = await dead_letter(redis, api.settings, sim["id"], 5)
     path = f"/api/simulations/{sim['id']}/dlq/replay"
@@ -130,7 +131,7 @@ async def test_replay_is_limited_to_five_calls_per_30_seconds(api: Api) -> None:
 async def test_thinning_events_newest_first(api: Api, redis: Redis) -> None:
     """Thinning events come back newest first, as many as asked, with their fields."""
     sim = await api.create("member")
-    keys = SimKeys(sim["id"])
+    keys = SimKeys(sim["id"], DEFAULT_KEY_PREFIX)
     pipe = redis.pipeline()
     for n in range(3):
         event = ThinningEvent(at=1_000 + n, before=10, after=10 - n, factor=0.5, total_waiting=99,

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 
 from api.app import create_app
 from core.clock import ManualClock
+from core.keys import DEFAULT_KEY_PREFIX
 from engine.runtime.keys import SimKeys
 from limits import Limiter, Outcome
 from sandbox import Sandbox, SandboxConfig
@@ -23,7 +24,7 @@ WINDOW_END_MS = 1_768_176_000_000
 async def test_metrics_come_from_redis_while_it_has_them(api: Api, redis: Redis) -> None:
     """Live counts are read from the simulation's Redis hash, with totals over types."""
     sim = await api.create()
-    keys = SimKeys(sim["id"])
+    keys = SimKeys(sim["id"], DEFAULT_KEY_PREFIX)
     await redis.hset(
         keys.metrics,
         mapping={
@@ -85,7 +86,7 @@ async def test_segments_show_ranges_and_expansion(api: Api, redis: Redis) -> Non
     assert all(a["stop"] == b["first"] for a, b in itertools.pairwise(segments))
     busy = next(s for s in segments if s["stop"] > s["first"])
     await redis.hset(
-        SimKeys(sim["id"]).segments,
+        SimKeys(sim["id"], DEFAULT_KEY_PREFIX).segments,
         mapping={f"{busy['number']}:upto": busy["stop"], f"{busy['number']}:at": 123, "next": 5},
     )
     _, page = await api.call(
@@ -145,13 +146,13 @@ async def test_limits_and_health_report_the_sandbox_account(
     breaker once enough failures were reported."""
     keys = await make_users(database_file)
     clock = ManualClock()
-    settings = api_settings(simcrm_sandbox_url=sandbox.url)
+    settings = api_settings(SIMCRM_SANDBOX_URL=sandbox.url)
     app = create_app(settings, redis_url=redis_url, database_url=database_file, clock=clock)
     client = await aiohttp_client(app)
     auth = {"Authorization": f"Bearer {keys['member']}"}
     created = await (await client.post("/api/simulations", json=BODY, headers=auth)).json()
-    limiter = Limiter(redis, settings.limit_config(), clock=clock)
-    for _ in range(settings.hubspot_breaker_failures + 1):
+    limiter = Limiter(redis, settings.limits.config(), clock=clock)
+    for _ in range(settings.limits.breaker_failures + 1):
         await limiter.report("777001", Outcome.FAILED)
     body = await (await client.get(f"/api/simulations/{created['id']}/limits", headers=auth)).json()
     assert body["portal"] == "777001" and body["source"] == "redis"

@@ -10,8 +10,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
+from core.keys import DEFAULT_KEY_PREFIX
 from engine.crm import ErrorCategory
-from engine.telemetry import JobTelemetry
+from engine.telemetry import JobTelemetry, TelemetryKeys
 from limits import Limiter, Outcome
 from schema.crypto import TokenCipher
 from streams import ACK, Batched, DeadLetter, Job, PerJob, Queue
@@ -31,7 +32,7 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 async def test_bucket_counts_are_cumulative(redis: Redis) -> None:
     """Each call lands in the first bucket at least its duration; reading gives cumulative counts
     ending with +Inf, the sum and count, and outcomes per job type."""
-    telemetry = JobTelemetry(redis, (50, 100, 250))
+    telemetry = JobTelemetry(redis, (50, 100, 250), TelemetryKeys(DEFAULT_KEY_PREFIX))
     await telemetry.record("contact", [ACK, ACK], 120.0)
     await telemetry.record("contact", [DeadLetter(ErrorCategory.AUTH, "no")], 20.0)
     await telemetry.record("contact", [ACK], 9_000.0)
@@ -46,7 +47,7 @@ async def test_metrics_exposes_jobs_queue_and_limits(make_api: ApiFactory, redis
     """After instrumented workers ran jobs, /metrics has the latency histogram and outcome counts
     per type, the queue's depth per shard, and the limiter gauges of a stored token's account
     (breaker open after failures)."""
-    api: Api = await make_api(prom_default_buckets=(50, 100, 250, 500, 1000, 2000))
+    api: Api = await make_api(PROM_DEFAULT_BUCKETS=(50, 100, 250, 500, 1000, 2000))
     settings = api_settings()
     queue = Queue(redis, settings.queue_config())
     await queue.open()
@@ -57,7 +58,9 @@ async def test_metrics_exposes_jobs_queue_and_limits(make_api: ApiFactory, redis
     async def note(job: Job) -> JobOutcome:
         return DeadLetter(ErrorCategory.VALIDATION, "bad note")
 
-    telemetry = JobTelemetry(redis, settings.prom_default_buckets)
+    telemetry = JobTelemetry(
+        redis, settings.observability.buckets_ms, TelemetryKeys(settings.redis.key_prefix)
+    )
     handlers = telemetry.instrument({"contact": Batched(contacts), "note": PerJob(note)})
     await queue.enqueue_many(
         [Job(f"c{n}", "contact", "1") for n in range(3)] + [Job("n0", "note", "1")]
@@ -71,10 +74,10 @@ async def test_metrics_exposes_jobs_queue_and_limits(make_api: ApiFactory, redis
 
     member = await api.store.users.by_email("member@example.com")
     assert member is not None
-    cipher = TokenCipher(api_settings(token_enc_secret=SecretStr(SECRET)).token_keys())
+    cipher = TokenCipher(api_settings(TOKEN_ENC_SECRET=SecretStr(SECRET)).security.token_keys())
     await api.store.credentials.put(member.id, "pat-na1-0000-9999", cipher, portal_id=5150)
-    limiter = Limiter(redis, settings.limit_config())
-    for _ in range(settings.hubspot_breaker_failures + 1):
+    limiter = Limiter(redis, settings.limits.config())
+    for _ in range(settings.limits.breaker_failures + 1):
         await limiter.report("5150", Outcome.FAILED)
 
     response = await api.client.get("/metrics")
@@ -102,7 +105,7 @@ async def test_metrics_exposes_jobs_queue_and_limits(make_api: ApiFactory, redis
 
 async def test_metrics_is_absent_unless_enabled(make_api: ApiFactory) -> None:
     """Without METRICS_PROM_ENABLED there is no /metrics endpoint (a JSON 404)."""
-    api = await make_api(metrics_prom_enabled=False)
+    api = await make_api(METRICS_PROM_ENABLED=False)
     response = await api.client.get("/metrics")
     assert response.status == 404
     assert (await response.json())["error"]["code"] == "not_found"

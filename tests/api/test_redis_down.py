@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 
 from api.app import create_app
 from core.clock import ManualClock
+from core.keys import DEFAULT_KEY_PREFIX
 from engine.runtime.keys import SimKeys
 from schema.crypto import TokenCipher
 from tests.api.conftest import BODY, SECRET, Api, ClientFactory, api_settings, error_of, make_users
@@ -36,11 +37,11 @@ async def test_every_endpoint_answers_while_redis_is_down(
     token_sim = await api.create("member", target="hubspot")
     member = await api.store.users.by_email("member@example.com")
     assert member is not None
-    cipher = TokenCipher(api_settings(token_enc_secret=SecretStr(SECRET)).token_keys())
+    cipher = TokenCipher(api_settings(TOKEN_ENC_SECRET=SecretStr(SECRET)).security.token_keys())
     await api.store.credentials.put(member.id, "pat-na1-0000-1111", cipher, portal_id=4242)
     await api.store.counters.raise_to(sim["id"], {("contact", "created"): 9})
     live = Redis.from_url(server.url)
-    await live.hset(SimKeys(sim["id"]).metrics, mapping={"contact:created": 11})
+    await live.hset(SimKeys(sim["id"], DEFAULT_KEY_PREFIX).metrics, mapping={"contact:created": 11})
     await live.aclose()
     _, before = await api.call("member", "GET", f"/api/simulations/{sim['id']}/metrics")
     assert (before["source"], before["counts"]["contact"]["created"]) == ("redis", 11)

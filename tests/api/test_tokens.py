@@ -40,9 +40,9 @@ async def make_client(
     async with Store.open(url, require_schema=False) as store:
         await store.migrate()
         _, key = await store.users.create("owner@example.com")
-    settings = Settings(
-        hubspot_base_url=sandbox.url,
-        token_enc_secret=SecretStr(secret) if secret else None,
+    settings = Settings.from_env(
+        HUBSPOT_BASE_URL=sandbox.url,
+        TOKEN_ENC_SECRET=SecretStr(secret) if secret else None,
     )
     client = await aiohttp_client(create_app(settings, redis_url=redis_url, database_url=url))
     return client, key, store

@@ -76,15 +76,15 @@ def tcp_redis() -> Iterator[int]:
 
 def test_configured_url_wins_without_probing() -> None:
     """REDIS_URL is used as given, even when nothing answers there."""
-    settings = Settings(redis_url="redis://redis.invalid:1/3", redis_port=free_port())
+    settings = Settings.from_env(REDIS_URL="redis://redis.invalid:1/3", REDIS_PORT=free_port())
     with redis_endpoint(settings) as endpoint:
         assert endpoint == endpoint.__class__("redis://redis.invalid:1/3", RedisSource.CONFIGURED)
 
 
 def test_host_settings_build_the_url() -> None:
     """REDIS_HOST, REDIS_PORT, REDIS_DB and REDIS_PASSWORD make a URL; its password is hidden."""
-    settings = Settings(
-        redis_host="cache.internal", redis_port=6380, redis_db=2, redis_password=SecretStr("p@ss")
+    settings = Settings.from_env(
+        REDIS_HOST="cache.internal", REDIS_PORT=6380, REDIS_DB=2, REDIS_PASSWORD=SecretStr("p@ss")
     )
     with redis_endpoint(settings) as endpoint:
         assert endpoint.url == "redis://:p%40ss@cache.internal:6380/2"
@@ -95,7 +95,7 @@ def test_host_settings_build_the_url() -> None:
 
 async def test_local_server_is_used_when_it_answers(tcp_redis: int) -> None:
     """With nothing configured, a server answering on localhost is used."""
-    with redis_endpoint(Settings(redis_port=tcp_redis, redis_db=1)) as endpoint:
+    with redis_endpoint(Settings.from_env(REDIS_PORT=tcp_redis, REDIS_DB=1)) as endpoint:
         assert endpoint.source is RedisSource.LOCAL
         assert endpoint.url == f"redis://127.0.0.1:{tcp_redis}/1"
         client = await connect_redis(endpoint.url)
@@ -105,7 +105,7 @@ async def test_local_server_is_used_when_it_answers(tcp_redis: int) -> None:
 
 async def test_embedded_server_round_trip_and_cleanup() -> None:
     """With nothing on the port, an embedded Redis 6.2 starts, works, and is gone afterwards."""
-    with redis_endpoint(Settings(redis_port=free_port())) as endpoint:
+    with redis_endpoint(Settings.from_env(REDIS_PORT=free_port())) as endpoint:
         assert endpoint.source is RedisSource.EMBEDDED
         assert endpoint.url.startswith("unix://")
         client = await connect_redis(endpoint.url)

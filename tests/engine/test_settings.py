@@ -7,7 +7,15 @@ import base64
 import pytest
 from pydantic import SecretStr
 
+from engine.crm.transport import (
+    DEFAULT_BASE_URL,
+    DEFAULT_CONNECT_TIMEOUT_MS,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_TIMEOUT_MS,
+)
 from engine.settings import DEFAULT_DATABASE_URL, Settings, SettingsError, load_settings
+from limits import LimitConfig
+from streams import QueueConfig
 from streams.retry import RetryPolicy
 
 HEX_KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
@@ -39,34 +47,34 @@ def problem(monkeypatch: pytest.MonkeyPatch, **env: str) -> str:
 def test_defaults_match_the_spec() -> None:
     """With nothing set, every default is the one SPEC §8 names."""
     settings = load_settings()
-    assert settings.simcrm_queue_shards == 1
-    assert settings.redis_progress is True
-    assert settings.dlq_replay_limit_cap == 50
-    assert settings.dlq_sample_max == 25
-    assert settings.thinning_events_max == 200
-    assert settings.prom_default_buckets == (50, 100, 250, 500, 1000, 2000)
-    assert settings.metrics_prom_enabled is False
-    assert settings.resolved_database_url() == DEFAULT_DATABASE_URL
-    assert settings.retry_policy("contact") == RetryPolicy(3, (0, 2000, 8000))
+    assert settings.queue.shards == 1
+    assert settings.observability.redis_progress is True
+    assert settings.queue.replay_limit_cap == 50
+    assert settings.queue.dead_sample_max == 25
+    assert settings.runtime.thinning_events_max == 200
+    assert settings.observability.buckets_ms == (50, 100, 250, 500, 1000, 2000)
+    assert settings.observability.prometheus is False
+    assert settings.database.resolved_url() == DEFAULT_DATABASE_URL
+    assert settings.retries.policy("contact") == RetryPolicy(3, (0, 2000, 8000))
     for kind in ("note", "call", "task", "ticket"):
-        assert settings.retry_policy(kind) == RetryPolicy(2, (0, 3000))
+        assert settings.retries.policy(kind) == RetryPolicy(2, (0, 3000))
 
 
 def test_new_naming_wins_over_legacy(monkeypatch: pytest.MonkeyPatch) -> None:
     """CONTACT_ATTEMPTS / CONTACT_BACKOFF_MS beat ATTEMPTS_CONTACT / BACKOFF_CONTACT."""
     monkeypatch.setenv("ATTEMPTS_CONTACT", "7")
     monkeypatch.setenv("BACKOFF_CONTACT", "1,1")
-    assert load_settings().retry_policy("contact") == RetryPolicy(7, (1, 1))
+    assert load_settings().retries.policy("contact") == RetryPolicy(7, (1, 1))
     monkeypatch.setenv("CONTACT_ATTEMPTS", "4")
     monkeypatch.setenv("CONTACT_BACKOFF_MS", "5,6,7")
-    assert load_settings().retry_policy("contact") == RetryPolicy(4, (5, 6, 7))
+    assert load_settings().retries.policy("contact") == RetryPolicy(4, (5, 6, 7))
 
 
 def test_legacy_value_is_not_checked_when_new_name_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
     """A stale legacy variable cannot stop start-up once the new name overrides it."""
     monkeypatch.setenv("ATTEMPTS_NOTE", "banana")
     monkeypatch.setenv("NOTE_ATTEMPTS", "3")
-    assert load_settings().retry_policy("note").attempts == 3
+    assert load_settings().retries.policy("note").attempts == 3
 
 
 def test_secondary_types_inherit_then_override(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -76,15 +84,16 @@ def test_secondary_types_inherit_then_override(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("ATTEMPTS_CALL", "1")
     monkeypatch.setenv("TASK_BACKOFF_MS", "99")
     settings = load_settings()
-    assert settings.retry_policy("note") == RetryPolicy(5, (10, 20))
-    assert settings.retry_policy("call") == RetryPolicy(1, (10, 20))
-    assert settings.retry_policy("task") == RetryPolicy(5, (99,))
-    assert settings.retry_policy("ticket") == RetryPolicy(5, (10, 20))
+    assert settings.retries.policy("note") == RetryPolicy(5, (10, 20))
+    assert settings.retries.policy("call") == RetryPolicy(1, (10, 20))
+    assert settings.retries.policy("task") == RetryPolicy(5, (99,))
+    assert settings.retries.policy("ticket") == RetryPolicy(5, (10, 20))
 
 
 def test_short_backoff_repeats_its_last_value() -> None:
     """A backoff list shorter than attempts − 1 pads with its last delay."""
-    policy = Settings(contact_attempts=5, contact_backoff_ms=(100, 400)).retry_policy("contact")
+    settings = Settings.from_env(CONTACT_ATTEMPTS=5, CONTACT_BACKOFF_MS=(100, 400))
+    policy = settings.retries.policy("contact")
     assert policy.padded_backoff() == (100, 400, 400, 400)
     assert policy.delay_before_retry(1) == 100
     assert policy.delay_before_retry(4) == 400
@@ -147,7 +156,7 @@ def test_token_secret_accepts_hex_and_base64(
     raw = bytes(range(32))
     monkeypatch.setenv("TOKEN_ENC_SECRET", encode(raw))  # type: ignore[operator]
     settings = load_settings()
-    assert list(settings.token_keys().values()) == [raw]
+    assert list(settings.security.token_keys().values()) == [raw]
     assert raw.hex() not in repr(settings)
 
 
@@ -156,7 +165,7 @@ def test_old_secrets_stay_readable(monkeypatch: pytest.MonkeyPatch) -> None:
     old = bytes(range(32, 64))
     monkeypatch.setenv("TOKEN_ENC_SECRET", HEX_KEY)
     monkeypatch.setenv("TOKEN_ENC_OLD_SECRETS", old.hex())
-    keys = load_settings().token_keys()
+    keys = load_settings().security.token_keys()
     assert list(keys.values()) == [bytes.fromhex(HEX_KEY), old]
 
 
@@ -166,18 +175,18 @@ def test_database_url_from_legacy_db_variables(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("DB_USER", "sim")
     monkeypatch.setenv("DB_PASS", "p@ss word")
     monkeypatch.setenv("DB_NAME", "crm")
-    url = load_settings().resolved_database_url()
+    url = load_settings().database.resolved_url()
     assert url == "mysql+asyncmy://sim:p%40ss%20word@db.internal:3306/crm"
     monkeypatch.setenv("DATABASE_URL", "sqlite:///other.db")
-    assert load_settings().resolved_database_url() == "sqlite:///other.db"
+    assert load_settings().database.resolved_url() == "sqlite:///other.db"
 
 
 def test_secrets_do_not_show_in_repr() -> None:
     """Printing the settings never reveals a token, password or key."""
-    settings = Settings(
-        hubspot_api_token=SecretStr("pat-na1-secret-value"),
-        redis_password=SecretStr("hunter2"),
-        token_enc_secret=SecretStr(HEX_KEY),
+    settings = Settings.from_env(
+        HUBSPOT_API_TOKEN=SecretStr("pat-na1-secret-value"),
+        REDIS_PASSWORD=SecretStr("hunter2"),
+        TOKEN_ENC_SECRET=SecretStr(HEX_KEY),
     )
     shown = repr(settings) + str(settings)
     for secret in ("pat-na1-secret-value", "hunter2", HEX_KEY):
@@ -187,9 +196,9 @@ def test_secrets_do_not_show_in_repr() -> None:
 def test_driver_urls_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
     """URLs naming their asyncio driver (sqlite+aiosqlite://, mysql+asyncmy://) are valid."""
     monkeypatch.setenv("DATABASE_URL", "sqlite+aiosqlite:////tmp/x.db")
-    assert load_settings().resolved_database_url() == "sqlite+aiosqlite:////tmp/x.db"
+    assert load_settings().database.resolved_url() == "sqlite+aiosqlite:////tmp/x.db"
     monkeypatch.setenv("DATABASE_URL", "mysql+asyncmy://root@db/simcrm")
-    assert load_settings().database_url == "mysql+asyncmy://root@db/simcrm"
+    assert load_settings().database.url == "mysql+asyncmy://root@db/simcrm"
 
 
 def test_key_prefix_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -199,3 +208,74 @@ def test_key_prefix_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     )
     monkeypatch.setenv("SIMCRM_KEY_PREFIX", "team-a")
     assert load_settings().queue_config().prefix == "team-a"
+
+
+def test_settings_build_the_queue_config_and_policies() -> None:
+    """The daemon's settings give the queue its shard count, DLQ limits and per-type retries."""
+    settings = Settings.from_env(
+        SIMCRM_QUEUE_SHARDS=4, DLQ_SAMPLE_MAX=7, DLQ_REPLAY_LIMIT_CAP=20, NOTE_ATTEMPTS=5
+    )
+    config = settings.queue_config()
+    assert (config.shards, config.dead_sample_max, config.replay_limit_cap) == (4, 7, 20)
+    policies = settings.retries.policies()
+    assert policies["note"].attempts == 5
+    assert policies["contact"].backoff_ms == (0, 2000, 8000)
+
+
+def test_only_load_settings_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings() and Settings.from_env() see only what they are given; load_settings() reads
+    the process environment."""
+    monkeypatch.setenv("SIMCRM_QUEUE_SHARDS", "9")
+    assert Settings().queue.shards == 1
+    assert Settings.from_env({}).queue.shards == 1
+    assert load_settings().queue.shards == 9
+
+
+def test_from_env_reads_names_in_any_case_and_ignores_the_rest() -> None:
+    """As in an environment, names match in any case and variables of other programs are
+    ignored."""
+    settings = Settings.from_env({"simcrm_queue_shards": "3", "PATH": "/bin", "HOME": "/root"})
+    assert settings.queue.shards == 3
+
+
+def test_replace_checks_the_new_value_and_keeps_the_rest() -> None:
+    """replace() sets the named variables as the environment would, leaves every other setting
+    (and the original) as it was, and refuses a bad value with the usual one-line error."""
+    settings = Settings.from_env(HUBSPOT_TIER=190, SIMCRM_KEY_PREFIX="team-a", ATTEMPTS_NOTE=4)
+    changed = settings.replace(SIMCRM_QUEUE_SHARDS=4, CONTACT_ATTEMPTS=2)
+    assert (changed.queue.shards, changed.retries.policy("contact").attempts) == (4, 2)
+    assert (changed.limits.tier, changed.redis.key_prefix) == (190, "team-a")
+    assert changed.retries.policy("note").attempts == 4
+    assert settings.queue.shards == 1
+    with pytest.raises(SettingsError) as caught:
+        settings.replace(SIMCRM_QUEUE_SHARDS=0)
+    assert str(caught.value) == "SIMCRM_QUEUE_SHARDS must be an integer from 1 to 1024 (got '0')"
+
+
+def test_a_misspelt_variable_is_refused() -> None:
+    """A keyword that is no setting's variable is an error, not a silently ignored value."""
+    with pytest.raises(TypeError, match="SIMCRM_QUEUE_SHARD"):
+        Settings.from_env(SIMCRM_QUEUE_SHARD=2)
+    with pytest.raises(TypeError, match="shards"):
+        Settings().replace(shards=2)
+
+
+def test_defaults_are_the_packages_own() -> None:
+    """Unset, the settings give each package its own defaults: the queue's timings and dead-letter
+    limits, the limiter's free tier, the HubSpot client's timeouts and pool."""
+    settings = Settings()
+    queue, own_queue = settings.queue_config(), QueueConfig()
+    for name in ("shards", "prefix", "visibility_ms", "heartbeat_ms", "grace_ms"):
+        assert getattr(queue, name) == getattr(own_queue, name), name
+    assert (queue.dead_sample_max, queue.replay_limit_cap) == (
+        own_queue.dead_sample_max,
+        own_queue.replay_limit_cap,
+    )
+    assert settings.limits.config() == LimitConfig()
+    hubspot = settings.hubspot
+    assert (hubspot.base_url, hubspot.timeout_ms, hubspot.connect_timeout_ms) == (
+        DEFAULT_BASE_URL,
+        DEFAULT_TIMEOUT_MS,
+        DEFAULT_CONNECT_TIMEOUT_MS,
+    )
+    assert hubspot.max_connections == DEFAULT_MAX_CONNECTIONS

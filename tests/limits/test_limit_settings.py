@@ -21,7 +21,7 @@ def no_hubspot_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_defaults_are_hubspots_free_tier() -> None:
     """Unset, the limits are 100 per 10 s (plus a 500 ms margin), 250,000 a day, 15 s cooldown,
     a breaker tripping above 8 failures in 60 s, and buckets sized from the window."""
-    config = Settings().limit_config()
+    config = Settings().limits.config()
     assert (config.window_limit, config.effective_window_ms, config.daily_limit) == (
         100,
         10_500,
@@ -41,7 +41,7 @@ def test_defaults_are_hubspots_free_tier() -> None:
 )
 def test_each_tier_brings_its_daily_limit(tier: int, daily: int | None) -> None:
     """The tier sets the burst limit and the daily default HubSpot publishes for it."""
-    config = Settings(hubspot_tier=tier).limit_config()
+    config = Settings.from_env(HUBSPOT_TIER=tier).limits.config()
     assert (config.window_limit, config.daily_limit) == (tier, daily)
 
 
@@ -56,7 +56,7 @@ def test_variables_override_the_tier(monkeypatch: pytest.MonkeyPatch) -> None:
         "HUBSPOT_WINDOW_MARGIN_MS": "0",
     }.items():
         monkeypatch.setenv(name, value)
-    config = load_settings().limit_config()
+    config = load_settings().limits.config()
     assert config.daily_limit is None
     assert config.buckets["note"] == 500
     assert config.breaker_open_ms == 5_000

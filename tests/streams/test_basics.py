@@ -123,17 +123,3 @@ async def test_scripts_load_and_survive_a_script_flush(redis: Redis) -> None:
     assert await scripts.run(*call) == [0, -1]
     await redis.script_flush()
     assert await scripts.run_many([call, call]) == [[0, -1], [0, -1]]
-
-
-def test_settings_build_the_queue_config_and_policies() -> None:
-    """The daemon's settings give the queue its shard count, DLQ limits and per-type retries."""
-    from engine.settings import Settings
-
-    settings = Settings(
-        simcrm_queue_shards=4, dlq_sample_max=7, dlq_replay_limit_cap=20, note_attempts=5
-    )
-    config = settings.queue_config()
-    assert (config.shards, config.dead_sample_max, config.replay_limit_cap) == (4, 7, 20)
-    policies = settings.retry_policies()
-    assert policies["note"].attempts == 5
-    assert policies["contact"].backoff_ms == (0, 2000, 8000)

@@ -33,17 +33,17 @@ SECRET = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 Condition = Callable[[], bool | Awaitable[bool]]
 
 
-def runtime_settings(sandbox: Sandbox, **changes: Any) -> Settings:
-    """Settings for an engine talking to ``sandbox`` at its tier, with quick pacing."""
-    values: dict[str, Any] = {
-        "simcrm_sandbox_url": sandbox.url,
-        "hubspot_tier": sandbox.config.tier,
-        "hubspot_daily_limit": 0,
-        "simcrm_flush_interval_ms": 500,
-        "token_enc_secret": SecretStr(SECRET),
+def runtime_settings(sandbox: Sandbox, **changes: object) -> Settings:
+    """Settings for an engine talking to ``sandbox`` at its tier, with quick pacing; ``changes``
+    are more variables (``SIMCRM_VISIBILITY_MS=3_000``)."""
+    values: dict[str, object] = {
+        "SIMCRM_SANDBOX_URL": sandbox.url,
+        "HUBSPOT_TIER": sandbox.config.tier,
+        "HUBSPOT_DAILY_LIMIT": 0,
+        "SIMCRM_FLUSH_INTERVAL_MS": 500,
+        "TOKEN_ENC_SECRET": SecretStr(SECRET),
     }
-    values.update(changes)
-    return Settings(**values)
+    return Settings.from_env(**{**values, **changes})
 
 
 def simulations(store: Store) -> Simulations:
@@ -95,12 +95,13 @@ async def describe(redis_url: str, sim_id: int) -> str:
     """The simulation's queue and runtime state, for a failing test's message."""
     from redis.asyncio import Redis
 
+    from core.keys import DEFAULT_KEY_PREFIX
     from engine.runtime.keys import SimKeys
     from streams import Queue, QueueConfig
 
     client: Redis = Redis.from_url(redis_url)
     try:
-        keys = SimKeys(sim_id)
+        keys = SimKeys(sim_id, DEFAULT_KEY_PREFIX)
         queue = Queue(client, QueueConfig())
         live = await queue.live_count(str(sim_id))
         stats = await queue.stats()
@@ -250,12 +251,12 @@ def daemon_env(settings: Settings, redis_url: str, database_url: str) -> dict[st
         {
             "REDIS_URL": redis_url,
             "DATABASE_URL": database_url,
-            "SIMCRM_SANDBOX_URL": settings.simcrm_sandbox_url,
-            "HUBSPOT_TIER": str(settings.hubspot_tier),
+            "SIMCRM_SANDBOX_URL": settings.runtime.sandbox_url,
+            "HUBSPOT_TIER": str(settings.limits.tier),
             "HUBSPOT_DAILY_LIMIT": "0",
-            "SIMCRM_VISIBILITY_MS": str(settings.simcrm_visibility_ms),
+            "SIMCRM_VISIBILITY_MS": str(settings.queue.visibility_ms),
             "SIMCRM_GRACE_MS": "2000",
-            "HUBSPOT_SEARCH_LAG_MS": str(settings.hubspot_search_lag_ms),
+            "HUBSPOT_SEARCH_LAG_MS": str(settings.hubspot.search_lag_ms),
             "LOG_LEVEL": "warning",
             "LOG_FORMAT": "json",
         }

@@ -13,6 +13,7 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from core.keys import DEFAULT_KEY_PREFIX
 from engine.crm import ObjectType
 from engine.runtime import metrics
 from engine.runtime.keys import SimKeys
@@ -46,7 +47,7 @@ async def assert_exactly_the_plan(
     assert sum(sandbox.stats().duplicates.values()) == 0
     client: Redis = Redis.from_url(redis_url)
     try:
-        counts = await metrics.read(client, SimKeys(sim_id))
+        counts = await metrics.read(client, SimKeys(sim_id, DEFAULT_KEY_PREFIX))
     finally:
         await client.aclose()
     for object_type, keys in expected.items():
@@ -74,7 +75,7 @@ async def test_daemon_killed_mid_run(
     planned, and nothing is created twice (uncertain creates are found, not re-sent)."""
     sandbox.reconfigure(tier=100, latency_ms=20)
     row = await create_simulation(runtime_store, total_records=1_500)
-    settings = runtime_settings(sandbox, simcrm_visibility_ms=3_000, hubspot_search_lag_ms=1_000)
+    settings = runtime_settings(sandbox, SIMCRM_VISIBILITY_MS=3_000, HUBSPOT_SEARCH_LAG_MS=1_000)
     env = daemon_env(settings, redis_url, database_file)
     first = await start_daemon(env)
     try:
@@ -119,12 +120,12 @@ async def test_redis_killed_and_restarted_with_aof(
     row = await create_simulation(runtime_store, total_records=1_000)
     settings = runtime_settings(
         sandbox,
-        simcrm_visibility_ms=3_000,
-        hubspot_search_lag_ms=1_000,
-        attempts_secondary=1,
-        contact_attempts=1,
-        company_attempts=1,
-        deal_attempts=1,
+        SIMCRM_VISIBILITY_MS=3_000,
+        HUBSPOT_SEARCH_LAG_MS=1_000,
+        ATTEMPTS_SECONDARY=1,
+        CONTACT_ATTEMPTS=1,
+        COMPANY_ATTEMPTS=1,
+        DEAL_ATTEMPTS=1,
     )
     running = await start_engine(settings, server.url, database_file)
     try:

@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
+from core.keys import DEFAULT_KEY_PREFIX
 from engine.crm import ObjectType
 from engine.runtime import metrics, thinning
 from engine.runtime.keys import SimKeys
@@ -60,14 +61,14 @@ async def test_429_storm_and_server_errors(
     row = await create_simulation(runtime_store, total_records=1_000)
     settings = runtime_settings(
         sandbox,
-        hubspot_tier=100,
-        hubspot_cooldown_ms=2_000,
-        hubspot_breaker_failures=3,  # a short run meets fewer failures than HubSpot's 60 s window
-        hubspot_breaker_open_ms=2_000,
-        hubspot_breaker_probe_ms=2_000,
-        hubspot_search_lag_ms=500,
-        hubspot_timeout_ms=2_000,
-        simcrm_visibility_ms=3_000,
+        HUBSPOT_TIER=100,
+        HUBSPOT_COOLDOWN_MS=2_000,
+        HUBSPOT_BREAKER_FAILURES=3,  # a short run meets fewer failures than HubSpot's 60 s window
+        HUBSPOT_BREAKER_OPEN_MS=2_000,
+        HUBSPOT_BREAKER_PROBE_MS=2_000,
+        HUBSPOT_SEARCH_LAG_MS=500,
+        HUBSPOT_TIMEOUT_MS=2_000,
+        SIMCRM_VISIBILITY_MS=3_000,
     )
     running = await start_engine(settings, redis_url, database_file)
     try:
@@ -89,11 +90,11 @@ async def test_429_storm_and_server_errors(
     dead_keys = {entry.job.id for entry in dead}
     assert {entry.category for entry in dead} <= {"rate_limit", "server", "network"}
     for entry in dead:  # each ran out of its attempts: none was given up on early
-        assert entry.attempts == settings.retry_policy(entry.job.type).attempts, entry
+        assert entry.attempts == settings.retries.policy(entry.job.type).attempts, entry
     stored = stored_keys(sandbox)
     created_contacts = {int(key.rsplit(":", 1)[1]) for key in stored[ObjectType.CONTACT]}
     expected = expected_objects(done, created_contacts)
-    live = await metrics.read(redis, SimKeys(row.id))
+    live = await metrics.read(redis, SimKeys(row.id, DEFAULT_KEY_PREFIX))
     for object_type, keys in expected.items():
         have = set(stored[object_type])
         assert have <= keys, object_type
@@ -107,4 +108,4 @@ async def test_429_storm_and_server_errors(
     assert missing_contacts <= dead_keys
     assert sum(m.get("rate_limited", 0) for m in live.values()) > 0
     if sum(m.get("thinned", 0) for m in live.values()):
-        assert await thinning.read(redis, SimKeys(row.id), 10)
+        assert await thinning.read(redis, SimKeys(row.id, DEFAULT_KEY_PREFIX), 10)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from redis.asyncio import Redis
 
 from core.clock import ManualClock, SystemClock
+from core.keys import DEFAULT_KEY_PREFIX
 from engine.crm import ObjectType
 from engine.model import SimulationModel, SimulationSpec
 from engine.runtime import metrics
@@ -114,7 +115,7 @@ async def test_cancel_stops_everything(
     finally:
         await running.stop()
     assert (await runtime_store.simulations.get(row.id)).status is SimulationStatus.CANCELLED
-    counts = await metrics.read(redis, SimKeys(row.id))
+    counts = await metrics.read(redis, SimKeys(row.id, DEFAULT_KEY_PREFIX))
     skipped = sum(by.get("skipped", 0) for by in counts.values())
     assert skipped > 0, "jobs that come due after the cancel are skipped"
     assert counts["contact"].get("created", 0) < 400

@@ -7,6 +7,7 @@ from typing import Any, cast
 from redis.asyncio import Redis
 
 from core.clock import ManualClock
+from core.keys import DEFAULT_KEY_PREFIX
 from core.lua import Scripts, lua_folder
 from engine.model import ActivityType
 from engine.runtime import metrics
@@ -25,7 +26,9 @@ async def test_a_plan_resumed_after_a_crash_keeps_its_first_decisions(
     queueing its activities; when the record's contact runs again under different pressure,
     exactly the first decision's activities are queued, and nothing is counted twice."""
     row = await create_simulation(runtime_store, total_records=500)
-    known = await Registry(runtime_store, cast(Any, None), cast(Any, None)).get(row.id)
+    known = await Registry(
+        runtime_store, cast(Any, None), cast(Any, None), key_prefix=DEFAULT_KEY_PREFIX
+    ).get(row.id)
     assert known is not None
     index = next(
         i

@@ -33,8 +33,8 @@ from tests.support.sandboxes import SandboxFactory
 DEAD_URL = "http://127.0.0.1:9"  # the discard port: nothing listens, connections are refused
 STORED = "pat-na1-stored-0000-1111"
 LEGACY = "pat-na1-legacy-2222-3333"
-KEYS = Settings(token_enc_secret=SecretStr(SECRET)).token_keys()
-OTHER_KEYS = Settings(token_enc_secret=SecretStr("ab" * 32)).token_keys()
+KEYS = Settings.from_env(TOKEN_ENC_SECRET=SecretStr(SECRET)).security.token_keys()
+OTHER_KEYS = Settings.from_env(TOKEN_ENC_SECRET=SecretStr("ab" * 32)).security.token_keys()
 
 
 @pytest.fixture

@@ -222,7 +222,7 @@ async def test_a_hubspot_simulation_starts_only_with_a_token(store: Store, owner
         await simulations.start(sim.id)
     assert refused.value.simulation is not None and refused.value.simulation.id == sim.id
     assert (await store.simulations.get(sim.id)).status is S.DRAFT
-    keys = Settings(token_enc_secret=SecretStr(SECRET)).token_keys()
+    keys = Settings.from_env(TOKEN_ENC_SECRET=SecretStr(SECRET)).security.token_keys()
     await store.credentials.put(owner.id, "pat-na1-0000-1111", TokenCipher(keys), portal_id=4242)
     assert (await simulations.start(sim.id)).status is S.RUNNING
     sandbox = await simulations.create(owner.id, {**BODY, "target": "sandbox"})
