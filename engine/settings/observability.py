@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import BeforeValidator
+from pydantic_settings import NoDecode
 
 from engine.logs import DEFAULT_LEVEL, FORMATS
 from engine.settings import parsers
@@ -22,6 +23,7 @@ class ObservabilitySettings(Section):
     prometheus: Flag = variable("METRICS_PROM_ENABLED", default=False)
     buckets_ms: Annotated[
         tuple[float, ...],
+        NoDecode,
         BeforeValidator(parsers.number_list(float, "a comma-separated list of milliseconds")),
     ] = variable("PROM_DEFAULT_BUCKETS", default=DEFAULT_BUCKETS_MS)
     log_level: Annotated[str, BeforeValidator(parsers.lower)] = variable(

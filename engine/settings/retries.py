@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator
+from pydantic_settings import NoDecode
 
 from engine.settings import parsers
 from engine.settings.section import Section, variable
@@ -27,6 +28,7 @@ SECONDARY_KINDS = tuple(kind for kind in OBJECT_KINDS if kind not in PRIMARY_KIN
 Attempts = Annotated[int | None, parsers.between(1, MAX_ATTEMPTS)]
 Backoff = Annotated[
     tuple[int, ...] | None,
+    NoDecode,
     BeforeValidator(
         parsers.number_list(int, "a comma-separated list of milliseconds, e.g. 0,2000,8000")
     ),
@@ -55,6 +57,7 @@ class RetrySettings(Section):
     )
     secondary_backoff_ms: Annotated[
         tuple[int, ...],
+        NoDecode,
         BeforeValidator(
             parsers.number_list(int, "a comma-separated list of milliseconds, e.g. 0,3000")
         ),

@@ -8,6 +8,8 @@ from typing import Any, Self
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 from pydantic.fields import FieldInfo
+from pydantic_settings import EnvSettingsSource
+from pydantic_settings import SettingsError as PydanticSettingsError
 
 from engine.settings.errors import SettingsError
 
@@ -57,6 +59,26 @@ class Section(BaseModel):
         except ValidationError as exc:
             raise SettingsError(problem(cls, exc, environ)) from None
 
+    @classmethod
+    def from_process(cls, environ: Mapping[str, str]) -> Self:
+        """The section as the process environment sets it, read by pydantic-settings: names in
+        any case, the newer spelling of a variable over its legacy one. A bad value is named as
+        the user wrote it.
+
+        Raises:
+            SettingsError: one line naming the first bad variable (see :func:`problem`).
+        """
+        try:
+            # EnvSettingsSource reads the fields of any pydantic model; its stubs ask for a
+            # BaseSettings, whose habit of merging os.environ into every construction we avoid.
+            found = EnvSettingsSource(cls, case_sensitive=False)()  # type: ignore[arg-type]
+        except PydanticSettingsError as exc:  # a value it could not even read as text
+            raise SettingsError(str(exc)) from None
+        try:
+            return cls.model_validate(found)
+        except ValidationError as exc:
+            raise SettingsError(problem(cls, exc, environ)) from None
+
 
 def problem(section: type[Section], exc: ValidationError, environ: Mapping[str, object]) -> str:
     """``VARIABLE must be … (got '…')`` for the first error of ``exc``: the variable the user set
@@ -73,9 +95,7 @@ def problem(section: type[Section], exc: ValidationError, environ: Mapping[str, 
 
 
 def _variable_name(section: type[Section], loc: str, environ: Mapping[str, object]) -> str:
-    if loc in section.variables():
-        return loc
-    info = section.model_fields.get(loc)
+    info = section.model_fields.get(section.variables().get(loc, loc))
     names = names_of(info) if info is not None else []
     given = {key.upper() for key in environ}
     return next((name for name in names if name in given), names[0] if names else loc.upper())

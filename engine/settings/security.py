@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import BeforeValidator, SecretStr
+from pydantic_settings import NoDecode
 
 from engine.settings import parsers
 from engine.settings.crypto import decode_secret, key_id
@@ -18,7 +19,7 @@ class SecuritySettings(Section):
         "TOKEN_ENC_SECRET"
     )
     token_enc_old_secrets: Annotated[
-        tuple[SecretStr, ...], BeforeValidator(parsers.secret_key_list)
+        tuple[SecretStr, ...], NoDecode, BeforeValidator(parsers.secret_key_list)
     ] = variable("TOKEN_ENC_OLD_SECRETS", default=())
 
     def token_keys(self) -> dict[str, bytes]:

@@ -116,4 +116,5 @@ def load_settings() -> Settings:
         SettingsError: naming the first bad variable, what it must be, and the value given
             (never the value of a secret).
     """
-    return Settings.from_env(os.environ)
+    environ = dict(os.environ)
+    return Settings(**{name: kind.from_process(environ) for name, kind in _sections().items()})
