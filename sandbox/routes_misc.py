@@ -79,11 +79,11 @@ async def search(request: web.Request) -> web.Response:
         offset = int(body.get("after") or 0)
     except (TypeError, ValueError):
         raise Rejected(400, VALIDATION, "limit and after must be integers") from None
-    visible_before = sandbox.now() - sandbox.config.search_lag_ms
+    now, lag = sandbox.now(), sandbox.config.search_lag_ms
     hits = [
         obj
         for obj in sandbox.store.live(kind)
-        if obj.received_ms <= visible_before
+        if obj.received_ms + (lag if obj.search_lag_ms is None else obj.search_lag_ms) <= now
         and (
             not groups or any(all(_matches(obj, f) for f in g.get("filters") or ()) for g in groups)
         )
@@ -190,7 +190,7 @@ async def associate(request: web.Request) -> web.Response:
                 "labels": [],
             }
         )
-    return batch_response(results, errors, started, sandbox.now(), 201)
+    return batch_response(sandbox, results, errors, started, 201)
 
 
 @routes.get("/account-info/v3/details")

@@ -55,13 +55,13 @@ async def test_create_answers_201_with_a_simple_public_object(
     """POST /crm/v3/objects/contacts → 201; values become strings; system properties echoed."""
     status, body, headers = await call(
         http, sandbox, "POST", "/crm/v3/objects/contacts",
-        {"properties": {"email": "a@b.co", "age": 41, "vip": True}},
+        {"properties": {"email": "a@b.co", "zip": 41, "firstname": "Ann"}},
     )  # fmt: skip
     assert status == 201
     assert headers["Content-Type"] == "application/json;charset=utf-8"
     assert_simple_object(body)
     props = body["properties"]
-    assert (props["age"], props["vip"], props["hs_object_id"]) == ("41", "true", body["id"])
+    assert (props["zip"], props["firstname"], props["hs_object_id"]) == ("41", "Ann", body["id"])
     assert ISO.match(props["createdate"])
     assert ISO.match(props["lastmodifieddate"])
 
@@ -261,7 +261,7 @@ async def test_account_details_and_properties_shapes(
     status, body, _ = await call(http, sandbox, "POST", "/crm/v3/properties/deals", spec)
     assert (status, body["hasUniqueValue"], body["name"]) == (201, True, "simcrm_key")
     assert (await call(http, sandbox, "POST", "/crm/v3/properties/deals", spec))[0] == 409
-    deal = {"properties": {"dealname": "d", "simcrm_key": "k1"}}
+    deal = {"properties": {"dealname": "d", "dealstage": "qualifiedtobuy", "simcrm_key": "k1"}}
     assert (await call(http, sandbox, "POST", "/crm/v3/objects/deals", deal))[0] == 201
     status, body, _ = await call(http, sandbox, "POST", "/crm/v3/objects/deals", deal)
     assert (status, body["category"]) == (400, "VALIDATION_ERROR")
