@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox import bodies, routes_batch, routes_misc, routes_objects
+from sandbox import bodies, routes_batch, routes_misc, routes_objects, routes_properties
 from sandbox.adversary import AfterWrite
 from sandbox.config import Fault, SandboxConfig
 from sandbox.hubspot import ObjectType
@@ -287,5 +287,6 @@ def create_app(sandbox: SandboxState) -> web.Application:
     app.add_routes(admin)
     app.add_routes(routes_batch.routes)
     app.add_routes(routes_misc.routes)
+    app.add_routes(routes_properties.routes)
     app.add_routes(routes_objects.routes)
     return app
