@@ -23,7 +23,7 @@ from aiohttp import web
 
 from sandbox import bodies, routes_batch, routes_misc, routes_objects, routes_properties
 from sandbox.adversary import AfterWrite
-from sandbox.config import Fault, SandboxConfig
+from sandbox.config import ADVERSARIAL_FIELDS, Fault, SandboxConfig
 from sandbox.hubspot import ObjectType
 from sandbox.portal import Portal
 from sandbox.render import PORTAL, STATE, read_json, twin
@@ -38,15 +38,10 @@ _SCOPES = {
     ObjectType.COMPANY: "crm.objects.companies.write",
     ObjectType.DEAL: "crm.objects.deals.write",
 }
-_ADVERSARIAL = (
-    "applied_error_rate", "applied_errors", "applied_timeout_rate", "applied_timeout_ms",
-    "search_lag_ms", "search_lag_max_ms", "shuffle_results", "echo_trace_ids",
-    "duplicate_wordings",
-)  # fmt: skip
 _TUNABLE = (
     "tier", "daily_limit", "search_per_second", "latency_ms", "latency_jitter_ms", "error_rate",
     "faults", "retry_after_s", "seed", "search_lag_ms", "strict_properties", "auth_failure",
-    "time_zone", "portals", "lifecycle_backwards", *_ADVERSARIAL,
+    "time_zone", "portals", "lifecycle_backwards", *ADVERSARIAL_FIELDS,
 )  # fmt: skip
 _PORTAL_TUNABLE = ("tier", "daily_limit", "time_zone")
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -277,7 +272,7 @@ async def change_config(request: web.Request) -> web.Response:
 
 def _adversarial_changes(config: SandboxConfig) -> dict[str, Any]:
     on = config.adversarial()
-    return {name: getattr(on, name) for name in _ADVERSARIAL}
+    return {name: getattr(on, name) for name in ADVERSARIAL_FIELDS}
 
 
 def create_app(sandbox: SandboxState) -> web.Application:

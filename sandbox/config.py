@@ -36,6 +36,12 @@ DEFAULT_FAULTS = (Fault.BAD_GATEWAY, Fault.UNAVAILABLE, Fault.GATEWAY_TIMEOUT)
 #: Gateway answers that HubSpot's edge can send after the write behind them was committed.
 APPLIED_ERRORS = (502, 504, 524)
 LIFECYCLE_POLICIES = ("ignore", "refuse")
+#: The settings ``adversarial`` turns on.
+ADVERSARIAL_FIELDS = (
+    "applied_error_rate", "applied_errors", "applied_timeout_rate", "applied_timeout_ms",
+    "search_lag_ms", "search_lag_max_ms", "shuffle_results", "echo_trace_ids",
+    "duplicate_wordings",
+)  # fmt: skip
 
 
 def _zone(name: str, field_name: str) -> None:
@@ -239,9 +245,10 @@ class SandboxConfig:
         if unknown:
             raise ValueError(f"unknown sandbox settings: {', '.join(unknown)}")
         values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
-        adversarial = bool(values.pop("adversarial", False))
-        config = cls(**values)
-        return config.adversarial() if adversarial else config
+        if values.pop("adversarial", False):  # the modes' rates, unless set explicitly
+            on = cls().adversarial()
+            values = {**{name: getattr(on, name) for name in ADVERSARIAL_FIELDS}, **values}
+        return cls(**values)
 
 
 def load_config_file(path: Path) -> dict[str, Any]:
