@@ -4,38 +4,17 @@ with a plain HTTP client so nothing of ours interprets the answers."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
-import pytest
 
 from core.clock import ManualClock
 from sandbox import Fault, Sandbox
 from sandbox.hubspot import ObjectType
-from tests.support.sandboxes import TOKEN, SandboxFactory
+from tests.sandbox.conftest import call
+from tests.support.sandboxes import SandboxFactory
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(headers=AUTH) as session:
-        yield session
-
-
-async def call(
-    http: aiohttp.ClientSession, sandbox: Sandbox, method: str, path: str, body: Any = None
-) -> tuple[int, Any, Any]:
-    async with http.request(method, sandbox.url + path, json=body) as response:
-        if response.status == 204:
-            data = None
-        elif response.content_type == "application/json":
-            data = await response.json()
-        else:
-            data = await response.text()
-        return response.status, data, response.headers
 
 
 def assert_simple_object(obj: dict[str, Any]) -> None:
