@@ -200,6 +200,12 @@ class PropertyDef:
         )
 
 
+_BUILTIN_DEFS = {
+    kind: {name: PropertyDef.builtin(name, spec) for name, spec in table.items()}
+    for kind, table in BUILTIN_PROPERTIES.items()
+}
+
+
 def identity_of(object_type: ObjectType, properties: Mapping[str, str]) -> tuple[str, ...] | None:
     if key := properties.get(AUDIT_KEY):
         return ("key", key)
@@ -239,13 +245,11 @@ class SandboxStore:
 
     def describe(self, object_type: ObjectType, name: str) -> PropertyDef | None:
         """Any property the portal knows, HubSpot's own or created."""
-        if (spec := BUILTIN_PROPERTIES[object_type].get(name)) is not None:
-            return PropertyDef.builtin(name, spec)
-        return self.definition(object_type, name)
+        found = _BUILTIN_DEFS[object_type].get(name)
+        return found if found is not None else self.definition(object_type, name)
 
     def all_properties(self, object_type: ObjectType) -> list[PropertyDef]:
-        builtin = [PropertyDef.builtin(n, s) for n, s in BUILTIN_PROPERTIES[object_type].items()]
-        return builtin + list(self.definitions[object_type].values())
+        return [*_BUILTIN_DEFS[object_type].values(), *self.definitions[object_type].values()]
 
     def pipeline(self, object_type: ObjectType, pipeline_id: str) -> Pipeline | None:
         return next((p for p in self.pipelines[object_type] if p.id == pipeline_id), None)
