@@ -233,6 +233,9 @@ class SandboxStore:
     groups: dict[ObjectType, dict[str, str]] = field(
         default_factory=lambda: {t: dict(DEFAULT_GROUPS[t]) for t in ObjectType}
     )
+    overrides: dict[ObjectType, dict[str, PropertyDef]] = field(
+        default_factory=lambda: {t: {} for t in ObjectType}
+    )  # HubSpot's own properties as this portal changed them (options of lifecyclestage …)
     pipelines: dict[ObjectType, list[Pipeline]] = field(
         default_factory=lambda: {t: list(DEFAULT_PIPELINES.get(t, ())) for t in ObjectType}
     )
@@ -245,11 +248,21 @@ class SandboxStore:
 
     def describe(self, object_type: ObjectType, name: str) -> PropertyDef | None:
         """Any property the portal knows, HubSpot's own or created."""
-        found = _BUILTIN_DEFS[object_type].get(name)
+        found = self.overrides[object_type].get(name) or _BUILTIN_DEFS[object_type].get(name)
         return found if found is not None else self.definition(object_type, name)
 
     def all_properties(self, object_type: ObjectType) -> list[PropertyDef]:
-        return [*_BUILTIN_DEFS[object_type].values(), *self.definitions[object_type].values()]
+        changed = self.overrides[object_type]
+        own = [changed.get(name, spec) for name, spec in _BUILTIN_DEFS[object_type].items()]
+        return [*own, *self.definitions[object_type].values()]
+
+    def redefine(self, object_type: ObjectType, spec: PropertyDef) -> PropertyDef:
+        """Replace a property's definition (its label, group, options …), HubSpot's or created."""
+        if spec.name in _BUILTIN_DEFS[object_type]:
+            self.overrides[object_type][spec.name] = spec
+        else:
+            self.definitions[object_type][spec.name] = spec
+        return spec
 
     def pipeline(self, object_type: ObjectType, pipeline_id: str) -> Pipeline | None:
         return next((p for p in self.pipelines[object_type] if p.id == pipeline_id), None)
