@@ -154,6 +154,8 @@ class PropertyDef:
     created_ms: int
     description: str = ""
     options: tuple[Option, ...] = ()
+    hubspot_defined: bool = False
+    read_only: bool = False
 
     def to_json(self) -> dict[str, Any]:
         stamp = bodies.iso(self.created_ms)
@@ -177,11 +179,11 @@ class PropertyDef:
                 {"label": o.label, "value": o.value, "displayOrder": i, "hidden": False}
                 for i, o in enumerate(self.options)
             ],
-            "hubspotDefined": False,
+            "hubspotDefined": self.hubspot_defined,
             "modificationMetadata": {
-                "archivable": True,
-                "readOnlyDefinition": False,
-                "readOnlyValue": False,
+                "archivable": not self.hubspot_defined,
+                "readOnlyDefinition": self.hubspot_defined,
+                "readOnlyValue": self.read_only,
             },
         }
 
@@ -197,6 +199,8 @@ class PropertyDef:
             unique=False,
             created_ms=0,
             options=spec.options,
+            hubspot_defined=True,
+            read_only=spec.read_only,
         )
 
 
