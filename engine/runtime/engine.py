@@ -45,6 +45,7 @@ from engine.runtime.outcomes import Outcomes
 from engine.runtime.planning import Planner
 from engine.runtime.pressure import Pressure
 from engine.runtime.registry import Registry
+from engine.runtime.retention import SWEEP_MS, Retention
 from engine.simulations import HubSpotTokens, Portals, Simulations
 from engine.telemetry.jobs import JobTelemetry
 from engine.telemetry.keys import TelemetryKeys
@@ -146,6 +147,14 @@ class Engine:
                 clock=clock,
             )
         )
+        self.retention = Retention(
+            self.redis,
+            self.store,
+            self.queue,
+            key_prefix=settings.redis.key_prefix,
+            retention_ms=settings.runtime.retention_ms,
+            clock=clock,
+        )
         scripts = Scripts(self.redis, lua_folder("engine.runtime"))
         await scripts.load()
         self.expander = Expander(
@@ -221,6 +230,7 @@ class Engine:
         last_refresh: int | None = None
         last_pressure: int | None = None
         last_flush: int | None = None
+        last_sweep: int | None = None
         flush_every = self.settings.runtime.flush_interval_ms
         while not self._stop.is_set():
             now = self.clock.now_ms()
@@ -231,6 +241,9 @@ class Engine:
                 if due(now, last_pressure, PRESSURE_MS):
                     await self._measure_pressure()
                     last_pressure = now
+                if due(now, last_sweep, SWEEP_MS):
+                    await self.retention.sweep()
+                    last_sweep = now
             except Exception as exc:  # a failed pass is retried on the next tick
                 log.exception("control_pass_failed", error=type(exc).__name__)
             for sim in self.registry.active():
