@@ -8,7 +8,8 @@
 Inside: queue workers for all shards (the delayed mover and the stalled-job reaper run with them),
 and one control loop that, every tick of its clock, refreshes the simulations' statuses from the
 store, expands the segments that are due, re-measures backlog pressure, detects completed
-simulations and flushes live counters to the store. Many daemons can run at once, on many
+simulations, flushes live counters to the store, and sweeps the Redis state of simulations that
+have ended (:mod:`.retention`). Many daemons can run at once, on many
 machines: they share the consumer groups, segment expansion is leased per simulation, and each
 created object is counted once.
 
