@@ -136,8 +136,19 @@ async def run(
         "scheduled_contacts": final["scheduled_contacts"],
         "late_s": final["late_s"],
         "late_max_s": final["late_max_s"],
-        "per_minute": [s for s in samples if s["t_s"] % 60 == 0 or s is final],
+        "per_minute": _per_minute(samples),
     }
+
+
+def _per_minute(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The first sample of each minute, and the last one."""
+    chosen: list[dict[str, Any]] = []
+    for sample in samples:
+        if not chosen or sample["t_s"] // 60 > chosen[-1]["t_s"] // 60:
+            chosen.append(sample)
+    if chosen[-1] is not samples[-1]:
+        chosen.append(samples[-1])
+    return chosen
 
 
 def _versions() -> dict[str, str]:
