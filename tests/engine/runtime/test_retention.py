@@ -74,6 +74,7 @@ async def test_completed_run_keeps_replay_state_for_the_retention_then_forgets_i
             return status is SimulationStatus.COMPLETED
 
         await drive(running.engine, completed, step_ms=SECOND_MS)
+
         async def all_expiring() -> bool:
             return all(ttl > 0 for ttl in (await present(redis, keys)).values())
 
