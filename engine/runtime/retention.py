@@ -65,6 +65,7 @@ class Retention:
         self.retention_ms = retention_ms
         self._clock = clock
         self._flushed: dict[int, metrics.Counts] = {}  # sim id -> live counts last written
+        self._forgotten: set[int] = set()  # forgotten by this daemon: nothing left to do
 
     async def sweep(self) -> None:
         """Expire or forget the state of every simulation that ended within twice the
@@ -84,6 +85,8 @@ class Retention:
         return int(row.finished_at.timestamp() * 1000) + self.retention_ms
 
     async def _retire(self, row: Simulation, now: int) -> None:
+        if row.id in self._forgotten:
+            return
         keys = SimKeys(row.id, self._prefix)
         ends = self.ends_ms(row)
         counts = await metrics.read(self._redis, keys)
@@ -93,6 +96,7 @@ class Retention:
         if now >= ends:
             await forget(self._redis, self._queue, keys)
             self._flushed.pop(row.id, None)
+            self._forgotten.add(row.id)
             log.info("simulation_state_forgotten", sim_id=row.id)
             return
         pipe = self._redis.pipeline(transaction=False)
