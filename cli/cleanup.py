@@ -9,7 +9,13 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from engine.cleanup import CleanupRefused, archive_all, check_can_clean, recorded_objects
+from engine.cleanup import (
+    CleanupRefused,
+    archive_all,
+    check_can_clean,
+    forget_cleaned,
+    recorded_objects,
+)
 from engine.crm import CrmError, HubSpotTransport, ObjectType
 from engine.redis_endpoint import connect_redis, redis_endpoint
 from engine.runtime.keys import SimKeys
@@ -18,6 +24,7 @@ from engine.simulations import Portals, TargetUnavailable
 from limits import Limiter
 from schema.simulations import Simulation
 from schema.store import Store
+from streams import Queue
 
 
 def register(subparsers: Any) -> None:
@@ -28,7 +35,8 @@ def register(subparsers: Any) -> None:
             "Archive (HubSpot batch/archive) every object simulation SIM created — contacts, "
             "companies, deals, notes, calls, tasks, tickets — and nothing else. The ids come from "
             "what the workers recorded as they created each object. Archived ids are forgotten "
-            "as it goes, so running it again after an interruption finishes the job. Only a "
+            "as it goes, so running it again after an interruption finishes the job; once all are "
+            "archived, the simulation's Redis state and dead letters are removed. Only a "
             "simulation that has ended is cleaned up: cancel it or let it finish first."
         ),
     )
@@ -57,6 +65,9 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
                     if ids:
                         console.print(f"{object_type.path:>10}  {len(ids):,}")
                 if total == 0:
+                    if not args.dry_run:
+                        queue = Queue(redis, settings.queue_config())
+                        await forget_cleaned(redis, store, queue, keys)
                     console.print(f"simulation {row.id} has no recorded objects left to archive")
                     return 0
                 if args.dry_run:
@@ -66,6 +77,8 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
                     console.print("nothing archived")
                     return 1
                 archived = await _archive(settings, store, redis, row, keys, objects, console)
+                if archived is not None:
+                    await forget_cleaned(redis, store, Queue(redis, settings.queue_config()), keys)
             finally:
                 await redis.aclose()
     if archived is None:

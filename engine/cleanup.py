@@ -6,6 +6,10 @@ each archived id from the record, so a cleanup that stops half-way picks up wher
 Nothing that simulation did not create is touched. Only a simulation that has ended (completed,
 cancelled or failed) is cleaned up: one that may still run would go on adding to what it made.
 The objects are archived in the account the simulation's owner uses now.
+
+Once nothing recorded is left to archive, the simulation's Redis state has no more use: its live
+counters are written to the database and its keys and dead letters are removed (:func:`forget`),
+without waiting for the retention to end.
 """
 
 from __future__ import annotations
@@ -15,10 +19,14 @@ from dataclasses import dataclass, field
 
 from engine.crm import ObjectType, PortalClient
 from engine.model.objects import created_object_type
+from engine.runtime import metrics
 from engine.runtime.context import recorded_id
 from engine.runtime.keys import SimKeys
+from engine.runtime.retention import forget
 from limits.config import MAX_BATCH
 from schema.simulations import SimulationStatus
+from schema.store import Store
+from streams import Queue
 
 # Activities go first, the records they hang on last.
 ORDER = (
@@ -81,3 +89,11 @@ async def archive_all(
             result.archived[object_type] = result.archived.get(object_type, 0) + len(chunk)
             progress(object_type, len(chunk))
     return result
+
+
+async def forget_cleaned(redis: object, store: Store, queue: Queue, keys: SimKeys) -> None:
+    """After a complete cleanup: write the live counters to the database, then remove the
+    simulation's keys and dead letters from Redis."""
+    counts = await metrics.read(redis, keys)
+    await store.counters.raise_to(keys.sim_id, metrics.flat(counts))
+    await forget(redis, queue, keys)

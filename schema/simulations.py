@@ -172,8 +172,10 @@ class SimulationsRepo:
         statuses: frozenset[SimulationStatus] | None = None,
         limit: int = 100,
         before_id: int | None = None,
+        finished_since: datetime | None = None,
     ) -> list[Simulation]:
-        """Newest first; ``owner_id`` None lists everyone's (for a boss or the engine)."""
+        """Newest first; ``owner_id`` None lists everyone's (for a boss or the engine);
+        ``finished_since`` keeps those that ended at or after that moment."""
         query = select(sims).order_by(sims.c.id.desc()).limit(limit)
         if owner_id is not None:
             query = query.where(sims.c.owner_id == owner_id)
@@ -181,6 +183,8 @@ class SimulationsRepo:
             query = query.where(sims.c.status.in_([s.value for s in statuses]))
         if before_id is not None:
             query = query.where(sims.c.id < before_id)
+        if finished_since is not None:
+            query = query.where(sims.c.finished_at >= finished_since)
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [_simulation(row) for row in rows]

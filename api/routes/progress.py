@@ -24,6 +24,7 @@ from api.schemas import Camel, LimiterView, Source
 from engine.model import DefinitionError, Segment, SimulationInput, SimulationModel
 from engine.model.spec import from_epoch_ms
 from engine.runtime import metrics
+from engine.runtime.backlog import LATE_MAX_MS, LATE_MS
 from engine.runtime.expander import SegmentState, segment_fields, states_of
 from engine.runtime.timing import Timing
 from schema.simulations import Simulation, SimulationStatus
@@ -161,6 +162,11 @@ class SegmentsOut(Camel):
     segment_ms: int
     total: int = Field(description="number of segments in the window")
     next: int | None = Field(description="first segment not fully expanded; null: unknown")
+    late_ms: int | None = Field(
+        description="how long its first record not yet queued has been due (0: on schedule; a "
+        "time-scaled run the CRM cannot keep up with waits at SIMCRM_BACKLOG_MAX); null: unknown"
+    )
+    late_max_ms: int | None = Field(description="the most it was ever behind; null: unknown")
     source: Source
     segments: list[SegmentOut]
 
@@ -202,6 +208,8 @@ async def get_segments(call: Call) -> Reply:
         segment_ms=length,
         total=total,
         next=None if fields is None else fields.get("next", 0),
+        late_ms=None if fields is None else fields.get(LATE_MS, 0),
+        late_max_ms=None if fields is None else fields.get(LATE_MAX_MS, 0),
         source="redis-disabled" if fields is None else "redis",
         segments=items,
     )

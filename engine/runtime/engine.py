@@ -8,7 +8,8 @@
 Inside: queue workers for all shards (the delayed mover and the stalled-job reaper run with them),
 and one control loop that, every tick of its clock, refreshes the simulations' statuses from the
 store, expands the segments that are due, re-measures backlog pressure, detects completed
-simulations and flushes live counters to the store. Many daemons can run at once, on many
+simulations, flushes live counters to the store, and sweeps the Redis state of simulations that
+have ended (:mod:`.retention`). Many daemons can run at once, on many
 machines: they share the consumer groups, segment expansion is leased per simulation, and each
 created object is counted once.
 
@@ -45,6 +46,7 @@ from engine.runtime.outcomes import Outcomes
 from engine.runtime.planning import Planner
 from engine.runtime.pressure import Pressure
 from engine.runtime.registry import Registry
+from engine.runtime.retention import SWEEP_MS, Retention
 from engine.simulations import HubSpotTokens, Portals, Simulations
 from engine.telemetry.jobs import JobTelemetry
 from engine.telemetry.keys import TelemetryKeys
@@ -146,6 +148,14 @@ class Engine:
                 clock=clock,
             )
         )
+        self.retention = Retention(
+            self.redis,
+            self.store,
+            self.queue,
+            key_prefix=settings.redis.key_prefix,
+            retention_ms=settings.runtime.retention_ms,
+            clock=clock,
+        )
         scripts = Scripts(self.redis, lua_folder("engine.runtime"))
         await scripts.load()
         self.expander = Expander(
@@ -221,6 +231,7 @@ class Engine:
         last_refresh: int | None = None
         last_pressure: int | None = None
         last_flush: int | None = None
+        last_sweep: int | None = None
         flush_every = self.settings.runtime.flush_interval_ms
         while not self._stop.is_set():
             now = self.clock.now_ms()
@@ -231,6 +242,9 @@ class Engine:
                 if due(now, last_pressure, PRESSURE_MS):
                     await self._measure_pressure()
                     last_pressure = now
+                if due(now, last_sweep, SWEEP_MS):
+                    await self.retention.sweep()
+                    last_sweep = now
             except Exception as exc:  # a failed pass is retried on the next tick
                 log.exception("control_pass_failed", error=type(exc).__name__)
             for sim in self.registry.active():

@@ -11,6 +11,13 @@ A backfill has every record due now, so it is paced by its backlog instead: cont
 while fewer than SIMCRM_BACKFILL_WINDOW of its jobs are live in the queue (the activities planned
 from them come on top, so the queue may briefly hold a few times that).
 
+A time-scaled run is bounded by count as well as by time: expansion adds contacts only while its
+shard holds fewer than SIMCRM_BACKLOG_MAX jobs that are ready, running, or delayed but due before
+the look-ahead ends (:class:`Backlog`). When the CRM cannot keep up — a high time scale, a slow
+account — expansion waits instead of piling due jobs into Redis, and the simulation falls behind
+its schedule: how far (``late_ms``, and the most it ever was, ``late_max_ms``) is kept in the
+segments hash for the API and logged when it starts and ends.
+
 Progress is kept per segment in ``{s<id>}:segments`` (``lua/expand-2.lua``), so a pass repeated by
 another daemon, or after a crash, counts nothing twice.
 """
@@ -27,6 +34,7 @@ import structlog
 from core.clock import Clock
 from core.lua import Scripts
 from engine.model import DEFAULT_SEGMENT_MS, Segment, SimulationModel
+from engine.runtime.backlog import Backlog, Lateness
 from engine.runtime.context import as_text
 from engine.runtime.jobs import contact_job
 from engine.runtime.keys import SimKeys
@@ -48,12 +56,15 @@ class ExpansionConfig:
     - ``segment_ms``: the length of a segment of simulated time (SIMCRM_SEGMENT_MINUTES);
     - ``lookahead_segments``: how many segments ahead of the wall clock are expanded
       (SIMCRM_LOOKAHEAD_SEGMENTS);
-    - ``backfill_window``: most jobs of a backfill queued at once (SIMCRM_BACKFILL_WINDOW).
+    - ``backfill_window``: most jobs of a backfill queued at once (SIMCRM_BACKFILL_WINDOW);
+    - ``backlog_max``: most jobs a shard may hold ready, running or due within the look-ahead
+      before the expansion of a time-scaled run waits (SIMCRM_BACKLOG_MAX).
     """
 
     segment_ms: int = DEFAULT_SEGMENT_MS
     lookahead_segments: int = 1
     backfill_window: int = 20_000
+    backlog_max: int = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +96,8 @@ class Expander:
         self.config = config
         self._clock = clock
         self._owner = secrets.token_hex(8)
+        self._backlog = Backlog(redis, queue.keys, clock=clock)
+        self._lateness = Lateness(redis)
 
     def segment_count(self, sim: Known) -> int:
         return sim.model.schedule.segment_count(self.config.segment_ms)
@@ -111,12 +124,16 @@ class Expander:
         budget = min(await self._budget(sim), MAX_ENQUEUE)
         horizon = self._horizon(sim)
         enqueued = 0
-        while number < total and budget > 0:
+        upto: int | None = None
+        while number < total:
             segment = sim.model.segment(number, self.config.segment_ms)
             if not sim.spec.backfill and sim.timing.wall_ms(segment.start_ms) > horizon:
+                upto = None  # on schedule: the next segment is not due yet
                 break
             raw = await self._redis.hget(sim.keys.segments, f"{number}:upto")
             upto = int(raw) if raw is not None else segment.first
+            if budget <= 0:
+                break
             stop = min(segment.stop, upto + budget)
             await self._enqueue(sim, upto, stop)
             added = await self._scripts.run(
@@ -126,12 +143,26 @@ class Expander:
             )
             enqueued += stop - upto
             budget -= stop - upto
+            upto = stop
             if stop < segment.stop:
                 break  # the pass's share is used up; the next pass goes on from here
             if int(added) or segment.count == 0:
                 log.info("segment_expanded", sim_id=sim.id, segment=number, records=segment.count)
             number += 1
+            upto = None
+        if not sim.spec.backfill:
+            await self._lateness.report(sim, self._late_ms(sim, number, upto, total))
         return enqueued
+
+    def _late_ms(self, sim: Known, number: int, upto: int | None, total: int) -> int:
+        """How long the first record not yet enqueued has been due (0: none is due yet)."""
+        if upto is None or number >= total:
+            return 0
+        segment = sim.model.segment(number, self.config.segment_ms)
+        if upto >= segment.stop:
+            return 0
+        due_ms = sim.timing.wall_ms(sim.model.time_of(upto))
+        return max(0, self._clock.now_ms() - due_ms)
 
     async def _enqueue(self, sim: Known, first: int, stop: int) -> None:
         if stop <= first:
@@ -145,18 +176,22 @@ class Expander:
         await self._queue.enqueue_many(jobs)
 
     async def _budget(self, sim: Known) -> int:
-        """How many records this pass may enqueue (a backfill's live jobs bound it)."""
+        """How many records this pass may enqueue: a backfill's live jobs bound it, a time-scaled
+        run's shard backlog up to the end of the look-ahead."""
         if not sim.spec.backfill:
-            return 2**62
+            # Records of the last segment expanded may lie one segment past the horizon.
+            until = self._horizon(sim) + self._segment_wall_ms(sim)
+            backlog = await self._backlog.count(str(sim.id), until)
+            return max(0, self.config.backlog_max - backlog)
         outstanding = await self._queue.live_count(str(sim.id))
         return max(0, self.config.backfill_window - outstanding)
 
+    def _segment_wall_ms(self, sim: Known) -> int:
+        return int(self.config.segment_ms / sim.spec.time_scale)
+
     def _horizon(self, sim: Known) -> int:
         """The wall-clock moment up to which segments start soon enough to be expanded now."""
-        lookahead_wall = (
-            self.config.lookahead_segments * self.config.segment_ms / sim.spec.time_scale
-        )
-        return self._clock.now_ms() + int(lookahead_wall)
+        return self._clock.now_ms() + self.config.lookahead_segments * self._segment_wall_ms(sim)
 
     async def _release(self, sim: Known) -> None:
         await self._scripts.run("unlock", [sim.keys.expand_lock], [self._owner])

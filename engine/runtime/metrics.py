@@ -48,5 +48,14 @@ async def read(redis: Any, keys: SimKeys) -> Counts:
     return parse(await redis.hgetall(keys.metrics))
 
 
+def flat(counts: Counts) -> dict[tuple[str, str], int]:
+    """Nested counts as the store's counters take them: ``{(object_type, metric): value}``."""
+    return {
+        (kind, metric): value
+        for kind, by_metric in counts.items()
+        for metric, value in by_metric.items()
+    }
+
+
 def total(counts: Counts, metric: Metric) -> int:
     return sum(by_metric.get(metric.value, 0) for by_metric in counts.values())

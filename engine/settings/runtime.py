@@ -1,10 +1,12 @@
 """The runtime: how simulated time is cut and expanded into jobs, when optional work is thinned,
 how often counters reach the database, and where ``target: sandbox`` simulations write.
 
-``SIMCRM_SEGMENT_MINUTES``, ``SIMCRM_LOOKAHEAD_SEGMENTS`` and ``SIMCRM_BACKFILL_WINDOW`` (the
-expander's :class:`ExpansionConfig`, whose defaults they keep), ``THINNING_BACKLOG_THRESHOLD``,
-``THINNING_EVENTS_MAX``, ``SIMCRM_FLUSH_INTERVAL_MS``, ``SIMCRM_SANDBOX_URL`` and
-``SIMCRM_SANDBOX_TOKEN`` (a ``simcrm sandbox`` listens at that URL by default).
+``SIMCRM_SEGMENT_MINUTES``, ``SIMCRM_LOOKAHEAD_SEGMENTS``, ``SIMCRM_BACKFILL_WINDOW`` and
+``SIMCRM_BACKLOG_MAX`` (the expander's :class:`ExpansionConfig`, whose defaults they keep),
+``SIMCRM_RETENTION_HOURS`` (how long a finished simulation's Redis state and dead letters stay),
+``THINNING_BACKLOG_THRESHOLD``, ``THINNING_EVENTS_MAX``, ``SIMCRM_FLUSH_INTERVAL_MS``,
+``SIMCRM_SANDBOX_URL`` and ``SIMCRM_SANDBOX_TOKEN`` (a ``simcrm sandbox`` listens at that URL by
+default).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ EXPANSION = ExpansionConfig()
 DEFAULT_THINNING_BACKLOG_THRESHOLD = 50_000
 DEFAULT_THINNING_EVENTS_MAX = 200
 DEFAULT_FLUSH_INTERVAL_MS = 5_000
+DEFAULT_RETENTION_HOURS = 168  # a week to replay a finished simulation's dead letters
+HOUR_MS = 60 * MINUTE_MS
 DEFAULT_SANDBOX_URL = "http://127.0.0.1:8090"
 DEFAULT_SANDBOX_TOKEN = "sandbox-token"  # noqa: S105 - the sandbox's well-known local token
 
@@ -35,6 +39,12 @@ class RuntimeSettings(Section):
     )
     backfill_window: Annotated[int, parsers.between(100, 10_000_000)] = variable(
         "SIMCRM_BACKFILL_WINDOW", default=EXPANSION.backfill_window
+    )
+    backlog_max: Annotated[int, parsers.between(100, 10_000_000)] = variable(
+        "SIMCRM_BACKLOG_MAX", default=EXPANSION.backlog_max
+    )
+    retention_hours: Annotated[int, parsers.between(1, 8_760)] = variable(
+        "SIMCRM_RETENTION_HOURS", default=DEFAULT_RETENTION_HOURS
     )
     thinning_backlog_threshold: Annotated[int, parsers.between(1, None)] = variable(
         "THINNING_BACKLOG_THRESHOLD", default=DEFAULT_THINNING_BACKLOG_THRESHOLD
@@ -63,4 +73,10 @@ class RuntimeSettings(Section):
             segment_ms=self.segment_ms,
             lookahead_segments=self.lookahead_segments,
             backfill_window=self.backfill_window,
+            backlog_max=self.backlog_max,
         )
+
+    @property
+    def retention_ms(self) -> int:
+        """How long a finished simulation's Redis state and dead letters are kept."""
+        return self.retention_hours * HOUR_MS

@@ -87,7 +87,13 @@ async def test_segments_show_ranges_and_expansion(api: Api, redis: Redis) -> Non
     busy = next(s for s in segments if s["stop"] > s["first"])
     await redis.hset(
         SimKeys(sim["id"], DEFAULT_KEY_PREFIX).segments,
-        mapping={f"{busy['number']}:upto": busy["stop"], f"{busy['number']}:at": 123, "next": 5},
+        mapping={
+            f"{busy['number']}:upto": busy["stop"],
+            f"{busy['number']}:at": 123,
+            "next": 5,
+            "late_ms": 4_200,  # the run is behind its schedule (the backlog cap held it back)
+            "late_max_ms": 9_000,
+        },
     )
     _, page = await api.call(
         "member", "GET", f"/api/simulations/{sim['id']}/segments?offset={busy['number']}&limit=2"
@@ -95,6 +101,7 @@ async def test_segments_show_ranges_and_expansion(api: Api, redis: Redis) -> Non
     first = page["segments"][0]
     assert (first["upto"], first["expandedAtMs"], first["done"]) == (busy["stop"], 123, True)
     assert page["next"] == 5 and page["source"] == "redis"
+    assert (page["lateMs"], page["lateMaxMs"]) == (4_200, 9_000)
     status, bad = await api.call("member", "GET", f"/api/simulations/{sim['id']}/segments?limit=0")
     assert status == 422 and error_of(bad)["details"][0]["field"] == "limit"
 
