@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +49,7 @@ class Answer:
 
 
 @pytest.fixture
-def all_logs(caplog: pytest.LogCaptureFixture) -> Iterator[list[dict[str, Any]]]:
+def all_logs(caplog: pytest.LogCaptureFixture) -> Iterator[list[MutableMapping[str, Any]]]:
     """Every structlog event and (through ``caplog``) every stdlib record of the test."""
     caplog.set_level(logging.DEBUG)
     with capture_logs() as events:
@@ -73,7 +73,7 @@ async def ask(
     served: Served,
     raw: bytes,
     caplog: pytest.LogCaptureFixture,
-    events: list[dict[str, Any]],
+    events: list[MutableMapping[str, Any]],
 ) -> Answer:
     status, head, body = await send_raw(served, raw)
     await asyncio.sleep(0)  # let the server finish logging the exchange
@@ -95,7 +95,7 @@ def assert_json_error(answer: Answer, status: int, code: str) -> dict[str, Any]:
 
 
 async def test_control_byte_after_the_key_is_neither_logged_nor_echoed(
-    served: Served, caplog: pytest.LogCaptureFixture, all_logs: list[dict[str, Any]]
+    served: Served, caplog: pytest.LogCaptureFixture, all_logs: list[MutableMapping[str, Any]]
 ) -> None:
     """A control byte in the Authorization header makes the parser refuse the request: the
     answer is a 400 JSON error that does not quote the header, and no log line holds the key."""
@@ -109,7 +109,7 @@ async def test_control_byte_after_the_key_is_neither_logged_nor_echoed(
 
 
 async def test_an_over_long_authorization_header_is_a_json_error_without_the_key(
-    served: Served, caplog: pytest.LogCaptureFixture, all_logs: list[dict[str, Any]]
+    served: Served, caplog: pytest.LogCaptureFixture, all_logs: list[MutableMapping[str, Any]]
 ) -> None:
     """A header over the 8 KiB line limit starting with the key: 400 JSON naming the limit, the
     key in neither the body nor the logs."""
@@ -123,7 +123,7 @@ async def test_an_over_long_authorization_header_is_a_json_error_without_the_key
 
 
 async def test_an_over_long_url_is_a_json_error(
-    served: Served, caplog: pytest.LogCaptureFixture, all_logs: list[dict[str, Any]]
+    served: Served, caplog: pytest.LogCaptureFixture, all_logs: list[MutableMapping[str, Any]]
 ) -> None:
     """A URL over the line limit gets the API's JSON error, not aiohttp's plain text."""
     answer = await ask(served, request(b"/api/health?q=" + b"q" * 9000), caplog, all_logs)
@@ -133,7 +133,7 @@ async def test_an_over_long_url_is_a_json_error(
 
 
 async def test_non_utf8_bytes_in_the_authorization_header_are_a_401_without_a_traceback(
-    served: Served, caplog: pytest.LogCaptureFixture, all_logs: list[dict[str, Any]]
+    served: Served, caplog: pytest.LogCaptureFixture, all_logs: list[MutableMapping[str, Any]]
 ) -> None:
     """Undecodable bytes around the key: 401 JSON, one short log line, no traceback, no key."""
     header = b"Authorization: Bearer \xff\xfe" + served.key.encode()
