@@ -14,7 +14,8 @@ Everything is read from Redis at scrape time, so one API instance reports for ev
 - ``simcrm_queue_depth{shard}`` and the parts of it: ``simcrm_queue_waiting``/``_pending``
   ``{shard,stream}``, ``simcrm_queue_delayed{shard}``, ``simcrm_queue_dead_letters{shard}``,
   ``simcrm_queue_mover_lag_seconds{shard}``;
-- per HubSpot account known (label ``portal``; only with METRICS_TOKEN): ``simcrm_limiter_window_used`` and ``_limit``,
+- per HubSpot account known (label ``portal``; only with METRICS_TOKEN):
+  ``simcrm_limiter_window_used`` and ``_limit``,
   ``simcrm_limiter_daily_used``, ``simcrm_limiter_bucket_tokens`` and ``_capacity{kind}``,
   ``simcrm_limiter_cooldown_seconds``, ``simcrm_limiter_breaker_state`` (0 closed, 1 half-open,
   2 open), ``simcrm_limiter_breaker_trips``;
