@@ -13,7 +13,7 @@ from importlib.metadata import version
 import structlog
 from aiohttp import web
 
-from api import dashboard, prometheus
+from api import dashboard, headers, prometheus
 from api.appkeys import (
     CLOCK,
     CLOCKS,
@@ -190,4 +190,5 @@ def create_app(
     if settings.observability.prometheus:
         prometheus.install(app)
     dashboard.install(app)
+    headers.install(app)
     return app
