@@ -7,6 +7,7 @@ that need Redis degrade as SPEC §7 describes (see :mod:`api.live`).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from importlib.metadata import version
 
@@ -33,6 +34,7 @@ from api.appkeys import (
 )
 from api.auth import user_cache
 from api.cache import TtlCache
+from api.compute import ModelWorkers
 from api.errors import ApiError, DatabaseUnavailable, PayloadTooLarge
 from api.live import UNREACHABLE, open_client
 from api.openapi import build_document
@@ -129,7 +131,8 @@ def create_app(
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
     app[SETTINGS] = settings
     app[CLOCK] = now
-    app[MODELS] = Models()
+    workers = ModelWorkers(settings.api.model_workers)
+    app[MODELS] = Models(workers)
     app[USERS] = user_cache()
     app[SIMULATIONS] = TtlCache(SIMULATION_CACHE_S)
     app[CLOCKS] = TtlCache(1.0, size=1_000)
@@ -180,10 +183,14 @@ def create_app(
             )
             yield
 
+    async def workers_ctx(_app: web.Application) -> AsyncIterator[None]:
+        yield
+        await asyncio.to_thread(workers.close)
+
     async def openapi_json(_request: web.Request) -> web.Response:
         return json_response(200, document)
 
-    app.cleanup_ctx.extend([store_ctx, redis_ctx, crm_ctx])
+    app.cleanup_ctx.extend([store_ctx, redis_ctx, crm_ctx, workers_ctx])
     for table in tables:
         table.install(app)
     app.router.add_get("/api/openapi.json", openapi_json)
