@@ -2,9 +2,10 @@
 
 A preview or plan of a large simulation is seconds of pure Python. Run on a thread it holds the
 GIL against the event loop, so every other request — ``/api/health`` included — waits behind it.
-:class:`ModelWorkers` runs such work in a pool of ``SIMCRM_API_MODEL_WORKERS`` processes (started
-with ``spawn``: nothing of the server's loop or connections is copied into them) and admits at
-most twice that many jobs more waiting; past that, :class:`Busy` (a 503 with ``Retry-After``)
+:class:`ModelWorkers` runs such work in a pool of ``SIMCRM_API_MODEL_WORKERS`` processes, started
+lazily, on first use, by ``forkserver``: forked from a clean server process that has the model
+imported already, so nothing of the API's loop or connections is copied into them and a new
+worker starts in milliseconds. It admits at most twice that many jobs more waiting; past that, :class:`Busy` (a 503 with ``Retry-After``)
 instead of an ever longer queue. A worker process that dies is replaced on the next call; a worker
 whose server died (even by SIGKILL) exits within a second rather than linger.
 
@@ -32,7 +33,8 @@ P = ParamSpec("P")
 T = TypeVar("T")
 QUEUED_PER_WORKER = 2
 RETRY_AFTER_S = 2
-PARENT_CHECK_S = 0.5
+SERVER_CHECK_S = 0.5
+PRELOAD = ("api.plans",)  # what worker processes run: imported once, in the fork server
 
 log = structlog.get_logger()
 
@@ -52,11 +54,12 @@ class ModelWorkers:
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            context = multiprocessing.get_context("spawn")
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(list(PRELOAD))
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=context,
-                initializer=_follow_parent,
+                initializer=_follow_server,
                 initargs=(os.getpid(),),
             )
         return self._pool
@@ -94,15 +97,26 @@ class ModelWorkers:
             self._pool = None
 
 
-def _follow_parent(parent_pid: int) -> None:
-    """In a worker process: exit as soon as the server that started it is gone."""
+def _follow_server(server_pid: int) -> None:
+    """In a worker process: exit as soon as the API process is gone. (Its parent is the fork
+    server, which outlives the API while any worker is alive, so the API is watched itself.)"""
 
     def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(PARENT_CHECK_S)
+        while _alive(server_pid):
+            time.sleep(SERVER_CHECK_S)
         os._exit(0)
 
-    threading.Thread(target=watch, name="follow-parent", daemon=True).start()
+    threading.Thread(target=watch, name="follow-server", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a process of another user took the number: ours is gone
+        return False
+    return True
 
 
 def _call(function: Callable[..., T], args: tuple[object, ...], kwargs: dict[str, object]) -> T:

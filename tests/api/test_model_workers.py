@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -56,3 +59,41 @@ async def test_a_preview_past_the_bound_is_a_503_with_retry_after(make_api: ApiF
     assert status == 200 and preview["records"] == BODY["total_records"]
     status, plan = await api.call("member", "GET", f"/api/simulations/{sim['id']}/plan")
     assert status == 200 and plan["records"] == BODY["total_records"]
+
+
+SERVER = """
+import asyncio, os
+from api.compute import ModelWorkers
+
+async def main() -> None:
+    workers = ModelWorkers(1)
+    print(await workers.run(os.getpid), flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+def test_workers_exit_when_the_api_process_is_killed() -> None:
+    """A model worker whose API process died by SIGKILL (no chance to close its pool) exits by
+    itself instead of lingering."""
+    with subprocess.Popen([sys.executable, "-c", SERVER], stdout=subprocess.PIPE, text=True) as api:
+        try:
+            assert api.stdout is not None
+            worker = int(api.stdout.readline())
+            assert _running(worker)
+        finally:
+            api.kill()
+            api.wait()
+    deadline = time.monotonic() + 30
+    while _running(worker):
+        assert time.monotonic() < deadline, "the model worker outlived its API process"
+        time.sleep(0.1)
+
+
+def _running(pid: int) -> bool:
+    """False for a process that exited (a zombie waiting for its parent counts as exited)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
