@@ -3,11 +3,12 @@
 A preview or plan of a large simulation is seconds of pure Python. Run on a thread it holds the
 GIL against the event loop, so every other request — ``/api/health`` included — waits behind it.
 :class:`ModelWorkers` runs such work in a pool of ``SIMCRM_API_MODEL_WORKERS`` processes, started
-lazily, on first use, by ``forkserver``: forked from a clean server process that has the model
-imported already, so nothing of the API's loop or connections is copied into them and a new
-worker starts in milliseconds. It admits at most twice that many jobs more waiting; past that, :class:`Busy` (a 503 with ``Retry-After``)
-instead of an ever longer queue. A worker process that dies is replaced on the next call; a worker
-whose server died (even by SIGKILL) exits within a second rather than linger.
+on first use by ``forkserver``: forked from a clean server process that has the model imported
+already, so nothing of the API's loop or connections is copied into them and a new worker starts
+in milliseconds. It admits at most twice that many jobs more, waiting; past that, :class:`Busy`
+(a 503 with ``Retry-After``) instead of an ever longer queue. A worker process that dies is
+replaced on the next call; a worker whose API process died (even by SIGKILL) exits within a
+second rather than linger.
 
 The functions handed over must be importable module-level functions whose arguments and results
 pickle (pydantic models, frozen dataclasses).
