@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import forkserver
 from typing import ParamSpec, TypeVar
 
 import structlog
@@ -52,17 +53,12 @@ class ModelWorkers:
         self.capacity = workers * (1 + QUEUED_PER_WORKER)
         self._admitted = 0
         self._pool: ProcessPoolExecutor | None = None
+        self._starting = asyncio.Lock()
 
-    def _executor(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(list(PRELOAD))
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.workers,
-                mp_context=context,
-                initializer=_follow_server,
-                initargs=(os.getpid(),),
-            )
+    async def _executor(self) -> ProcessPoolExecutor:
+        async with self._starting:
+            if self._pool is None:
+                self._pool = await asyncio.to_thread(_new_pool, self.workers)
         return self._pool
 
     async def run(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -79,8 +75,8 @@ class ModelWorkers:
                 headers={"Retry-After": str(RETRY_AFTER_S)},
             )
         self._admitted += 1
-        pool = self._executor()
         try:
+            pool = await self._executor()
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(pool, _call, function, args, kwargs)
         except BrokenProcessPool:
@@ -96,6 +92,24 @@ class ModelWorkers:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+def _new_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool whose workers fork from the fork server, started here if need be: that imports
+    :data:`PRELOAD` (a second or more) and the first worker waits for it, so this runs on a
+    thread, never on the event loop."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(PRELOAD))
+    forkserver.ensure_running()
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_follow_server,
+        initargs=(os.getpid(),),
+    )
+    # The first worker waits for the fork server to finish importing; later ones fork at once.
+    pool.submit(abs, 0).result()
+    return pool
 
 
 def _follow_server(server_pid: int) -> None:
