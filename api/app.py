@@ -184,7 +184,9 @@ def create_app(
             yield
 
     async def workers_ctx(_app: web.Application) -> AsyncIterator[None]:
+        warming = asyncio.create_task(workers.start())  # serving does not wait for it
         yield
+        await warming
         await asyncio.to_thread(workers.close)
 
     async def openapi_json(_request: web.Request) -> web.Response:

@@ -55,6 +55,14 @@ class ModelWorkers:
         self._pool: ProcessPoolExecutor | None = None
         self._starting = asyncio.Lock()
 
+    async def start(self) -> None:
+        """Start the pool and its first worker now rather than on the first preview (the fork
+        server's imports take seconds); a failure is logged and retried on first use."""
+        try:
+            await self._executor()
+        except Exception as exc:  # whatever failed, the first preview tries again
+            log.warning("model_workers_not_started", error=type(exc).__name__)
+
     async def _executor(self) -> ProcessPoolExecutor:
         async with self._starting:
             if self._pool is None:
