@@ -18,7 +18,8 @@ the runtime's planning, expansion and outcome rules, and the control loop's tick
 hands in a :class:`~core.clock.ManualClock` decides when time passes.
 
 Shutdown (SIGINT/SIGTERM): stop reading, let in-flight jobs finish within the grace period, hand
-the rest back to the group for another daemon, flush counters, close connections.
+the rest back to the group for another daemon, cancel the HubSpot calls still in flight (cut by
+us, they are not reported to the limiter as failures), flush counters, close connections.
 """
 
 from __future__ import annotations
@@ -175,8 +176,8 @@ class Engine:
             clock=clock,
             search_lag_ms=settings.hubspot.search_lag_ms,
         )
-        handlers = Handlers(context, registry=self.registry, planner=planner)
-        table: Mapping[str, Handler] = handlers.table()
+        self.handlers = Handlers(context, registry=self.registry, planner=planner)
+        table: Mapping[str, Handler] = self.handlers.table()
         if settings.observability.prometheus:
             telemetry = JobTelemetry(
                 self.redis,
@@ -200,6 +201,9 @@ class Engine:
             await self._control_loop()
         finally:
             await self.worker.stop()
+            # Before the HubSpot sessions close: a request cut by closing its connection would
+            # be reported to the limiter as a failure and count towards the account's breaker.
+            await self.handlers.close()
             await self._flush_all()
             log.info("engine_stopped")
 

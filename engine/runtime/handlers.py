@@ -82,6 +82,11 @@ class Handlers:
             linger_ms=LINGER_MS, size=MAX_BATCH, min_fill=self._min_fill, max_wait_ms=MAX_WAIT_MS
         )
 
+    async def close(self) -> None:
+        """Cut the batch calls still in flight (shutdown, after the worker stopped): their
+        requests end cancelled — by us, not failed by HubSpot — and their jobs were handed back."""
+        await self._coalescer.close()
+
     def _min_fill(self) -> int:
         since = self._ctx.clock.now_ms() - self._ctx.outcomes.last_throttled_ms
         return SATURATED_MIN_FILL if since < SATURATED_FOR_MS else 1
