@@ -136,8 +136,10 @@ class ShardConsumer:
                 await asyncio.sleep(RETRY_PAUSE_S)
             except (RedisError, OSError) as exc:
                 raise_if_cancelling()
-                self._log.error("queue_read_failed", error=str(exc))
+                self._ctx.trouble(self._log, "queue_read_failed", exc)
                 await asyncio.sleep(RETRY_PAUSE_S)
+            else:
+                self._ctx.redis_health.succeeded()
 
     # -- running ---------------------------------------------------------------------------
 
@@ -225,8 +227,9 @@ class ShardConsumer:
                 break
             except (RedisError, OSError) as exc:
                 raise_if_cancelling()
-                self._log.error("queue_settle_failed", error=str(exc))
+                self._ctx.trouble(self._log, "queue_settle_failed", exc)
                 await asyncio.sleep(RETRY_PAUSE_S)
+        self._ctx.redis_health.succeeded()
         self.totals = self.totals + counts
         settled = 0
         for priority, records in batches:

@@ -225,7 +225,9 @@ class Worker:
                 await action()
             except (RedisError, OSError) as exc:
                 raise_if_cancelling()
-                log.error("worker_periodic_failed", worker=self.name, error=str(exc))
+                self._ctx.trouble(log, "worker_periodic_failed", exc)
+            else:
+                self._ctx.redis_health.succeeded()
 
     # -- numbers ---------------------------------------------------------------------------
 

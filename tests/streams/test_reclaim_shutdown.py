@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
 
@@ -125,7 +125,7 @@ async def test_stop_hands_unfinished_jobs_back_at_once_without_counting_a_delive
 
     await queue.enqueue(Job("stuck", "note", "sim"))
     stream = queue.keys.ready(0, Priority.PRIMARY)
-    [(first_id, _fields)] = await redis.xrange(stream)
+    [(first_id, _fields)] = cast(list[Any], await redis.xrange(stream))
     # Delivered twice already (a worker died with it once): that count must survive hand-backs.
     await redis.xreadgroup(GROUP, "ghost", {stream: ">"})
     await redis.xclaim(stream, GROUP, "ghost", 0, [first_id], idle=60_000)
@@ -134,7 +134,7 @@ async def test_stop_hands_unfinished_jobs_back_at_once_without_counting_a_delive
     await asyncio.wait_for(started.wait(), 5)
     await worker.stop(grace_ms=50)
     assert await _pending(redis, stream) == []
-    [(entry_id, fields)] = await redis.xrange(stream)
+    [(entry_id, fields)] = cast(list[Any], await redis.xrange(stream))
     assert entry_id > first_id
     assert fields[b"d"] == b"2"
     done: list[int] = []
