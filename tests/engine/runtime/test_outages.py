@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 import pytest
+from structlog.testing import capture_logs
 
 from engine.crm import ObjectType
 from engine.runtime.engine import EXIT_MISCONFIGURED
@@ -27,6 +28,7 @@ from tests.engine.runtime.harness import (
     create_simulation,
     daemon_env,
     runtime_settings,
+    start_engine,
     wait_for_status,
     wait_until,
 )
@@ -204,3 +206,26 @@ async def test_a_worker_without_the_token_secret_refuses_to_start(
     assert len(lines) == 1 and "TOKEN_ENC_SECRET" in lines[0], lines
     assert "pat-na1-secret" not in daemon.text()
     assert (await runtime_store.simulations.get(row.id)).status is SimulationStatus.RUNNING
+
+
+async def test_a_token_stored_after_start_stops_the_worker_not_the_simulation(
+    sandbox: Sandbox, runtime_store: Store, database_file: str, redis_url: str
+) -> None:
+    """A worker without TOKEN_ENC_SECRET started before any token was stored: the first job of
+    a hubspot simulation stops the worker (exit code 3, one error line naming the variable), the
+    job goes back unspent, and the simulation stays running for a worker that can read it."""
+    settings = runtime_settings(sandbox).replace(TOKEN_ENC_SECRET=None)
+    running = await start_engine(settings, redis_url, database_file)
+    user, _key = await runtime_store.users.create("owner@example.com")
+    raw = bytes.fromhex(SECRET)
+    await runtime_store.credentials.put(user.id, "pat-na1-secret", TokenCipher({key_id(raw): raw}))
+    with capture_logs() as logs:
+        row = await create_simulation(runtime_store, target="hubspot", total_records=20)
+        await asyncio.wait_for(running.task, 60)
+    assert running.engine.exit_code == EXIT_MISCONFIGURED
+    errors = [e for e in logs if e["log_level"] == "error"]
+    assert [e["event"] for e in errors] == ["worker_misconfigured"]
+    assert errors[0]["variable"] == "TOKEN_ENC_SECRET"
+    assert (await runtime_store.simulations.get(row.id)).status is SimulationStatus.RUNNING
+    dead = await running.engine.queue.dead_letters.entries(str(row.id), limit=10)
+    assert dead == []
