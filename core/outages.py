@@ -6,11 +6,13 @@ Every loop that talks to the dependency reports to the same :class:`Dependency`:
     try:
         await redis.xreadgroup(...)
     except ConnectionError as exc:
-        outages.redis.failed(exc)        # logs `dependency_unavailable` on the first failure only
+        outages.redis.failed(exc)        # `dependency_unavailable` once the failures last 1 s
         await asyncio.sleep(pause)
     else:
         outages.redis.succeeded()        # logs `dependency_recovered` once, when it was away
 
+A blip is not an outage: failures that end within :data:`ANNOUNCE_AFTER_MS` (pooled connections
+from before a server restart failing once each, say) log nothing. Past that,
 ``dependency_unavailable`` (warning) names the dependency and the first error (its type and the
 first line of its message, no traceback); ``dependency_recovered`` says how long it was
 away (``down_ms``) and how many attempts failed meanwhile (``failures``); both are warnings, so
@@ -29,6 +31,7 @@ from core.clock import Clock, SystemClock
 log = structlog.get_logger("outages")
 
 ERROR_CHARS = 200
+ANNOUNCE_AFTER_MS = 1_000
 
 
 def describe(exc: BaseException) -> str:
@@ -45,8 +48,11 @@ class Dependency:
 
     name: str
     clock: Clock = field(default_factory=SystemClock)
+    announce_after_ms: int = ANNOUNCE_AFTER_MS
     down_since_ms: int | None = None
     failures: int = 0
+    first_error: str = ""
+    announced: bool = False
 
     @property
     def away(self) -> bool:
@@ -54,21 +60,29 @@ class Dependency:
 
     def failed(self, exc: BaseException) -> None:
         """An attempt failed because the dependency is unreachable (not for a bad command)."""
+        now = self.clock.now_ms()
         self.failures += 1
         if self.down_since_ms is None:
-            self.down_since_ms = self.clock.now_ms()
-            log.warning("dependency_unavailable", dependency=self.name, error=describe(exc))
+            self.down_since_ms = now
+            self.first_error = describe(exc)
+        if not self.announced and now - self.down_since_ms >= self.announce_after_ms:
+            self.announced = True
+            log.warning("dependency_unavailable", dependency=self.name, error=self.first_error)
 
     def succeeded(self) -> None:
-        """An attempt worked: ends the outage, if there was one."""
+        """An attempt worked: ends the outage (logged if it was announced) or the blip."""
         if self.down_since_ms is None:
             return
-        down_ms = max(0, self.clock.now_ms() - self.down_since_ms)
-        log.warning(
-            "dependency_recovered", dependency=self.name, down_ms=down_ms, failures=self.failures
-        )
+        if self.announced:
+            log.warning(
+                "dependency_recovered",
+                dependency=self.name,
+                down_ms=max(0, self.clock.now_ms() - self.down_since_ms),
+                failures=self.failures,
+            )
         self.down_since_ms = None
         self.failures = 0
+        self.announced = False
 
 
 @dataclass(frozen=True, slots=True)

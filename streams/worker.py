@@ -226,8 +226,6 @@ class Worker:
             except (RedisError, OSError) as exc:
                 raise_if_cancelling()
                 self._ctx.trouble(log, "worker_periodic_failed", exc)
-            else:
-                self._ctx.redis_health.succeeded()
 
     # -- numbers ---------------------------------------------------------------------------
 

@@ -30,6 +30,20 @@ def test_an_outage_is_two_lines_whatever_the_number_of_failures() -> None:
     assert not redis.away
 
 
+def test_a_blip_logs_nothing() -> None:
+    """Failures that end within a second (stale pooled connections after a restart) are not an
+    outage: no line at all."""
+    clock = ManualClock()
+    redis = Dependency("redis", clock)
+    with capture_logs() as logs:
+        for _ in range(7):
+            redis.failed(ConnectionError("Connection closed by server."))
+            clock.advance(100)
+        redis.succeeded()
+    assert logs == []
+    assert not redis.away
+
+
 def test_describe_keeps_the_first_line_only() -> None:
     """A driver's message quoting the statement and its parameters on later lines is cut."""
     error = RuntimeError("(2003) Can't connect\n[SQL: SELECT key_hash FROM users]\n[params: x]")
