@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 import pytest
+from redis.asyncio import Redis
 from structlog.testing import capture_logs
 
 from engine.crm import ObjectType
@@ -23,6 +24,7 @@ from sandbox import Sandbox
 from schema.crypto import TokenCipher
 from schema.simulations import SimulationStatus
 from schema.store import Store
+from streams import Queue
 from tests.engine.runtime.harness import (
     SECRET,
     create_simulation,
@@ -209,7 +211,7 @@ async def test_a_worker_without_the_token_secret_refuses_to_start(
 
 
 async def test_a_token_stored_after_start_stops_the_worker_not_the_simulation(
-    sandbox: Sandbox, runtime_store: Store, database_file: str, redis_url: str
+    sandbox: Sandbox, runtime_store: Store, database_file: str, redis_url: str, redis: Redis
 ) -> None:
     """A worker without TOKEN_ENC_SECRET started before any token was stored: the first job of
     a hubspot simulation stops the worker (exit code 3, one error line naming the variable), the
@@ -227,5 +229,5 @@ async def test_a_token_stored_after_start_stops_the_worker_not_the_simulation(
     assert [e["event"] for e in errors] == ["worker_misconfigured"]
     assert errors[0]["variable"] == "TOKEN_ENC_SECRET"
     assert (await runtime_store.simulations.get(row.id)).status is SimulationStatus.RUNNING
-    dead = await running.engine.queue.dead_letters.entries(str(row.id), limit=10)
-    assert dead == []
+    queue = Queue(redis, settings.queue_config())
+    assert await queue.dead_letters.entries(str(row.id), limit=10) == []
