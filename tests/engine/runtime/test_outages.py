@@ -34,7 +34,7 @@ from tests.engine.runtime.harness import (
     wait_for_status,
     wait_until,
 )
-from tests.support.servers import RedisServer
+from tests.support.servers import RedisServer, free_port
 
 
 class Daemon:
@@ -231,3 +231,25 @@ async def test_a_token_stored_after_start_stops_the_worker_not_the_simulation(
     assert (await runtime_store.simulations.get(row.id)).status is SimulationStatus.RUNNING
     queue = Queue(redis, settings.queue_config())
     assert await queue.dead_letters.entries(str(row.id), limit=10) == []
+
+
+@pytest.mark.slow
+async def test_a_database_down_at_start_is_waited_for_and_sigterm_ends_the_wait(
+    sandbox: Sandbox, redis_url: str, tmp_path: Path
+) -> None:
+    """A worker whose MySQL does not answer at start waits (one line naming the database, no
+    exit 1, no traceback); SIGTERM during the wait stops it cleanly with status 0."""
+    nobody = f"mysql://root@127.0.0.1:{free_port()}/simcrm"
+    env = daemon_env(runtime_settings(sandbox), redis_url, nobody)
+    daemon = await Daemon(env, tmp_path / "d.log").start()
+    try:
+        await wait_until(
+            lambda: daemon.returncode is not None or daemon.count("dependency_unavailable") > 0,
+            30,
+        )
+        assert daemon.returncode is None, daemon.text()[-2000:]
+        assert await daemon.stop() == 0
+    finally:
+        await daemon.kill()
+    assert daemon.count("dependency_unavailable", dependency="database") == 1
+    assert "Traceback" not in daemon.text()
