@@ -476,7 +476,7 @@ class PortalClient:
         existing = await self.properties(object_type)
         check_unique_properties(object_type, specs, existing)
         missing = [spec for spec in specs if spec.name not in existing]
-        if missing and False:  # TEMP-GROUPS
+        if missing:
             await self.ensure_group(object_type, SIMCRM_GROUP, SIMCRM_GROUP_LABEL)
         created: list[str] = []
         for spec in missing:
