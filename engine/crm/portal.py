@@ -510,7 +510,7 @@ class PortalClient:
         its daily limit resets, which the transport's limiter is told."""
         answer = await self._send("GET", "/account-info/v3/details")
         details = AccountDetails.from_body(answer.body)
-        self._transport.note_time_zone(details.portal_id, details.time_zone)
+        await self._transport.note_time_zone(details.portal_id, details.time_zone)
         return details
 
     async def find_by_key(
