@@ -14,6 +14,7 @@ id HubSpot names; inside a batch it is a refused item, read back by the caller.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -467,8 +468,9 @@ class PortalClient:
     ) -> list[str]:
         """Create whichever of ``specs`` the account lacks; returns the names created.
 
-        One read of the type's properties, then one create per missing property. A create that
-        races another process's and meets a conflict counts as done.
+        One read of the type's properties, then the group and every missing property created
+        (the properties at once). A create that races another process's and meets a conflict
+        counts as done.
 
         Raises:
             UnusableProperty: a property that must be unique exists without a unique value.
@@ -478,16 +480,19 @@ class PortalClient:
         missing = [spec for spec in specs if spec.name not in existing]
         if missing:
             await self.ensure_group(object_type, SIMCRM_GROUP, SIMCRM_GROUP_LABEL)
-        created: list[str] = []
-        for spec in missing:
+
+        async def create(spec: PropertySpec) -> str | None:
             try:
                 await self._send(
                     "POST", f"/crm/v3/properties/{object_type.path}", json=spec.body(object_type)
                 )
             except Conflict:
-                continue
-            created.append(spec.name)
-        return created
+                return None
+            return spec.name
+
+        # Sent together: the first objects of a run wait for them.
+        created = await asyncio.gather(*(create(spec) for spec in missing))
+        return [name for name in created if name is not None]
 
     async def ensure_simcrm_properties(self, object_type: ObjectType) -> list[str]:
         """Make sure SimCRM's properties exist on ``object_type``, in their own group:
