@@ -146,7 +146,6 @@ def create_app(
             timeout_ms=settings.database.timeout_ms,
         ) as store:
             app[STORE] = store
-            app[SIMULATION_SERVICE] = Simulations.from_settings(settings, store)
             yield
 
     async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -180,6 +179,10 @@ def create_app(
             app[SANDBOX] = sandbox
             app[PORTALS] = Portals.from_settings(
                 settings, app[STORE], hubspot=hubspot, sandbox=sandbox, clock=now
+            )
+            # Starts check the simulation's HubSpot account, so the service needs the portals.
+            app[SIMULATION_SERVICE] = Simulations.from_settings(
+                settings, app[STORE], portals=app[PORTALS]
             )
             yield
 

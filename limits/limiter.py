@@ -26,6 +26,7 @@ Time is an argument: every method takes ``now_ms`` (epoch ms), defaulting to the
 from __future__ import annotations
 
 from typing import Any, TypeAlias
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import structlog
 from redis.asyncio import Redis
@@ -68,6 +69,29 @@ class Limiter:
         self._scripts = Scripts(redis, lua_folder("limits"))
         self._redis = redis
         self._clock: Clock = clock or SystemClock()
+        self._zones: dict[str, str] = {}  # portal → its IANA time zone, when told
+
+    async def set_time_zone(self, portal: str, zone: str, now_ms: int | None = None) -> None:
+        """Reset ``portal``'s daily budget at midnight in ``zone`` (HubSpot resets an account's
+        daily limit in the account's own time zone); until told, the config's zone is used.
+        A reset already scheduled in another zone is moved to this one's next midnight. A name
+        that is no IANA zone is ignored, with a warning."""
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            log.warning("portal_time_zone_unknown", portal=portal, time_zone=zone)
+            return
+        if self._zones.get(portal) == zone:
+            return
+        self._zones[portal] = zone
+        state = PortalKeys(portal).state
+        if await self._redis.hexists(state, "daily_reset_at"):
+            reset = self.config.next_daily_reset_ms(self._now(now_ms), zone)
+            await self._redis.hset(state, "daily_reset_at", reset)
+
+    def time_zone(self, portal: str) -> str:
+        """The zone ``portal``'s daily budget resets in."""
+        return self._zones.get(portal, self.config.timezone)
 
     async def load(self) -> None:
         """Load the Lua scripts into Redis; raises core's ScriptError when one is refused."""
@@ -110,7 +134,7 @@ class Limiter:
                 config.refill_ms,
                 cost,
                 config.daily_limit or 0,
-                config.next_daily_reset_ms(now),
+                config.next_daily_reset_ms(now, self._zones.get(portal)),
                 "search_cooldown_until" if search else "cooldown_until",
                 config.probe_timeout_ms,
                 config.idle_ttl_ms,
@@ -159,7 +183,7 @@ class Limiter:
                 _opt(retry_after_ms),
                 config.cooldown_ms,
                 config.search_cooldown_ms,
-                config.next_daily_reset_ms(now),
+                config.next_daily_reset_ms(now, self._zones.get(portal)),
                 _opt(acquired_at_ms),
                 config.effective_window_ms,
                 _opt(usage.window_max),

@@ -165,17 +165,18 @@ class Engine:
                 settings, limiter=self.limiter, base_url=settings.runtime.sandbox_url, clock=clock
             )
         )
-        self.simulations = Simulations(self.store, tokens)
+        self.portals = Portals(
+            tokens,
+            hubspot=hubspot,
+            sandbox=sandbox,
+            sandbox_token=settings.runtime.sandbox_token,
+            clock=clock,
+        )
+        self.simulations = Simulations(self.store, tokens, portals=self.portals)
         self.registry = Registry(
             self.store,
             self.simulations,
-            Portals(
-                tokens,
-                hubspot=hubspot,
-                sandbox=sandbox,
-                sandbox_token=settings.runtime.sandbox_token,
-                clock=clock,
-            ),
+            self.portals,
             key_prefix=settings.redis.key_prefix,
             clock=clock,
         )

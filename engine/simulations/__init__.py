@@ -8,6 +8,8 @@ one resolver of a simulation's HubSpot account.
 - :mod:`engine.simulations.tokens` — which HubSpot token an owner's simulations use.
 - :mod:`engine.simulations.portals` — :class:`Portals`: a simulation's account, for writing
   (:meth:`~Portals.target`) or for reporting without waiting (:meth:`~Portals.portal_id`).
+- :mod:`engine.simulations.readiness` — whether an account can take a simulation (pipelines,
+  stages, lifecycle options, a unique ``simcrm_key``), checked at start.
 - :mod:`engine.simulations.errors` — what they refuse, in one hierarchy.
 """
 
@@ -17,6 +19,7 @@ from engine.simulations.errors import (
     InvalidDefinition,
     MissingToken,
     NoTokenSecret,
+    PortalNotReady,
     SimulationError,
     SimulationNotFound,
     TargetUnavailable,
@@ -36,6 +39,7 @@ __all__ = [
     "MissingToken",
     "Move",
     "NoTokenSecret",
+    "PortalNotReady",
     "Portals",
     "SimulationError",
     "SimulationNotFound",

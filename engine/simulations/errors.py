@@ -12,8 +12,11 @@ Hierarchy::
         │                           stored token this process cannot read
         ├── MissingToken            a ``hubspot`` simulation's owner stored no token and no
         │                           HUBSPOT_API_TOKEN is set
-        └── NoTokenSecret           a token is stored, but this process has no TOKEN_ENC_SECRET:
-                                    its configuration, not the simulation, is at fault
+        ├── NoTokenSecret           a token is stored, but this process has no TOKEN_ENC_SECRET:
+        │                           its configuration, not the simulation, is at fault
+        └── PortalNotReady          the account lacks what the scenario writes (a pipeline, a
+                                    stage, a lifecycle option) or defines ``simcrm_key``
+                                    without a unique value; ``problems`` names each
 
 No message ever contains a token.
 """
@@ -94,4 +97,19 @@ class MissingToken(TargetUnavailable):
 
     def __init__(self, message: str, simulation: Simulation | None = None) -> None:
         super().__init__(message)
+        self.simulation = simulation
+
+
+class PortalNotReady(TargetUnavailable):
+    """The simulation's HubSpot account cannot take it as it is: ``problems`` lists, one
+    sentence each, what it lacks (pipelines, stages, lifecycle options) or defines otherwise
+    (a ``simcrm_key`` that is not unique). The simulation was not started."""
+
+    def __init__(self, portal_id: str, problems: list[str], simulation: Simulation) -> None:
+        super().__init__(
+            f"HubSpot account {portal_id} cannot take simulation {simulation.id}: "
+            + "; ".join(problems)
+        )
+        self.portal_id = portal_id
+        self.problems = problems
         self.simulation = simulation
