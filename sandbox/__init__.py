@@ -5,15 +5,16 @@ against HubSpot: the same paths, statuses, bodies, error shapes, rate-limit head
 :func:`start_sandbox` / :class:`Sandbox` run it in-process; ``simcrm sandbox`` on its own.
 """
 
-from sandbox.config import DEFAULT_FAULTS, Fault, SandboxConfig
+from sandbox.config import DEFAULT_FAULTS, Fault, PortalConfig, SandboxConfig
 from sandbox.server import Sandbox, start_sandbox
-from sandbox.state import SandboxStats
+from sandbox.stats import SandboxStats
 from sandbox.store import Link, SandboxObject
 
 __all__ = [
     "DEFAULT_FAULTS",
     "Fault",
     "Link",
+    "PortalConfig",
     "Sandbox",
     "SandboxConfig",
     "SandboxObject",

@@ -10,11 +10,13 @@ from aiohttp import web
 
 from sandbox import bodies
 from sandbox.hubspot import ObjectType
+from sandbox.portal import Portal
 from sandbox.state import SandboxState
 from sandbox.store import Rejected, StoredObject
 from sandbox.validate import VALIDATION, invalid_input
 
 STATE: web.AppKey[SandboxState] = web.AppKey("sandbox_state", SandboxState)
+PORTAL: web.RequestKey[Portal] = web.RequestKey("sandbox_portal", Portal)  # set from the token
 MAX_INPUTS = 100
 
 # Returned by reads when no properties are asked for (SPEC info.description), plus system ones.
@@ -44,8 +46,14 @@ def system_properties(object_type: ObjectType, object_id: str, stamp: str) -> di
     return {"createdate": stamp, modified_property(object_type): stamp, "hs_object_id": object_id}
 
 
-def state(request: web.Request) -> SandboxState:
+def twin(request: web.Request) -> SandboxState:
+    """The whole sandbox (every portal)."""
     return request.app[STATE]
+
+
+def state(request: web.Request) -> Portal:
+    """The portal the request's token reaches."""
+    return request[PORTAL]
 
 
 def object_type(request: web.Request) -> ObjectType:
@@ -131,19 +139,20 @@ def object_body(
 
 
 def batch_response(
+    portal: Portal,
     results: list[dict[str, Any]],
     errors: list[dict[str, Any]],
     started: int,
-    now: int,
     success: int,
 ) -> web.Response:
     """A batch answer: ``success`` (200 or 201) when every input succeeded, else 207 with the
-    per-input errors (research §1.4)."""
+    per-input errors (research §1.4). Results come in input order unless the portal shuffles
+    them (HubSpot does not promise an order)."""
     body: dict[str, Any] = {
         "status": "COMPLETE",
-        "results": results,
+        "results": portal.adversary.order(portal.config, results),
         "startedAt": bodies.iso(started),
-        "completedAt": bodies.iso(now),
+        "completedAt": bodies.iso(portal.now()),
     }
     if errors:
         body["numErrors"] = len(errors)

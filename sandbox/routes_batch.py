@@ -78,8 +78,9 @@ async def batch_create(request: web.Request) -> web.Response:
             if error.category == "CONFLICT":
                 sandbox.conflicts += 1
             errors.append(_per_input(error, {"objectWriteTraceId": [trace or ""]}))
-    results = [object_body(obj, trace=True) for obj in created]
-    return batch_response(results, errors, started, sandbox.now(), 201)
+    echo = sandbox.config.echo_trace_ids
+    results = [object_body(obj, trace=echo) for obj in created]
+    return batch_response(sandbox, results, errors, started, 201)
 
 
 @routes.post("/crm/v3/objects/{type}/batch/upsert")
@@ -110,13 +111,13 @@ async def batch_upsert(request: web.Request) -> web.Response:
                 obj = new_object(sandbox, kind, {**properties, name: value}, [], now, trace)
                 new = True
             body = object_body(obj, new=new)
-            if trace:
+            if trace and sandbox.config.echo_trace_ids:
                 body["objectWriteTraceId"] = trace
             results.append(body)
         except Rejected as error:
             context = {"objectWriteTraceId": [trace]} if trace else {"ids": [value]}
             errors.append(_per_input(error, context))
-    return batch_response(results, errors, started, sandbox.now(), 200)
+    return batch_response(sandbox, results, errors, started, 200)
 
 
 @routes.post("/crm/v3/objects/{type}/batch/update")
@@ -146,10 +147,10 @@ async def batch_update(request: web.Request) -> web.Response:
             errors.append(_per_input(error, context))
             continue
         body = object_body(obj)
-        if trace:
+        if trace and sandbox.config.echo_trace_ids:
             body["objectWriteTraceId"] = trace
         results.append(body)
-    return batch_response(results, errors, started, sandbox.now(), 200)
+    return batch_response(sandbox, results, errors, started, 200)
 
 
 @routes.post("/crm/v3/objects/{type}/batch/read")
@@ -183,7 +184,7 @@ async def batch_read(request: web.Request) -> web.Response:
                 {"ids": missing},
             )
         )
-    return batch_response(found, errors, started, sandbox.now(), 200)
+    return batch_response(sandbox, found, errors, started, 200)
 
 
 @routes.post("/crm/v3/objects/{type}/batch/archive")

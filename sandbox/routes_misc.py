@@ -1,4 +1,4 @@
-"""Search, properties, v4 associations and account info (research §1.1, §3.2, §6).
+"""Search, v4 associations and account info (research §1.1, §3.2, §6).
 
 Search sees an object only ``search_lag_ms`` after it was created, as HubSpot's index lags
 behind writes; it pages by ``after`` and caps ``limit`` at 200.
@@ -23,7 +23,7 @@ from sandbox.render import (
     read_object,
     state,
 )
-from sandbox.store import Link, PropertyDef, Rejected, StoredObject
+from sandbox.store import Link, Rejected, StoredObject
 from sandbox.validate import VALIDATION, association_fits, invalid_input
 
 routes = web.RouteTableDef()
@@ -79,11 +79,11 @@ async def search(request: web.Request) -> web.Response:
         offset = int(body.get("after") or 0)
     except (TypeError, ValueError):
         raise Rejected(400, VALIDATION, "limit and after must be integers") from None
-    visible_before = sandbox.now() - sandbox.config.search_lag_ms
+    now, lag = sandbox.now(), sandbox.config.search_lag_ms
     hits = [
         obj
         for obj in sandbox.store.live(kind)
-        if obj.received_ms <= visible_before
+        if obj.received_ms + (lag if obj.search_lag_ms is None else obj.search_lag_ms) <= now
         and (
             not groups or any(all(_matches(obj, f) for f in g.get("filters") or ()) for g in groups)
         )
@@ -98,49 +98,6 @@ async def search(request: web.Request) -> web.Response:
     if offset + limit < len(hits):
         answer["paging"] = {"next": {"after": str(offset + limit)}}
     return bodies.json_response(answer)
-
-
-@routes.get("/crm/v3/properties/{type}")
-async def list_properties(request: web.Request) -> web.Response:
-    sandbox, kind = state(request), object_type(request)
-    defined = sandbox.store.definitions[kind].values()
-    return bodies.json_response({"results": [p.to_json() for p in defined]})
-
-
-@routes.get("/crm/v3/properties/{type}/{name}")
-async def read_property(request: web.Request) -> web.Response:
-    sandbox, kind = state(request), object_type(request)
-    found = sandbox.store.definition(kind, request.match_info["name"])
-    if found is None:
-        raise Rejected(
-            404, "OBJECT_NOT_FOUND", f"Unable to find property {request.match_info['name']}"
-        )
-    return bodies.json_response(found.to_json())
-
-
-@routes.post("/crm/v3/properties/{type}")
-async def create_property(request: web.Request) -> web.Response:
-    sandbox, kind = state(request), object_type(request)
-    body = await read_object(request)
-    missing = [k for k in ("name", "label", "type", "fieldType", "groupName") if not body.get(k)]
-    if missing:
-        raise Rejected(400, VALIDATION, f"Missing required fields: {', '.join(missing)}")
-    name = str(body["name"])
-    if not name.replace("_", "").isalnum() or name != name.lower():
-        raise Rejected(
-            400, VALIDATION, f"Property name {name!r} must be lowercase letters, digits and _"
-        )
-    spec = PropertyDef(
-        name=name,
-        label=str(body["label"]),
-        type=str(body["type"]),
-        field_type=str(body["fieldType"]),
-        group_name=str(body["groupName"]),
-        unique=bool(body.get("hasUniqueValue", False)),
-        created_ms=sandbox.now(),
-        description=str(body.get("description") or ""),
-    )
-    return bodies.json_response(sandbox.store.define(kind, spec).to_json(), 201)
 
 
 @routes.post("/crm/v4/associations/{from}/{to}/batch/create")
@@ -190,7 +147,7 @@ async def associate(request: web.Request) -> web.Response:
                 "labels": [],
             }
         )
-    return batch_response(results, errors, started, sandbox.now(), 201)
+    return batch_response(sandbox, results, errors, started, 201)
 
 
 @routes.get("/account-info/v3/details")

@@ -7,6 +7,7 @@ from aiohttp import web
 
 from sandbox import bodies
 from sandbox.hubspot import ObjectType
+from sandbox.portal import Portal
 from sandbox.render import (
     modified_property,
     names_param,
@@ -17,10 +18,10 @@ from sandbox.render import (
     state,
     system_properties,
 )
-from sandbox.state import SandboxState
-from sandbox.store import Link, Rejected, StoredObject
+from sandbox.store import Link, Rejected, StoredObject, UniqueConflict
 from sandbox.validate import (
     VALIDATION,
+    backwards_lifecycle,
     check_properties,
     parse_links,
     parse_properties,
@@ -39,7 +40,7 @@ def not_found(object_id: str) -> Rejected:
 
 
 def new_object(
-    sandbox: SandboxState,
+    sandbox: Portal,
     kind: ObjectType,
     properties: dict[str, str],
     links: list[Link],
@@ -50,25 +51,64 @@ def new_object(
     """Check and store one new object as HubSpot would (validation, unique values, system
     properties); raises Rejected with HubSpot's answer otherwise. ``stamp`` is ``now``
     already formatted, when a batch has it."""
-    store = sandbox.store
-    check_properties(
-        store, kind, properties, creating=True, strict=sandbox.config.strict_properties
-    )
-    store.check_unique(kind, properties)
+    store, config = sandbox.store, sandbox.config
+    check_properties(store, kind, properties, creating=True, strict=config.strict_properties)
+    try:
+        store.check_unique(kind, properties)
+    except UniqueConflict as conflict:
+        raise sandbox.adversary.refusal(config, conflict, kind) from None
     object_id = store.new_id()
     properties = {**system_properties(kind, object_id, stamp or bodies.iso(now)), **properties}
     properties["hs_object_id"] = object_id
-    return store.create(kind, properties, links, now, trace_id, object_id=object_id)
-
-
-def change_object(
-    sandbox: SandboxState, obj: StoredObject, properties: dict[str, str], now: int
-) -> None:
-    store = sandbox.store
-    check_properties(
-        store, obj.type, properties, creating=False, strict=sandbox.config.strict_properties
+    lag = sandbox.adversary.search_lag_ms(config)
+    return store.create(
+        kind, properties, links, now, trace_id, object_id=object_id, search_lag_ms=lag
     )
-    store.check_unique(obj.type, properties, exclude=obj.id)
+
+
+def _hold_lifecycle(sandbox: Portal, obj: StoredObject, properties: dict[str, str]) -> None:
+    """A lifecycle stage may only move forward (clear it first to go back): HubSpot leaves
+    the stage as it was, or, with ``lifecycle_backwards=refuse``, refuses the write."""
+    wanted = properties.get("lifecyclestage")
+    if not backwards_lifecycle(obj.properties.get("lifecyclestage"), wanted):
+        return
+    if sandbox.config.lifecycle_backwards == "refuse":
+        message = (
+            f"lifecyclestage cannot move backwards from {obj.properties['lifecyclestage']} "
+            f"to {wanted}; clear it first"
+        )
+        raise Rejected(
+            400,
+            VALIDATION,
+            message,
+            errors=[
+                {
+                    "message": message,
+                    "code": "INVALID_OPTION",
+                    "context": {"propertyName": ["lifecyclestage"]},
+                }
+            ],
+        )
+    sandbox.lifecycle_ignored += 1
+    del properties["lifecyclestage"]
+
+
+def change_object(sandbox: Portal, obj: StoredObject, properties: dict[str, str], now: int) -> None:
+    store, config = sandbox.store, sandbox.config
+    check_properties(
+        store,
+        obj.type,
+        properties,
+        creating=False,
+        strict=config.strict_properties,
+        existing=obj.properties,
+    )
+    try:
+        store.check_unique(obj.type, properties, exclude=obj.id)
+    except UniqueConflict as conflict:
+        raise sandbox.adversary.refusal(config, conflict, obj.type) from None
+    if obj.type in (ObjectType.CONTACT, ObjectType.COMPANY):
+        _hold_lifecycle(sandbox, obj, properties)
     properties[modified_property(obj.type)] = bodies.iso(now)
     store.update(obj, properties, now)
 
@@ -101,7 +141,7 @@ async def list_objects(request: web.Request) -> web.Response:
     return bodies.json_response(body)
 
 
-def _existing(request: web.Request, sandbox: SandboxState, kind: ObjectType) -> StoredObject:
+def _existing(request: web.Request, sandbox: Portal, kind: ObjectType) -> StoredObject:
     """The object the path names (by id, or by ``?idProperty=``); HubSpot's 404 otherwise."""
     object_id = request.match_info["id"]
     obj = sandbox.store.get(kind, object_id, request.query.get("idProperty"))

@@ -1,123 +1,135 @@
-"""Everything one running sandbox holds: its configuration, store, throttle, RNGs, counters."""
+"""Everything one running sandbox holds: its configuration, portals, RNGs and the clock."""
 
 from __future__ import annotations
 
 import random
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox.config import Fault, SandboxConfig
-from sandbox.hubspot import ObjectType, wall_clock_ms
+from sandbox.adversary import Adversary
+from sandbox.config import Fault, PortalConfig, SandboxConfig
+from sandbox.hubspot import wall_clock_ms
+from sandbox.portal import Portal, effective
+from sandbox.stats import SandboxStats
 from sandbox.store import SandboxStore
 from sandbox.throttle import Throttle
 
-
-@dataclass(frozen=True, slots=True)
-class SandboxStats:
-    """What ``GET /__sandbox/stats`` reports.
-
-    ``requests`` counts API requests (not ``/__sandbox``); ``peak_10s`` is the most requests one
-    token sent within any rolling window (429s included), ``peak_10s_admitted`` the most it was
-    allowed; ``rate_limited`` counts 429s by policy; ``batches`` counts batch calls and their
-    inputs by object type and operation (``"notes/create": {"calls": 3, "inputs": 250}``;
-    association calls as ``"associations/notes-contacts"``), which shows how full the batches a
-    client sends are.
-    """
-
-    objects: dict[str, int]
-    duplicates: dict[str, int]
-    requests: int
-    statuses: dict[str, int]
-    rate_limited: dict[str, int]
-    peak_10s: int
-    peak_10s_admitted: int
-    limit_10s: int
-    daily_used: int
-    faults: dict[str, int]
-    conflicts: int
-    batches: dict[str, dict[str, int]]
-
-    @property
-    def duplicates_total(self) -> int:
-        return sum(self.duplicates.values())
-
-    @property
-    def rate_limited_total(self) -> int:
-        return sum(self.rate_limited.values())
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "objects": self.objects,
-            "duplicates": self.duplicates,
-            "duplicates_total": self.duplicates_total,
-            "requests": self.requests,
-            "statuses": self.statuses,
-            "rate_limited": self.rate_limited,
-            "rate_limited_total": self.rate_limited_total,
-            "peak_10s": self.peak_10s,
-            "peak_10s_admitted": self.peak_10s_admitted,
-            "limit_10s": self.limit_10s,
-            "daily_used": self.daily_used,
-            "faults": self.faults,
-            "conflicts": self.conflicts,
-            "batches": self.batches,
-        }
+__all__ = ["SandboxState", "SandboxStats"]
 
 
 @dataclass(slots=True)
 class SandboxState:
+    """The default portal (any accepted token not declared by a portal reaches it) and the
+    portals of ``config.portals``, keyed by token."""
+
     config: SandboxConfig
     clock: Callable[[], int] = wall_clock_ms
-    store: SandboxStore = field(default_factory=SandboxStore)
-    throttle: Throttle = field(default_factory=Throttle)
+    adversary: Adversary = field(init=False)
+    default: Portal = field(init=False)
+    by_token: dict[str, Portal] = field(init=False)
     fault_rng: random.Random = field(init=False)
     latency_rng: random.Random = field(init=False)
-    requests: int = 0
-    statuses: Counter[int] = field(default_factory=Counter)
-    faults: Counter[str] = field(default_factory=Counter)
-    conflicts: int = 0
-    batch_calls: Counter[str] = field(default_factory=Counter)
-    batch_inputs: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
+        self.adversary = Adversary(self.config.seed)
+        self.default = Portal(self.config, self.clock, self.adversary)
+        self.by_token = {}
+        self._declare(self.config.portals)
+        self._reseed()
+
+    def _reseed(self) -> None:
         self.fault_rng = random.Random(f"{self.config.seed}:faults")
         self.latency_rng = random.Random(f"{self.config.seed}:latency")
+        self.adversary.reseed(self.config.seed)
+
+    def _declare(self, declared: tuple[PortalConfig, ...]) -> None:
+        """Keep the portals still declared (with their objects), add new ones, drop the rest."""
+        kept: dict[str, Portal] = {}
+        for settings in declared:
+            portal = self.by_token.get(settings.token)
+            if portal is None or portal.portal_id != settings.portal_id:
+                portal = Portal(self.config, self.clock, self.adversary, settings)
+            portal.settings = settings
+            kept[settings.token] = portal
+        self.by_token = kept
+        self._refresh()
+
+    def _refresh(self) -> None:
+        self.default.config = self.config
+        for portal in self.by_token.values():
+            portal.config = effective(self.config, portal.settings)
+
+    # -- the default portal, as a single-portal sandbox has always exposed it ----------------
+
+    @property
+    def store(self) -> SandboxStore:
+        return self.default.store
+
+    @property
+    def throttle(self) -> Throttle:
+        return self.default.throttle
+
+    # -- portals -------------------------------------------------------------------------------
+
+    def portals(self) -> list[Portal]:
+        return [self.default, *self.by_token.values()]
+
+    def portal_for(self, token: str) -> Portal | None:
+        """The portal ``token`` reaches, or None when it does not authenticate."""
+        if (portal := self.by_token.get(token)) is not None:
+            return portal
+        config = self.config
+        if config.tokens and token not in config.tokens:
+            return None
+        return self.default
+
+    def find(self, portal_id: int) -> Portal | None:
+        return next((p for p in self.portals() if p.portal_id == portal_id), None)
 
     def now(self) -> int:
         return self.clock()
 
     def reconfigure(self, **changes: Any) -> SandboxConfig:
-        """Change knobs while running (limits, latency, faults …); the seed restarts the RNGs."""
+        """Change knobs while running (limits, latency, faults, portals …); a new seed restarts
+        the RNGs."""
         self.config = self.config.updated(**changes)
+        if "portals" in changes:
+            self._declare(self.config.portals)
+        self._refresh()
         if "seed" in changes:
-            self.__post_init__()
+            self._reseed()
         return self.config
 
-    def reset(self) -> None:
-        """Forget every object, property, count and window, as a fresh sandbox."""
-        self.store = SandboxStore()
-        self.throttle = Throttle()
-        self.requests = self.conflicts = 0
-        self.statuses.clear()
-        self.faults.clear()
-        self.batch_calls.clear()
-        self.batch_inputs.clear()
-        self.__post_init__()
+    def reconfigure_portal(self, portal_id: int, **changes: Any) -> PortalConfig:
+        """Change one declared portal's tier, daily limit or time zone."""
+        declared = list(self.config.portals)
+        for index, settings in enumerate(declared):
+            if settings.portal_id == portal_id:
+                fields = {
+                    "token": settings.token,
+                    "portal_id": portal_id,
+                    "tier": settings.tier,
+                    "daily_limit": settings.daily_limit,
+                    "time_zone": settings.time_zone,
+                    **changes,
+                }
+                declared[index] = PortalConfig(**fields)
+                self.reconfigure(portals=tuple(declared))
+                return declared[index]
+        raise ValueError(f"no declared portal has id {portal_id}")
 
-    def count_batch(self, call: str, inputs: int) -> None:
-        """Note one batch call (``"notes/create"``) that carried ``inputs`` inputs."""
-        self.batch_calls[call] += 1
-        self.batch_inputs[call] += inputs
+    def reset(self) -> None:
+        """Forget every object, property, count and window of every portal."""
+        for portal in self.portals():
+            portal.reset()
+        self._reseed()
 
     def draw_fault(self) -> Fault | None:
         config = self.config
         if config.error_rate <= 0 or self.fault_rng.random() >= config.error_rate:
             return None
-        fault = self.fault_rng.choice(config.faults)
-        self.faults[fault] += 1
-        return fault
+        return self.fault_rng.choice(config.faults)
 
     def latency_s(self) -> float:
         config = self.config
@@ -127,26 +139,7 @@ class SandboxState:
         return (config.latency_ms + jitter) / 1000
 
     def stats(self) -> SandboxStats:
-        store, throttle = self.store, self.throttle
-        return SandboxStats(
-            objects={
-                t.path: sum(not o.archived for o in store.objects[t].values()) for t in ObjectType
-            },
-            duplicates={t.path: store.duplicates[t] for t in ObjectType},
-            requests=self.requests,
-            statuses={str(code): count for code, count in sorted(self.statuses.items())},
-            rate_limited={
-                policy: throttle.limited[policy]
-                for policy in ("TEN_SECONDLY_ROLLING", "DAILY", "SECONDLY")
-            },
-            peak_10s=throttle.peak,
-            peak_10s_admitted=throttle.peak_admitted,
-            limit_10s=self.config.tier,
-            daily_used=throttle.daily_used,
-            faults={str(f): self.faults[f] for f in Fault if self.faults[f]},
-            conflicts=self.conflicts,
-            batches={
-                call: {"calls": calls, "inputs": self.batch_inputs[call]}
-                for call, calls in sorted(self.batch_calls.items())
-            },
+        """Figures summed over the portals, with each portal's own under ``portals``."""
+        return SandboxStats.combined(
+            {str(p.portal_id): p.stats() for p in self.portals()}, self.config.tier
         )

@@ -16,6 +16,14 @@ from types import MappingProxyType
 from typing import Any
 
 from sandbox import bodies
+from sandbox.catalog import (
+    BUILTIN_PROPERTIES,
+    DEFAULT_GROUPS,
+    DEFAULT_PIPELINES,
+    Builtin,
+    Option,
+    Pipeline,
+)
 from sandbox.hubspot import ObjectType, inverse_type_id
 
 FIRST_ID = 10_000_000_001
@@ -36,15 +44,51 @@ class Rejected(Exception):
         category: str,
         message: str,
         context: Mapping[str, list[str]] | None = None,
+        *,
+        errors: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.category = category
         self.message = message
         self.context = dict(context or {})
+        self.errors = list(errors or [])
 
     def body(self) -> dict[str, Any]:
-        return bodies.error(self.message, self.category, context=self.context or None)
+        return bodies.error(
+            self.message, self.category, context=self.context or None, errors=self.errors or None
+        )
+
+
+class UniqueConflict(Rejected):
+    """A create or update giving a unique property a value another live object holds."""
+
+    def __init__(self, name: str, value: str, holder: str) -> None:
+        message = f"{value} already has that value for {name}"
+        super().__init__(
+            400,
+            "VALIDATION_ERROR",
+            bodies.invalid_properties(
+                [
+                    {
+                        "isValid": False,
+                        "message": message,
+                        "error": "INVALID_UNIQUE_VALUE",
+                        "name": name,
+                    }
+                ]
+            ),
+            errors=[
+                {
+                    "message": message,
+                    "code": "INVALID_UNIQUE_VALUE",
+                    "context": {"propertyName": [name]},
+                }
+            ],
+        )
+        self.name = name
+        self.value = value
+        self.holder = holder
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +113,7 @@ class StoredObject:
     trace_id: str | None = None
     archived: bool = False
     identity: tuple[str, ...] | None = None
+    search_lag_ms: int | None = None  # its own lag; None: the portal's lag at search time
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +153,7 @@ class PropertyDef:
     unique: bool
     created_ms: int
     description: str = ""
+    options: tuple[Option, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         stamp = bodies.iso(self.created_ms)
@@ -127,8 +173,31 @@ class PropertyDef:
             "displayOrder": -1,
             "formField": False,
             "hidden": False,
-            "options": [],
+            "options": [
+                {"label": o.label, "value": o.value, "displayOrder": i, "hidden": False}
+                for i, o in enumerate(self.options)
+            ],
+            "hubspotDefined": False,
+            "modificationMetadata": {
+                "archivable": True,
+                "readOnlyDefinition": False,
+                "readOnlyValue": False,
+            },
         }
+
+    @classmethod
+    def builtin(cls, name: str, spec: Builtin) -> PropertyDef:
+        """HubSpot's own property ``name`` as its definition reads."""
+        return cls(
+            name=name,
+            label=name.replace("_", " ").capitalize(),
+            type=spec.type,
+            field_type=spec.field_type,
+            group_name=spec.group,
+            unique=False,
+            created_ms=0,
+            options=spec.options,
+        )
 
 
 def identity_of(object_type: ObjectType, properties: Mapping[str, str]) -> tuple[str, ...] | None:
@@ -155,15 +224,35 @@ class SandboxStore:
     identities: Counter[tuple[ObjectType, tuple[str, ...]]] = field(default_factory=Counter)
     duplicates: Counter[ObjectType] = field(default_factory=Counter)
     ids: Iterator[int] = field(default_factory=lambda: itertools.count(FIRST_ID))
+    groups: dict[ObjectType, dict[str, str]] = field(
+        default_factory=lambda: {t: dict(DEFAULT_GROUPS[t]) for t in ObjectType}
+    )
+    pipelines: dict[ObjectType, list[Pipeline]] = field(
+        default_factory=lambda: {t: list(DEFAULT_PIPELINES.get(t, ())) for t in ObjectType}
+    )
 
     # -- properties --------------------------------------------------------------------------
 
     def definition(self, object_type: ObjectType, name: str) -> PropertyDef | None:
+        """A property created through the API (HubSpot's own are in :meth:`describe`)."""
         return self.definitions[object_type].get(name)
+
+    def describe(self, object_type: ObjectType, name: str) -> PropertyDef | None:
+        """Any property the portal knows, HubSpot's own or created."""
+        if (spec := BUILTIN_PROPERTIES[object_type].get(name)) is not None:
+            return PropertyDef.builtin(name, spec)
+        return self.definition(object_type, name)
+
+    def all_properties(self, object_type: ObjectType) -> list[PropertyDef]:
+        builtin = [PropertyDef.builtin(n, s) for n, s in BUILTIN_PROPERTIES[object_type].items()]
+        return builtin + list(self.definitions[object_type].values())
+
+    def pipeline(self, object_type: ObjectType, pipeline_id: str) -> Pipeline | None:
+        return next((p for p in self.pipelines[object_type] if p.id == pipeline_id), None)
 
     def define(self, object_type: ObjectType, spec: PropertyDef) -> PropertyDef:
         existing = self.definitions[object_type]
-        if spec.name in existing:
+        if spec.name in existing or spec.name in BUILTIN_PROPERTIES[object_type]:
             raise Rejected(
                 409, "OBJECT_ALREADY_EXISTS", f"Property named '{spec.name}' already exists."
             )
@@ -212,20 +301,7 @@ class SandboxStore:
             if value and self.is_unique(object_type, name) and name != "email":
                 holder = self.unique_values.get((object_type, name, value))
                 if holder is not None and holder != exclude:
-                    raise Rejected(
-                        400,
-                        "VALIDATION_ERROR",
-                        bodies.invalid_properties(
-                            [
-                                {
-                                    "isValid": False,
-                                    "message": f"{value} already has that value for {name}",
-                                    "error": "INVALID_UNIQUE_VALUE",
-                                    "name": name,
-                                }
-                            ]
-                        ),
-                    )
+                    raise UniqueConflict(name, value, holder)
 
     def _index(self, obj: StoredObject, properties: Mapping[str, str], on: bool) -> None:
         for name, value in properties.items():
@@ -264,6 +340,7 @@ class SandboxStore:
         now: int,
         trace_id: str | None = None,
         object_id: str | None = None,
+        search_lag_ms: int | None = None,
     ) -> StoredObject:
         """Store a new object (checks already done), with the reverse side of its links."""
         stamp = bodies.iso(now)
@@ -278,6 +355,7 @@ class SandboxStore:
             updated_at=stamp,
             trace_id=trace_id,
             identity=identity_of(object_type, properties),
+            search_lag_ms=search_lag_ms,
         )
         self.objects[object_type][obj.id] = obj
         self._index(obj, properties, True)

@@ -1,24 +1,26 @@
 """How the sandbox reads and checks request bodies, the way HubSpot refuses bad input.
 
 Property values are stored as strings (numbers and booleans are accepted and turned into
-strings); ``hs_timestamp`` is required on notes, calls and tasks and must be epoch ms or ISO
-8601; a contact's email must look like one; with strict properties, ``simcrm_*`` properties must
-have been created first. Every problem of one input is reported together in HubSpot's
-``Property values were not valid: [...]`` message (research §1.4, §5.2).
+strings). Each value is checked against its property as the portal defines it (HubSpot's own
+properties, from :mod:`sandbox.catalog`, or those created through the API): unknown names,
+numbers, datetimes (epoch ms or ISO 8601), enumeration options, pipeline stages, text length,
+the properties a create requires, a contact's email. Every problem of one input is reported
+together in HubSpot's ``Property values were not valid: [...]`` message, and again one by one
+in ``errors[]`` with the property's name in ``context`` (research §1.4, §5.1, §5.2).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sandbox import bodies
+from sandbox.catalog import LIFECYCLE_STAGES, MAX_TEXT_LENGTH, PIPELINE_PROPERTIES, REQUIRED
 from sandbox.hubspot import ObjectType, association_target
-from sandbox.store import Link, Rejected, SandboxStore
+from sandbox.store import Link, PropertyDef, Rejected, SandboxStore
 
 VALIDATION = "VALIDATION_ERROR"
-CUSTOM_PREFIX = "simcrm_"
 
 
 def invalid_input(message: str) -> Rejected:
@@ -68,6 +70,92 @@ def parse_properties(raw: Any) -> dict[str, str]:
     return values
 
 
+def _datetime_problem(name: str, value: str) -> dict[str, Any] | None:
+    if timestamp_ms(value) is not None or _is_date(value):
+        return None
+    return _problem(
+        name,
+        "INVALID_DATETIME",
+        f"{value} is not a valid datetime: use epoch milliseconds or ISO 8601",
+    )
+
+
+def _is_date(value: str) -> bool:
+    try:
+        date.fromisoformat(value.strip())
+    except ValueError:
+        return False
+    return True
+
+
+def _value_problem(name: str, value: str, spec: PropertyDef) -> dict[str, Any] | None:
+    """What is wrong with one non-empty value of a known property, if anything."""
+    if len(value) > MAX_TEXT_LENGTH:
+        return _problem(
+            name,
+            "INVALID_LONG_STRING",
+            f"{name} is {len(value)} characters long; the most allowed is {MAX_TEXT_LENGTH}",
+        )
+    if spec.type == "number":
+        try:
+            float(value)
+        except ValueError:
+            return _problem(name, "INVALID_FLOAT", f"{value} was not a valid number")
+    elif spec.type in ("datetime", "date"):
+        return _datetime_problem(name, value)
+    elif spec.type == "enumeration" and spec.options:
+        allowed = [o.value for o in spec.options]
+        given = value.split(";") if spec.field_type == "checkbox" else [value]
+        wrong = [v for v in given if v not in allowed]
+        if wrong:
+            return _problem(
+                name,
+                "INVALID_OPTION",
+                f"{wrong[0]} was not one of the allowed options: [{', '.join(allowed)}]",
+            )
+    return None
+
+
+def _pipeline_problems(
+    store: SandboxStore,
+    object_type: ObjectType,
+    properties: dict[str, str],
+    existing: Mapping[str, str],
+    creating: bool,
+) -> list[dict[str, Any]]:
+    """A deal's stage must belong to its pipeline, a ticket's too; a create without a pipeline
+    goes to the first one."""
+    names = PIPELINE_PROPERTIES.get(object_type)
+    if names is None:
+        return []
+    pipeline_name, stage_name = names
+    pipeline_id = properties.get(pipeline_name) or existing.get(pipeline_name)
+    if not pipeline_id and creating and store.pipelines[object_type]:
+        pipeline_id = properties[pipeline_name] = store.pipelines[object_type][0].id
+    pipeline = store.pipeline(object_type, pipeline_id or "")
+    if pipeline is None:
+        known = [p.id for p in store.pipelines[object_type]]
+        return [
+            _problem(
+                pipeline_name,
+                "INVALID_OPTION",
+                f"{pipeline_id} was not one of the allowed options: [{', '.join(known)}]",
+            )
+        ]
+    stage = properties.get(stage_name)
+    if stage and pipeline.stage(stage) is None:
+        stages = [s.id for s in pipeline.stages]
+        return [
+            _problem(
+                stage_name,
+                "INVALID_OPTION",
+                f"{stage} is not a valid stage of pipeline {pipeline.id}: "
+                f"allowed options: [{', '.join(stages)}]",
+            )
+        ]
+    return []
+
+
 def check_properties(
     store: SandboxStore,
     object_type: ObjectType,
@@ -75,39 +163,55 @@ def check_properties(
     *,
     creating: bool,
     strict: bool,
+    existing: Mapping[str, str] | None = None,
 ) -> None:
-    """Refuse what HubSpot would refuse; normalises ``hs_timestamp`` in place."""
+    """Refuse what HubSpot would refuse: properties the portal lacks (when ``strict``), values
+    that are not numbers, datetimes or options of their property, stages outside the pipeline,
+    missing required properties, malformed emails. Normalises ``hs_timestamp`` in place and
+    fills in the default pipeline of a create."""
     problems: list[dict[str, Any]] = []
-    if strict:
-        for name in properties:
-            if name.startswith(CUSTOM_PREFIX) and store.definition(object_type, name) is None:
+    for name, value in properties.items():
+        spec = store.describe(object_type, name)
+        if spec is None:
+            if strict:
                 problems.append(
                     _problem(name, "PROPERTY_DOESNT_EXIST", f'Property "{name}" does not exist')
                 )
-    if object_type.is_engagement:
-        stamp = properties.get("hs_timestamp")
-        if stamp is None and creating:
-            problems.append(
-                _problem("hs_timestamp", "REQUIRED_FIELD", "hs_timestamp is a required property")
-            )
-        elif stamp is not None:
-            moment = timestamp_ms(stamp)
-            if moment is None:
-                problems.append(
-                    _problem(
-                        "hs_timestamp",
-                        "INVALID_DATETIME",
-                        f"{stamp} is not a valid datetime: use epoch milliseconds or ISO 8601",
-                    )
-                )
-            else:
-                properties["hs_timestamp"] = bodies.iso(moment)
+        elif value and (problem := _value_problem(name, value, spec)) is not None:
+            problems.append(problem)
+    if creating:
+        for name in REQUIRED[object_type]:
+            if not properties.get(name):
+                problems.append(_problem(name, "REQUIRED_FIELD", f"{name} is a required property"))
+    problems += _pipeline_problems(store, object_type, properties, existing or {}, creating)
+    stamp = properties.get("hs_timestamp")
+    if object_type.is_engagement and stamp and (moment := timestamp_ms(stamp)) is not None:
+        properties["hs_timestamp"] = bodies.iso(moment)
     if object_type is ObjectType.CONTACT and (email := properties.get("email")):
         local, _, domain = email.partition("@")
         if not local or "." not in domain or " " in email:
             problems.append(_problem("email", "INVALID_EMAIL", f"Email address {email} is invalid"))
     if problems:
-        raise Rejected(400, VALIDATION, bodies.invalid_properties(problems))
+        raise Rejected(
+            400,
+            VALIDATION,
+            bodies.invalid_properties(problems),
+            errors=[
+                {
+                    "message": p["message"],
+                    "code": p["error"],
+                    "context": {"propertyName": [p["name"]]},
+                }
+                for p in problems
+            ],
+        )
+
+
+def backwards_lifecycle(before: str | None, after: str | None) -> bool:
+    """Whether ``after`` is an earlier default lifecycle stage than ``before``."""
+    if not before or not after or before not in LIFECYCLE_STAGES or after not in LIFECYCLE_STAGES:
+        return False
+    return LIFECYCLE_STAGES.index(after) < LIFECYCLE_STAGES.index(before)
 
 
 def parse_links(store: SandboxStore, object_type: ObjectType, raw: Any) -> list[Link]:

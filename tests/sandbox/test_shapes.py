@@ -4,38 +4,17 @@ with a plain HTTP client so nothing of ours interprets the answers."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
-import pytest
 
 from core.clock import ManualClock
 from sandbox import Fault, Sandbox
 from sandbox.hubspot import ObjectType
-from tests.support.sandboxes import TOKEN, SandboxFactory
+from tests.sandbox.conftest import call
+from tests.support.sandboxes import SandboxFactory
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(headers=AUTH) as session:
-        yield session
-
-
-async def call(
-    http: aiohttp.ClientSession, sandbox: Sandbox, method: str, path: str, body: Any = None
-) -> tuple[int, Any, Any]:
-    async with http.request(method, sandbox.url + path, json=body) as response:
-        if response.status == 204:
-            data = None
-        elif response.content_type == "application/json":
-            data = await response.json()
-        else:
-            data = await response.text()
-        return response.status, data, response.headers
 
 
 def assert_simple_object(obj: dict[str, Any]) -> None:
@@ -55,13 +34,13 @@ async def test_create_answers_201_with_a_simple_public_object(
     """POST /crm/v3/objects/contacts → 201; values become strings; system properties echoed."""
     status, body, headers = await call(
         http, sandbox, "POST", "/crm/v3/objects/contacts",
-        {"properties": {"email": "a@b.co", "age": 41, "vip": True}},
+        {"properties": {"email": "a@b.co", "zip": 41, "firstname": "Ann"}},
     )  # fmt: skip
     assert status == 201
     assert headers["Content-Type"] == "application/json;charset=utf-8"
     assert_simple_object(body)
     props = body["properties"]
-    assert (props["age"], props["vip"], props["hs_object_id"]) == ("41", "true", body["id"])
+    assert (props["zip"], props["firstname"], props["hs_object_id"]) == ("41", "Ann", body["id"])
     assert ISO.match(props["createdate"])
     assert ISO.match(props["lastmodifieddate"])
 
@@ -261,7 +240,7 @@ async def test_account_details_and_properties_shapes(
     status, body, _ = await call(http, sandbox, "POST", "/crm/v3/properties/deals", spec)
     assert (status, body["hasUniqueValue"], body["name"]) == (201, True, "simcrm_key")
     assert (await call(http, sandbox, "POST", "/crm/v3/properties/deals", spec))[0] == 409
-    deal = {"properties": {"dealname": "d", "simcrm_key": "k1"}}
+    deal = {"properties": {"dealname": "d", "dealstage": "qualifiedtobuy", "simcrm_key": "k1"}}
     assert (await call(http, sandbox, "POST", "/crm/v3/objects/deals", deal))[0] == 201
     status, body, _ = await call(http, sandbox, "POST", "/crm/v3/objects/deals", deal)
     assert (status, body["category"]) == (400, "VALIDATION_ERROR")
