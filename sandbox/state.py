@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,6 +70,19 @@ class SandboxState:
     @property
     def throttle(self) -> Throttle:
         return self.default.throttle
+
+    @property
+    def requests(self) -> int:
+        """API requests received, over every portal."""
+        return sum(p.requests for p in self.portals())
+
+    @property
+    def statuses(self) -> Counter[int]:
+        """Answers given by status, over every portal (a request still in flight has none)."""
+        total: Counter[int] = Counter()
+        for portal in self.portals():
+            total.update(portal.statuses)
+        return total
 
     # -- portals -------------------------------------------------------------------------------
 

@@ -192,15 +192,13 @@ async def test_association_types_must_fit_the_pair(
     _, contact, _ = await call(
         http, sandbox, "POST", "/crm/v3/objects/contacts", {"properties": {"email": "a@b.co"}}
     )
-    association = {"to": {"id": contact["id"]}, "types": [
-        {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 279}
-    ]}  # fmt: skip
+    association: dict[str, Any] = {"to": {"id": contact["id"]}, "types": [defined(279)]}
     status, body, _ = await call(
         http, sandbox, "POST", "/crm/v3/objects/notes",
         {"properties": {"hs_timestamp": NOW}, "associations": [association]},
     )  # fmt: skip
     assert (status, body["category"]) == (400, "VALIDATION_ERROR")
-    association["types"][0]["associationTypeId"] = 202
+    association["types"] = [defined(202)]
     status, note, _ = await call(
         http, sandbox, "POST", "/crm/v3/objects/notes",
         {"properties": {"hs_timestamp": NOW}, "associations": [association]},
@@ -252,7 +250,9 @@ async def test_a_lifecycle_stage_does_not_move_backwards(
 async def test_upsert_does_not_move_a_lifecycle_stage_backwards(
     http: aiohttp.ClientSession, sandbox: Sandbox
 ) -> None:
-    inputs = [{"id": "a@b.co", "idProperty": "email", "properties": {"lifecyclestage": "customer"}}]
+    inputs: list[dict[str, Any]] = [
+        {"id": "a@b.co", "idProperty": "email", "properties": {"lifecyclestage": "customer"}}
+    ]
     path = "/crm/v3/objects/contacts/batch/upsert"
     await call(http, sandbox, "POST", path, {"inputs": inputs})
     inputs[0]["properties"]["lifecyclestage"] = "subscriber"
