@@ -66,14 +66,14 @@ async def runtime_store(tmp_path: Path, redis: Redis) -> AsyncIterator[tuple[Sto
 async def _backfill(
     mode: dict[str, Any], store: Store, database: str, redis_url: str, redis: Redis
 ) -> None:
-    config = SandboxConfig(
-        tier=250,
-        daily_limit=0,
-        seed=7,
-        search_lag_ms=LAG_MS,
-        applied_timeout_ms=1_500,  # held past the client's timeout below
-        **mode,
-    )
+    fields: dict[str, Any] = {
+        "tier": 250,
+        "daily_limit": 0,
+        "seed": 7,
+        "search_lag_ms": LAG_MS,
+        "applied_timeout_ms": 1_500,  # held past the client's timeout below
+    }
+    config = SandboxConfig(**{**fields, **mode})
     async with Sandbox(config) as sandbox:
         row = await create_simulation(store, total_records=RECORDS)
         settings = runtime_settings(
