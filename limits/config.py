@@ -169,9 +169,10 @@ class LimitConfig:
             return 0
         raise UnknownKind(f"unknown request kind {kind!r}; expected one of {', '.join(KINDS)}")
 
-    def next_daily_reset_ms(self, now_ms: int) -> int:
-        """Epoch ms of the next midnight in the account's time zone after ``now_ms``."""
-        zone = ZoneInfo(self.timezone)
+    def next_daily_reset_ms(self, now_ms: int, timezone: str | None = None) -> int:
+        """Epoch ms of the next midnight after ``now_ms`` in ``timezone`` (the account's own,
+        when known), else in :attr:`timezone`."""
+        zone = ZoneInfo(timezone or self.timezone)
         local = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(zone)
         midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), zone)
         return int(midnight.timestamp() * 1000)

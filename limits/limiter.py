@@ -26,6 +26,7 @@ Time is an argument: every method takes ``now_ms`` (epoch ms), defaulting to the
 from __future__ import annotations
 
 from typing import Any, TypeAlias
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import structlog
 from redis.asyncio import Redis
@@ -68,6 +69,22 @@ class Limiter:
         self._scripts = Scripts(redis, lua_folder("limits"))
         self._redis = redis
         self._clock: Clock = clock or SystemClock()
+        self._zones: dict[str, str] = {}  # portal → its IANA time zone, when told
+
+    def set_time_zone(self, portal: str, zone: str) -> None:
+        """Reset ``portal``'s daily budget at midnight in ``zone`` (HubSpot resets an account's
+        daily limit in the account's own time zone); until told, the config's zone is used.
+        A name that is no IANA zone is ignored, with a warning."""
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            log.warning("portal_time_zone_unknown", portal=portal, time_zone=zone)
+            return
+        self._zones[portal] = zone
+
+    def time_zone(self, portal: str) -> str:
+        """The zone ``portal``'s daily budget resets in."""
+        return self._zones.get(portal, self.config.timezone)
 
     async def load(self) -> None:
         """Load the Lua scripts into Redis; raises core's ScriptError when one is refused."""
@@ -110,7 +127,7 @@ class Limiter:
                 config.refill_ms,
                 cost,
                 config.daily_limit or 0,
-                config.next_daily_reset_ms(now),
+                config.next_daily_reset_ms(now, self._zones.get(portal)),
                 "search_cooldown_until" if search else "cooldown_until",
                 config.probe_timeout_ms,
                 config.idle_ttl_ms,
@@ -159,7 +176,7 @@ class Limiter:
                 _opt(retry_after_ms),
                 config.cooldown_ms,
                 config.search_cooldown_ms,
-                config.next_daily_reset_ms(now),
+                config.next_daily_reset_ms(now, self._zones.get(portal)),
                 _opt(acquired_at_ms),
                 config.effective_window_ms,
                 _opt(usage.window_max),

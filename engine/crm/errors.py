@@ -11,8 +11,15 @@ Hierarchy::
     ├── Conflict                409 (conflict): .existing_id when HubSpot names the object
     ├── NotFound                404 (not_found)
     ├── ServerError             423, 5xx, 52x (server)
-    ├── NetworkError            connection refused or lost, timeout (network): .maybe_applied
-    └── UnexpectedResponse      anything else (unknown)
+    ├── NetworkError            connection refused or lost, timeout (network)
+    ├── UnexpectedResponse      anything else (unknown)
+    └── UnusableProperty        the account has a property SimCRM needs, defined otherwise
+                                (a ``simcrm_key`` that is not unique); .object_type, .name
+
+    Every CrmError has .maybe_applied: True when the request may have been applied although
+    its answer was lost (a timeout or a connection lost after sending, any 5xx or 524 — a
+    gateway can fail after HubSpot committed the write). A create must then be looked up
+    before it is sent again.
 
     Throttled                   not a failure: the limiter refused to send (.wait_ms, .reason);
                                 try again after the wait, without counting an attempt
@@ -54,6 +61,7 @@ class CrmError(Exception):
 
     category = ErrorCategory.UNKNOWN
     retryable = False
+    maybe_applied = False
 
     def __init__(
         self,
@@ -131,8 +139,29 @@ class NotFound(CrmError):
 
 
 class ServerError(CrmError):
+    """423 (a lock: nothing was applied) or a 5xx/52x answer (the write may have been applied
+    before the gateway gave up, so ``maybe_applied``)."""
+
     category = ErrorCategory.SERVER
     retryable = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        correlation_id: str | None = None,
+        retryable: bool | None = None,
+        retry_after_ms: int | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            status=status,
+            correlation_id=correlation_id,
+            retryable=retryable,
+            retry_after_ms=retry_after_ms,
+        )
+        self.maybe_applied = status is None or status >= 500
 
 
 class NetworkError(CrmError):
@@ -150,6 +179,19 @@ class NetworkError(CrmError):
 
 class UnexpectedResponse(CrmError):
     category = ErrorCategory.UNKNOWN
+
+
+class UnusableProperty(CrmError):
+    """A property SimCRM relies on exists in the account with another definition (say
+    ``simcrm_key`` without a unique value, where duplicates could then go unnoticed). SimCRM
+    never redefines a user's property: it must be deleted, or the account not used."""
+
+    category = ErrorCategory.VALIDATION
+
+    def __init__(self, message: str, *, object_type: str, name: str) -> None:
+        super().__init__(message)
+        self.object_type = object_type
+        self.name = name
 
 
 class Throttled(Exception):

@@ -100,8 +100,28 @@ SIMCRM_KEY = "simcrm_key"
 SIMCRM_SIMULATION_ID = "simcrm_simulation_id"
 SIMCRM_RECORD_INDEX = "simcrm_record_index"
 SIMCRM_SIMULATED_AT = "simcrm_simulated_at"
-#: Types whose ``simcrm_key`` is a unique property, so an upsert on it is idempotent (SPEC §6).
-UNIQUE_KEY_TYPES = (ObjectType.COMPANY, ObjectType.DEAL, ObjectType.TICKET)
+#: Types whose ``simcrm_key`` is a unique property (``hasUniqueValue``): HubSpot refuses a second
+#: object with the same key, and an object is read by its key at once (no search lag). Notes,
+#: calls and tasks cannot have unique properties; contacts have their unique ``email``.
+UNIQUE_KEY_TYPES = frozenset({ObjectType.COMPANY, ObjectType.DEAL, ObjectType.TICKET})
+#: The property group SimCRM's own properties are created in, on every type.
+SIMCRM_GROUP = "simcrm"
+SIMCRM_GROUP_LABEL = "SimCRM"
+
+
+def key_property(object_type: ObjectType) -> str | None:
+    """The unique property an object of ``object_type`` is found by without search (``email``
+    for contacts, ``simcrm_key`` where it is unique), or None: found by searching ``simcrm_key``.
+    """
+    if object_type is ObjectType.CONTACT:
+        return "email"
+    return SIMCRM_KEY if object_type in UNIQUE_KEY_TYPES else None
+
+
+def lookup_property(object_type: ObjectType) -> str:
+    """The property whose value identifies an object SimCRM created: its unique key, else
+    ``simcrm_key``."""
+    return key_property(object_type) or SIMCRM_KEY
 
 
 def association_type_id(from_type: ObjectType, to_type: ObjectType) -> int:
@@ -266,7 +286,7 @@ class PropertySpec:
             "label": self.label,
             "type": self.type,
             "fieldType": self.field_type,
-            "groupName": f"{object_type.value}information",
+            "groupName": SIMCRM_GROUP,
             "hasUniqueValue": self.unique,
             "description": self.description,
         }

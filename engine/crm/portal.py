@@ -19,8 +19,11 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from engine.crm.errors import Conflict, NotFound
+from engine.crm.account import AccountDetails
+from engine.crm.errors import Conflict, NotFound, UnusableProperty, ValidationFailed
 from engine.crm.objects import (
+    SIMCRM_GROUP,
+    SIMCRM_GROUP_LABEL,
     SIMCRM_KEY,
     CrmObject,
     ObjectInput,
@@ -32,6 +35,7 @@ from engine.crm.objects import (
     check_batch,
     check_unique,
     keyed_entry,
+    lookup_property,
     property_text,
     simcrm_properties,
     trace_ids,
@@ -48,6 +52,55 @@ from engine.crm.transport import HubSpotTransport, Response, secret_token
 from limits import OTHER, SEARCH
 
 OBJECTS = "/crm/v3/objects"
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """One stage of a pipeline: its internal id (what objects carry) and its label."""
+
+    id: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Pipeline:
+    """A deal or ticket pipeline (``GET /crm/v3/pipelines/{type}``): id, label, stages."""
+
+    id: str
+    label: str
+    stages: tuple[Stage, ...]
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> Pipeline:
+        stages = tuple(
+            Stage(str(stage.get("id")), str(stage.get("label") or ""))
+            for stage in body.get("stages") or ()
+            if isinstance(stage, Mapping)
+        )
+        return cls(str(body.get("id")), str(body.get("label") or ""), stages)
+
+
+def check_unique_properties(
+    object_type: ObjectType,
+    specs: Sequence[PropertySpec],
+    existing: Mapping[str, Mapping[str, Any]],
+) -> None:
+    """Refuse an account whose property that SimCRM makes unique exists without a unique value.
+
+    Raises:
+        UnusableProperty: naming the type and the property.
+    """
+    for spec in specs:
+        found = existing.get(spec.name)
+        if spec.unique and found is not None and not found.get("hasUniqueValue"):
+            raise UnusableProperty(
+                f"the account's {object_type.path} property {spec.name!r} exists without a "
+                "unique value (hasUniqueValue), so SimCRM could not rule out duplicates: "
+                f"delete that property in HubSpot (SimCRM creates it unique) or use another "
+                "account",
+                object_type=object_type.path,
+                name=spec.name,
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,13 +235,20 @@ class PortalClient:
         """Create up to 100 objects in one call, settled per input.
 
         Every input carries an objectWriteTraceId, which makes HubSpot answer 207 with per-input
-        errors instead of failing the whole batch (research §1.4). For contacts, an input whose
-        email exists is settled as success with the existing id.
+        errors instead of failing the whole batch (research §1.4). Results are matched to inputs
+        by key — the contact's email, else the ``simcrm_key`` — so every input must carry it,
+        unique within the batch. For contacts, an input whose email exists is settled as success
+        with the existing id when HubSpot names it.
         """
         check_batch("batch/create", len(inputs))
         if not inputs:
             return BatchResult(200, ())
         traces = trace_ids(inputs)
+        key = lookup_property(object_type)
+        keys = [property_text(item.properties.get(key)) for item in inputs]
+        if not all(keys):
+            raise ValidationFailed(f"batch/create of {object_type.path}: every input needs {key}")
+        check_unique(key, [k.lower() for k in keys])
         entries = [
             {**item.body(object_type), "objectWriteTraceId": trace}
             for item, trace in zip(inputs, traces, strict=True)
@@ -197,7 +257,9 @@ class PortalClient:
         return settle(
             answer.status,
             answer.body,
-            traces,
+            keys,
+            property_of(key),
+            trace_ids=traces,
             duplicate_is_success=object_type is ObjectType.CONTACT,
         )
 
@@ -218,12 +280,7 @@ class PortalClient:
         ]
         answer = await self._post_batch(object_type, "upsert", entries)
         return settle(
-            answer.status,
-            answer.body,
-            traces,
-            keys=keys,
-            key_of=property_of(id_property),
-            new=None,
+            answer.status, answer.body, keys, property_of(id_property), trace_ids=traces, new=None
         )
 
     async def batch_update(
@@ -246,8 +303,9 @@ class PortalClient:
             for item, trace in zip(inputs, traces, strict=True)
         ]
         answer = await self._post_batch(object_type, "update", entries)
-        key_of = property_of(id_property) if id_property else lambda result: str(result.get("id"))
-        return settle(answer.status, answer.body, traces, keys=keys, key_of=key_of, new=False)
+        return settle(
+            answer.status, answer.body, keys, property_of(id_property), trace_ids=traces, new=False
+        )
 
     async def batch_read(
         self,
@@ -280,11 +338,14 @@ class PortalClient:
             cost=len(ids),
             json=body,
         )
+        by_folded = {i.lower(): i for i in ids}
         found: dict[str, CrmObject] = {}
-        for result in answer.body.get("results") or ():
+        for result in (answer.body or {}).get("results") or ():
             obj = CrmObject.from_body(result)
             key = obj.properties.get(id_property) if id_property else obj.id
-            found[str(key)] = obj
+            asked = by_folded.get(str(key).lower())
+            if asked is not None:  # HubSpot keeps emails in lower case
+                found[asked] = obj
         return ReadResult(found, tuple(i for i in ids if i not in found))
 
     async def batch_archive(self, object_type: ObjectType, ids: Sequence[str]) -> None:
@@ -381,6 +442,31 @@ class PortalClient:
                 return found
             after = page.after
 
+    async def properties(self, object_type: ObjectType) -> dict[str, Mapping[str, Any]]:
+        """The account's property definitions of ``object_type``, by name."""
+        answer = await self._send("GET", f"/crm/v3/properties/{object_type.path}")
+        results = (answer.body or {}).get("results") or ()
+        return {str(p.get("name")): p for p in results if isinstance(p, Mapping)}
+
+    async def pipelines(self, object_type: ObjectType) -> list[Pipeline]:
+        """The account's pipelines of ``object_type`` (deals, tickets), with their stages."""
+        answer = await self._send("GET", f"/crm/v3/pipelines/{object_type.path}")
+        results = (answer.body or {}).get("results") or ()
+        return [Pipeline.from_body(p) for p in results if isinstance(p, Mapping)]
+
+    async def ensure_group(self, object_type: ObjectType, name: str, label: str) -> bool:
+        """Create the property group ``name`` unless the account has it; True when created."""
+        path = f"/crm/v3/properties/{object_type.path}/groups"
+        answer = await self._send("GET", path)
+        existing = {str(g.get("name")) for g in (answer.body or {}).get("results") or ()}
+        if name in existing:
+            return False
+        try:
+            await self._send("POST", path, json={"name": name, "label": label, "displayOrder": -1})
+        except Conflict:
+            return False
+        return True
+
     async def ensure_properties(
         self, object_type: ObjectType, specs: Sequence[PropertySpec]
     ) -> list[str]:
@@ -388,13 +474,17 @@ class PortalClient:
 
         One read of the type's properties, then one create per missing property. A create that
         races another process's and meets a conflict counts as done.
+
+        Raises:
+            UnusableProperty: a property that must be unique exists without a unique value.
         """
-        answer = await self._send("GET", f"/crm/v3/properties/{object_type.path}")
-        existing = {str(p.get("name")) for p in (answer.body or {}).get("results") or ()}
+        existing = await self.properties(object_type)
+        check_unique_properties(object_type, specs, existing)
+        missing = [spec for spec in specs if spec.name not in existing]
+        if missing:
+            await self.ensure_group(object_type, SIMCRM_GROUP, SIMCRM_GROUP_LABEL)
         created: list[str] = []
-        for spec in specs:
-            if spec.name in existing:
-                continue
+        for spec in missing:
             try:
                 await self._send(
                     "POST", f"/crm/v3/properties/{object_type.path}", json=spec.body(object_type)
@@ -405,16 +495,28 @@ class PortalClient:
         return created
 
     async def ensure_simcrm_properties(self, object_type: ObjectType) -> list[str]:
-        """Make sure ``simcrm_key`` (unique for companies, deals and tickets), the simulation
-        id, the record index and the simulated time exist as properties of ``object_type``.
+        """Make sure SimCRM's properties exist on ``object_type``, in their own group:
+        ``simcrm_key`` (unique for companies, deals and tickets), the simulation id, the record
+        index and the simulated time.
 
         Remembered per transport: later calls for the same account and type send nothing.
+
+        Raises:
+            UnusableProperty: the account's ``simcrm_key`` should be unique and is not.
         """
         created = await self._transport.once(
             ("simcrm_properties", self.portal_id, object_type.path),
             lambda: self.ensure_properties(object_type, simcrm_properties(object_type)),
         )
         return created or []
+
+    async def account(self) -> AccountDetails:
+        """The account's details (``GET /account-info/v3/details``): its time zone sets when
+        its daily limit resets, which the transport's limiter is told."""
+        answer = await self._send("GET", "/account-info/v3/details")
+        details = AccountDetails.from_body(answer.body)
+        self._transport.note_time_zone(details.portal_id, details.time_zone)
+        return details
 
     async def find_by_key(
         self, object_type: ObjectType, keys: Sequence[str]

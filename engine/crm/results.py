@@ -1,9 +1,9 @@
 """Per-item results of CRM batch calls, and how a batch response is settled into them.
 
 A batch call answers 200/201 when every input succeeded and 207 (multi-status) when some failed;
-each input is matched to its result by ``objectWriteTraceId`` (every input carries one), then by
-the object id or unique value it was sent with, then by order. A duplicate contact email inside a
-batch is settled as success with the existing contact's id (SPEC §6). An association pair
+each input is matched to its result by the key it was sent with (the object id, the email, the
+``simcrm_key``), never by order or by echoed trace id (:func:`settle`). A duplicate contact email
+inside a batch is settled as success with the existing contact's id (SPEC §6). An association pair
 succeeded when a result links it (:func:`settle_associations`); a batch read lists what it found
 and what is missing (:class:`ReadResult`).
 """
@@ -25,7 +25,8 @@ class ItemResult:
 
     Success: ``id`` (and ``object`` as HubSpot returned it when it did), ``new`` False when the
     object already existed (an upsert that updated, or a create answered by a duplicate-email
-    conflict). Failure: ``category``, ``message`` and whether sending it again can succeed.
+    conflict). Failure: ``category``, ``message`` and whether sending it again can succeed;
+    ``maybe_applied`` when HubSpot said nothing about the input, so it may exist.
     """
 
     index: int
@@ -35,6 +36,7 @@ class ItemResult:
     category: ErrorCategory | None = None
     message: str | None = None
     retryable: bool = False
+    maybe_applied: bool = False
 
     @property
     def ok(self) -> bool:
@@ -79,52 +81,60 @@ def _failure(index: int, error: ItemError, *, duplicate_is_success: bool) -> Ite
     )
 
 
+def _fold(value: str | None) -> str:
+    # HubSpot stores emails in lower case; keys SimCRM writes are lower case already.
+    return (value or "").strip().lower()
+
+
 def settle(
     status: int,
     body: Mapping[str, Any] | None,
-    trace_ids: Sequence[str],
+    keys: Sequence[str],
+    key_of: Callable[[Mapping[str, Any]], str | None],
     *,
-    keys: Sequence[str] = (),
-    key_of: Callable[[Mapping[str, Any]], str | None] | None = None,
+    trace_ids: Sequence[str] = (),
     new: bool | None = True,
     duplicate_is_success: bool = False,
 ) -> BatchResult:
     """Match a batch response to its inputs.
 
+    A success belongs to the input whose key (``keys[i]``: the id, the email, the
+    ``simcrm_key`` it was sent with) equals ``key_of(result)``, compared case-insensitively —
+    never to an input by the result's position or by its echoed trace id, since HubSpot may
+    return results in any order and need not echo trace ids. An error names its input through
+    the key values in its context's ``ids`` or, failing that, the ``objectWriteTraceId`` the input
+    was sent with; that only chooses which refusal an input reports, never that it succeeded.
+
+    An input with no result is failed with its own error, else with the batch's first unmatched
+    error (HubSpot refused it, without saying which error was its own). An input with neither a
+    result nor any error left to explain it is unanswered: ``maybe_applied``.
+
     Args:
+        keys: each input's key, in input order.
+        key_of: a result's key (see :func:`property_of`).
         trace_ids: each input's objectWriteTraceId, in input order.
-        keys: each input's id or unique value (update, upsert), matched against the error
-            context's ``ids`` and against ``key_of(result)``.
         new: the ``new`` flag of a success when the result carries none (True for creates).
         duplicate_is_success: a conflict naming an existing id settles as success (contacts).
     """
     body = body or {}
-    slots: list[ItemResult | None] = [None] * len(trace_ids)
+    slots: list[ItemResult | None] = [None] * len(keys)
+    by_key = {_fold(key): i for i, key in enumerate(keys) if key}
     by_trace = {trace: i for i, trace in enumerate(trace_ids)}
-    by_key = {key: i for i, key in enumerate(keys) if key}
-    leftovers: list[Mapping[str, Any]] = []
     for result in body.get("results") or ():
-        index = by_trace.get(str(result.get("objectWriteTraceId") or ""))
-        if index is None and key_of is not None:
-            index = by_key.get(key_of(result) or "")
-        if index is None or slots[index] is not None:
-            leftovers.append(result)
-        else:
+        index = by_key.get(_fold(key_of(result)))
+        if index is not None and slots[index] is None:
             slots[index] = _success(index, result, new=new)
     unmatched_errors: list[ItemError] = []
     for raw in body.get("errors") or ():
         error = item_error(raw)
-        indexes = [by_trace[t] for t in error.trace_ids if t in by_trace]
-        indexes += [by_key[k] for k in error.ids if k in by_key]
+        indexes = [by_key[_fold(k)] for k in error.ids if _fold(k) in by_key]
+        if not indexes:
+            indexes = [by_trace[t] for t in error.trace_ids if t in by_trace]
         if not indexes:
             unmatched_errors.append(error)
         for index in indexes:
             if slots[index] is None:
                 slots[index] = _failure(index, error, duplicate_is_success=duplicate_is_success)
-    # HubSpot may not echo trace ids: what is left is matched by order.
-    open_slots = [i for i, slot in enumerate(slots) if slot is None]
-    for index, result in zip(open_slots, leftovers, strict=False):
-        slots[index] = _success(index, result, new=new)
     items: list[ItemResult] = []
     for index, slot in enumerate(slots):
         if slot is None and unmatched_errors:
@@ -135,13 +145,17 @@ def settle(
                 category=ErrorCategory.UNKNOWN,
                 message="HubSpot returned no result for this input",
                 retryable=True,
+                maybe_applied=True,
             )
         items.append(slot)
     return BatchResult(status=status, items=tuple(items))
 
 
-def property_of(name: str) -> Callable[[Mapping[str, Any]], str | None]:
-    """The ``key_of`` for :func:`settle` matching results by their property ``name``."""
+def property_of(name: str | None) -> Callable[[Mapping[str, Any]], str | None]:
+    """The ``key_of`` for :func:`settle` matching results by their property ``name`` (by their
+    id when ``name`` is None)."""
+    if name is None:
+        return lambda result: str(result.get("id") or "")
     return lambda result: (result.get("properties") or {}).get(name)
 
 

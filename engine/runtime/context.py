@@ -25,7 +25,9 @@ from streams import Queue
 
 ABSENT = "-"
 WAIT_FOR_PARENT_MS = 1_000
-DEFAULT_SEARCH_LAG_MS = 10_000  # how long HubSpot's search may lag behind a create
+# How long HubSpot's search may lag behind a create: "seconds to a minute". A create whose answer
+# was lost is looked up only this long after the loss was seen.
+DEFAULT_SEARCH_LAG_MS = 60_000
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,9 +4,9 @@ The queue hands each handler the ready jobs of its type from one read. They are 
 simulation (so by CRM account), merged with other reads' jobs of the same simulation and type into
 batches of up to 100 (:mod:`.coalesce`), checked against the simulation's status (paused →
 deferred, cancelled → skipped), sent as one batch call, and settled one by one from their own
-item's result. Contacts are upserted on ``email`` (idempotent by nature); each created contact's
-CRM id is recorded in ``{s<id>}:ids`` and its record's activities are planned (:mod:`.planning`).
-Activities are created by :mod:`.creates` and progressions applied by :mod:`.updates`.
+item's result. Contacts and activities are created by :mod:`.creates` (exactly once, whatever
+answers get lost); once a record's contact is recorded in ``{s<id>}:ids`` its activities are
+planned (:mod:`.planning`). Progressions are applied by :mod:`.updates`.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from redis.exceptions import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from engine.crm import BatchResult, CrmError, ErrorCategory, ObjectType, Throttled, UpsertInput
+from engine.crm import CrmError, ErrorCategory, Throttled
 from engine.model import ActivityType
 from engine.runtime.coalesce import Coalescer
 from engine.runtime.context import HandlerContext, mark_absent
-from engine.runtime.creates import ActivityCreates
+from engine.runtime.creates import Creates
 from engine.runtime.jobs import CONTACT, index_of, sim_of
 from engine.runtime.outcomes import Tally
 from engine.runtime.planning import Planner
@@ -76,7 +76,7 @@ class Handlers:
         self._ctx = context
         self._registry = registry
         self._planner = planner
-        self._creates = ActivityCreates(context)
+        self._creates = Creates(context, on_recorded=self._plan)
         self._updates = Updates(context)
         self._coalescer: Coalescer[Job, Outcome] = Coalescer(
             linger_ms=LINGER_MS, size=MAX_BATCH, min_fill=self._min_fill, max_wait_ms=MAX_WAIT_MS
@@ -88,10 +88,14 @@ class Handlers:
 
     def table(self) -> dict[str, Batched]:
         """The queue's handler table: contacts, and every activity type."""
-        table = {CONTACT: Batched(functools.partial(self._run, self._send_contacts))}
+        contacts: Send = functools.partial(self._creates.send, CONTACT)
+        table = {CONTACT: Batched(functools.partial(self._run, contacts))}
         for kind in ActivityType:
-            sender = self._updates if kind in UPDATED_TYPES else self._creates
-            send: Send = functools.partial(sender.send, kind)
+            send: Send = (
+                functools.partial(self._updates.send, kind)
+                if kind in UPDATED_TYPES
+                else functools.partial(self._creates.send, kind.value)
+            )
             table[kind.value] = Batched(functools.partial(self._run, send))
         return table
 
@@ -177,36 +181,6 @@ class Handlers:
 
     # -- contacts --------------------------------------------------------------------------
 
-    async def _send_contacts(
-        self, known: Known, target: Target, jobs: Sequence[Job], tally: Tally
-    ) -> list[Outcome]:
-        portal = target.portal
-        await portal.ensure_simcrm_properties(ObjectType.CONTACT)
-        indices = [index_of(job) for job in jobs]
-        contacts = [known.model.contact(index) for index in indices]
-        createdate = self._ctx.createdate
-
-        def build(positions: Sequence[int], strip: bool) -> list[UpsertInput]:
-            return [
-                UpsertInput(contacts[p]["email"], createdate.apply(contacts[p], strip))
-                for p in positions
-            ]
-
-        async def post(inputs: Sequence[UpsertInput]) -> BatchResult:
-            return await portal.batch_upsert(ObjectType.CONTACT, inputs, id_property="email")
-
-        items = await createdate.send(target.portal_id, build, post, len(jobs))
-        outcomes: list[Outcome] = []
-        created: dict[str, str] = {}
-        planned: list[int] = []
-        for job, index, item in zip(jobs, indices, items, strict=True):
-            if item.ok and item.id is not None:
-                created[job.id] = item.id
-                planned.append(index)
-                outcomes.append(self._ctx.outcomes.done(job, tally))
-            else:
-                outcomes.append(self._ctx.outcomes.of_item(job, tally, item))
-        if created:
-            await self._ctx.record(known.keys, CONTACT, created)
-            await self._planner.plan(known, planned)
-        return outcomes
+    async def _plan(self, known: Known, jobs: Sequence[Job]) -> None:
+        """Plan the activities of records whose contact is recorded (at most once each)."""
+        await self._planner.plan(known, [index_of(job) for job in jobs])

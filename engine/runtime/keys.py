@@ -11,7 +11,10 @@ Under the configured key prefix (``simcrm`` by default), simulation 42 holds::
     simcrm:{s42}:plans          hash    record index -> admitted plan not yet fully enqueued
     simcrm:{s42}:budget         hash    activity type -> remaining simulation-wide budget
     simcrm:{s42}:thinning       list    newest thinning events first (capped)
-    simcrm:{s42}:uncertain      hash    job id -> ms a create was sent whose outcome is not known
+    simcrm:{s42}:uncertain      hash    job id -> "sent:<ms>" while a create is in flight, or the
+                                        ms its answer was seen lost (looked up before a resend)
+    simcrm:{s42}:progress       hash    object key -> highest progression step sent (lifecycle
+                                        and deal stages never move back)
     simcrm:{s42}:expand-lock    string  a short lease held by the daemon expanding segments
     simcrm:{s42}:incarnation    string  which database row these keys belong to (its creation
                                         time): keys left by a simulation of another database
@@ -57,6 +60,10 @@ class SimKeys:
         return f"{self.tag}:uncertain"
 
     @property
+    def progress(self) -> str:
+        return f"{self.tag}:progress"
+
+    @property
     def ids(self) -> str:
         return f"{self.tag}:ids"
 
@@ -81,6 +88,7 @@ class SimKeys:
         return [
             self.incarnation,
             self.uncertain,
+            self.progress,
             self.metrics,
             self.segments,
             self.ids,

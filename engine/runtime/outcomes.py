@@ -11,6 +11,9 @@ queue's outcomes as they are; with the queue's own (:class:`~streams.QueueCatego
   ``failed``; on the job's last attempt (as the queue decides it) it is a :class:`DeadLetter`
   instead, counted ``dead``;
 * a permanent failure → :class:`DeadLetter` with its category, ``dead`` and ``all:settled``;
+* a call whose answer was lost (a timeout, a connection lost after sending, a 5xx or 524) →
+  :class:`Defer` without spending an attempt, counted as ``failed``: a create comes back once the
+  search lag has passed, to look its object up first; an update or a look-up after a second;
 * the limiter said wait → :class:`Defer` (no attempt spent, nothing counted), rounded up to the
   next quarter second so jobs refused around the same time come back together and go out as
   full batches again;
@@ -35,6 +38,7 @@ from streams.outcomes import clip_error
 
 SETTLED = "all:settled"
 DEFER_ALIGN_MS = 250
+LOST_ANSWER_RETRY_MS = 1_000  # when a call whose answer was lost is tried again (not a create)
 
 
 class DeadLetterCategory(StrEnum):
@@ -90,6 +94,13 @@ class Outcomes:
         tally.settled()
         return ACK
 
+    def unanswered(self, job: Job, tally: Tally, wait_ms: int) -> Outcome:
+        """The job's create went unanswered, so its object may exist: it comes back after
+        ``wait_ms`` to look the object up, without spending an attempt (the lost answer was
+        not the job's fault; the breaker stops a flood of them). Counted as ``failed``."""
+        tally.add(job.type, Metric.FAILED)
+        return self.defer(wait_ms)
+
     def updated(self, job: Job, tally: Tally) -> Outcome:
         tally.add(job.type, Metric.UPDATED)
         tally.settled()
@@ -131,6 +142,8 @@ class Outcomes:
         if isinstance(error, Throttled):
             self.last_throttled_ms = self._clock.now_ms()
             return self.defer(error.wait_ms)
+        if isinstance(error, CrmError) and error.maybe_applied:
+            return self.unanswered(job, tally, LOST_ANSWER_RETRY_MS)
         if isinstance(error, CrmError):
             after = error.retry_after_ms if isinstance(error, RateLimited) else None
             retryable = error.retryable or (isinstance(error, NetworkError) and error.maybe_applied)

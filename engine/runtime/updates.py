@@ -5,22 +5,30 @@ record's deal by its recorded id: while the deal is not created yet and its job 
 waits (deferred, no attempt spent); when the deal will not exist (dead-lettered) the step is
 skipped. One object may have several steps due at once (a backfill makes all of them due): each
 call takes the earliest step of each object it holds and defers the later ones a moment to join
-the next call, so a call names an object once and stays full. Steps of one object that land in two
-batches sent at the same moment may be applied out of order; the last one sent wins.
+the next call, so a call names an object once and stays full.
+
+No object is moved backwards: each object's highest step sent is kept in ``{s<id>}:progress``
+(``lua/advance-1.lua``), and a step below it — a step replayed from the dead letters, or one that
+was retried after the next one went out — is skipped instead of sent. HubSpot refuses a
+lifecycle stage that moves back, and a deal should not reopen either.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import structlog
+
 from engine.crm import CrmError, ObjectType, Throttled, UpdateInput
 from engine.model import ActivityType, object_key
 from engine.runtime.context import WAIT_FOR_PARENT_MS, HandlerContext, recorded_id
-from engine.runtime.jobs import activity_of, index_of
+from engine.runtime.jobs import CONTACT, activity_of, index_of
 from engine.runtime.outcomes import Tally
 from engine.runtime.registry import Known
 from engine.simulations import Target
 from streams import Job, Outcome
+
+log = structlog.get_logger()
 
 UPDATED_TYPES = {
     ActivityType.LIFECYCLE_UPDATE: ObjectType.CONTACT,
@@ -51,6 +59,7 @@ class Updates:
             else:
                 named.add(names[position])
                 step.append(position)
+        step = await self._forward(known, object_type, jobs, step, tally, outcomes)
         if step:
             inputs = [
                 UpdateInput(
@@ -74,6 +83,38 @@ class Updates:
                 else:
                     outcomes[position] = self._ctx.outcomes.of_item(job, tally, item)
         return [outcomes[position] for position in range(len(jobs))]
+
+    async def _forward(
+        self,
+        known: Known,
+        object_type: ObjectType,
+        jobs: Sequence[Job],
+        positions: Sequence[int],
+        tally: Tally,
+        outcomes: dict[int, Outcome],
+    ) -> list[int]:
+        """The steps that move their object forward (or repeat its last step); the others are
+        skipped."""
+        if not positions:
+            return []
+        pairs: list[str | int] = []
+        for position in positions:
+            index = index_of(jobs[position])
+            if object_type is ObjectType.CONTACT:
+                pairs.append(object_key(known.id, CONTACT, index))
+            else:
+                pairs.append(object_key(known.id, ActivityType.DEAL.value, index, 0))
+            pairs.append(int(jobs[position].data["o"]))
+        flags = await self._ctx.scripts.run("advance", [known.keys.progress], pairs)
+        forward: list[int] = []
+        for position, allowed in zip(positions, flags, strict=True):
+            if int(allowed):
+                forward.append(position)
+            else:
+                outcomes[position] = self._ctx.outcomes.skipped(jobs[position], tally)
+        if len(forward) < len(positions):
+            log.info("stale_steps_skipped", sim_id=known.id, count=len(positions) - len(forward))
+        return forward
 
     async def _deal_ids(
         self, known: Known, jobs: Sequence[Job], tally: Tally, outcomes: dict[int, Outcome]

@@ -104,8 +104,14 @@ class Portals:
             portal_id = await self._learn(self._sandbox, token)
             return Target(PortalClient(self._sandbox, portal_id, token))
         token, stored = await self._tokens.token(row.owner_id)
-        portal_id = stored if stored is not None else await self._learn(self._hubspot, token)
-        return Target(PortalClient(self._hubspot, portal_id, token))
+        if stored is None:
+            portal_id = await self._learn(self._hubspot, token)
+            return Target(PortalClient(self._hubspot, portal_id, token))
+        portal = PortalClient(self._hubspot, stored, token)
+        # The stored id spares the look-up, but the account's time zone (when its daily limit
+        # resets) is still learnt once per process.
+        await self._hubspot.once(("account", stored), portal.account)
+        return Target(portal)
 
     async def portal_id(self, row: Simulation) -> str | None:
         """The account whose limits pace ``row``, or None when it cannot be told yet."""

@@ -1,0 +1,70 @@
+"""The engine against the twin's adversarial modes, all at once: writes committed and then
+answered 502/504/524 or never answered, a search index lagging a random 0.2–1.5 s, batch results
+shuffled and without their trace ids, unique-value refusals in HubSpot's other wordings, and a
+lifecycle stage moved backwards refused. Every planned object exists exactly once."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+from redis.asyncio import Redis
+
+from sandbox import Sandbox
+from schema.simulations import SimulationStatus
+from schema.store import Store
+from streams import Queue
+from tests.engine.runtime.harness import (
+    create_simulation,
+    expected_objects,
+    runtime_settings,
+    start_engine,
+    stored_keys,
+    wait_for_status,
+)
+
+
+@pytest.mark.slow
+async def test_every_adversarial_mode_at_once_leaves_each_object_once(
+    sandbox: Sandbox, runtime_store: Store, database_file: str, redis_url: str, redis: Redis
+) -> None:
+    """With 8 % of writes committed and then answered with a gateway error, 4 % committed and
+    never answered, search lagging up to HUBSPOT_SEARCH_LAG_MS, results shuffled without trace
+    ids and duplicate refusals worded otherwise, a backfill ends with every planned object of
+    every type exactly once, none missing and no dead letters."""
+    sandbox.reconfigure(
+        applied_error_rate=0.08,
+        applied_timeout_rate=0.04,
+        applied_timeout_ms=3_000,
+        search_lag_ms=200,
+        search_lag_max_ms=1_500,
+        shuffle_results=True,
+        echo_trace_ids=False,
+        duplicate_wordings=True,
+        lifecycle_backwards="refuse",
+        seed=5,
+    )
+    row = await create_simulation(runtime_store, total_records=1_000)
+    settings = runtime_settings(
+        sandbox,
+        HUBSPOT_SEARCH_LAG_MS=1_500,
+        HUBSPOT_TIMEOUT_MS=1_500,
+        HUBSPOT_BREAKER_FAILURES=1_000,
+    )
+    running = await start_engine(settings, redis_url, database_file)
+    try:
+        done = await wait_for_status(
+            runtime_store, row.id, SimulationStatus.COMPLETED, 300, redis_url
+        )
+    finally:
+        with contextlib.suppress(Exception):
+            await running.stop()
+    stored = stored_keys(sandbox)
+    expected = expected_objects(done)
+    for object_type in expected:
+        twice = {key: n for key, n in stored[object_type].items() if n > 1}
+        assert twice == {}, (object_type, twice)
+    for object_type, keys in expected.items():
+        assert set(stored[object_type]) == keys, object_type
+    dead = await Queue(redis, settings.queue_config()).dead_letters.entries(str(row.id), limit=100)
+    assert [(e.job.id, e.error) for e in dead] == []
