@@ -40,6 +40,7 @@ ROUTES: tuple[tuple[str, re.Pattern[str], str | None, str], ...] = tuple(
         ("POST", _OBJECT + r"/batch/archive$", None, _BATCH + "Id"),
         ("POST", _OBJECT + r"/search$", None, "PublicObjectSearchRequest"),
         ("POST", r"^/crm/v3/properties/\w+$", PROPERTIES, "PropertyCreate"),
+        ("POST", r"^/crm/v3/properties/\w+/groups$", PROPERTIES, "PropertyGroupCreate"),
         (
             "POST",
             r"^/crm/v4/associations/\w+/\w+/batch/create$",
