@@ -105,8 +105,8 @@ async def test_every_client_operation_sends_sdk_shaped_bodies(
 ) -> None:
     """Creates (single and batch, with inline associations), upserts by email and by the unique
     simcrm_key, updates, batch reads by id and by key, search, the census, property groups and
-    properties,
-    v4 associations and archives: each body the client put on the wire builds the SDK's model."""
+    properties, v4 associations and archives: each body the client put on the wire builds the
+    SDK's model."""
     recorder: Recorder = await recorder_factory(sandbox.url)
     async with HubSpotTransport(recorder.url) as transport:
         portal = PortalClient(transport, PORTAL, TOKEN)
