@@ -123,7 +123,6 @@ def create_app(
     async def store_ctx(app: web.Application) -> AsyncIterator[None]:
         async with Store.open(database_url or settings.database.resolved_url()) as store:
             app[STORE] = store
-            app[SIMULATION_SERVICE] = Simulations.from_settings(settings, store)
             yield
 
     async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -157,6 +156,10 @@ def create_app(
             app[SANDBOX] = sandbox
             app[PORTALS] = Portals.from_settings(
                 settings, app[STORE], hubspot=hubspot, sandbox=sandbox, clock=now
+            )
+            # Starts check the simulation's HubSpot account, so the service needs the portals.
+            app[SIMULATION_SERVICE] = Simulations.from_settings(
+                settings, app[STORE], portals=app[PORTALS]
             )
             yield
 

@@ -71,16 +71,23 @@ class Limiter:
         self._clock: Clock = clock or SystemClock()
         self._zones: dict[str, str] = {}  # portal → its IANA time zone, when told
 
-    def set_time_zone(self, portal: str, zone: str) -> None:
+    async def set_time_zone(self, portal: str, zone: str, now_ms: int | None = None) -> None:
         """Reset ``portal``'s daily budget at midnight in ``zone`` (HubSpot resets an account's
         daily limit in the account's own time zone); until told, the config's zone is used.
-        A name that is no IANA zone is ignored, with a warning."""
+        A reset already scheduled in another zone is moved to this one's next midnight. A name
+        that is no IANA zone is ignored, with a warning."""
         try:
             ZoneInfo(zone)
         except (ZoneInfoNotFoundError, ValueError):
             log.warning("portal_time_zone_unknown", portal=portal, time_zone=zone)
             return
+        if self._zones.get(portal) == zone:
+            return
         self._zones[portal] = zone
+        state = PortalKeys(portal).state
+        if await self._redis.hexists(state, "daily_reset_at"):
+            reset = self.config.next_daily_reset_ms(self._now(now_ms), zone)
+            await self._redis.hset(state, "daily_reset_at", reset)
 
     def time_zone(self, portal: str) -> str:
         """The zone ``portal``'s daily budget resets in."""

@@ -1,6 +1,7 @@
-"""A local imitation of HubSpot's CRM API, faithful enough that a run against it predicts a run
-against HubSpot: the same paths, statuses, bodies, error shapes, rate-limit headers and limits
-(research/hubspot-api.md §9), with knobs for tier, latency, faults and auth failures.
+"""A local twin of HubSpot's CRM API, faithful enough that a run against it predicts a run
+against HubSpot: the same paths, statuses, bodies, error shapes, validation, rate-limit headers
+and limits (research/hubspot-api.md §9), many portals in one process, with knobs for tier,
+latency, faults and auth failures, and adversarial modes that misbehave as HubSpot does.
 
 :func:`start_sandbox` / :class:`Sandbox` run it in-process; ``simcrm sandbox`` on its own.
 """

@@ -261,10 +261,9 @@ async def change_config(request: web.Request) -> web.Response:
         for name in ("faults", "applied_errors", "portals"):
             if name in changes:
                 changes[name] = tuple(changes[name])
-        adversarial = bool(changes.pop("adversarial", False))
+        if changes.pop("adversarial", False):  # every mode on; what the body sets wins
+            changes = {**_adversarial_changes(sandbox.config), **changes}
         config = sandbox.reconfigure(**changes)
-        if adversarial:
-            config = sandbox.reconfigure(**_adversarial_changes(config))
     except (TypeError, ValueError) as exc:
         return _bad_config(str(exc))
     return bodies.json_response(config.to_json())

@@ -187,7 +187,8 @@ class SandboxConfig:
         object.__setattr__(self, "portals", portals)
         object.__setattr__(self, "applied_errors", applied)
         object.__setattr__(self, "faults", tuple(Fault(f) for f in self.faults))
-        object.__setattr__(self, "denied_types", tuple(ObjectType(t) for t in self.denied_types))
+        denied = tuple(ObjectType.from_path(str(t)) for t in self.denied_types)
+        object.__setattr__(self, "denied_types", denied)
 
     def _check_ranges(self) -> None:
         for name in ("tier", "window_ms", "search_per_second", "portal_id"):

@@ -67,10 +67,13 @@ def new_object(
 
 
 def _hold_lifecycle(sandbox: Portal, obj: StoredObject, properties: dict[str, str]) -> None:
-    """A lifecycle stage may only move forward (clear it first to go back): HubSpot leaves
+    """A lifecycle stage may only move forward in the order of the property's options (clear it
+    first to go back): HubSpot leaves
     the stage as it was, or, with ``lifecycle_backwards=refuse``, refuses the write."""
     wanted = properties.get("lifecyclestage")
-    if not backwards_lifecycle(obj.properties.get("lifecyclestage"), wanted):
+    spec = sandbox.store.describe(obj.type, "lifecyclestage")
+    order = [option.value for option in spec.options] if spec is not None else []
+    if not backwards_lifecycle(order, obj.properties.get("lifecyclestage"), wanted):
         return
     if sandbox.config.lifecycle_backwards == "refuse":
         message = (

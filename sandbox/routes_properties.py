@@ -3,6 +3,7 @@ with ``hasUniqueValue``), property groups and ``/crm/v3/pipelines/{type}`` (rese
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from aiohttp import web
@@ -129,6 +130,32 @@ async def create_property(request: web.Request) -> web.Response:
     return bodies.json_response(sandbox.store.define(kind, spec).to_json(), 201)
 
 
+@routes.patch("/crm/v3/properties/{type}/{name}")
+async def update_property(request: web.Request) -> web.Response:
+    """Change a property's label, description, group or options (HubSpot's own enumerations,
+    such as ``lifecyclestage``, take new options too); uniqueness cannot change once set."""
+    sandbox, kind = state(request), object_type(request)
+    name = request.match_info["name"]
+    found = sandbox.store.describe(kind, name)
+    if found is None:
+        raise Rejected(404, "OBJECT_NOT_FOUND", f"Unable to find property {name}")
+    body = await read_object(request)
+    if "hasUniqueValue" in body and bool(body["hasUniqueValue"]) != found.unique:
+        message = "hasUniqueValue can only be set when a property is created"
+        raise Rejected(400, VALIDATION, message)
+    group = str(body.get("groupName") or found.group_name)
+    if group not in sandbox.store.groups[kind]:
+        raise Rejected(400, VALIDATION, f"Property group {group} does not exist for {kind.path}")
+    changed = dataclasses.replace(
+        found,
+        label=str(body.get("label") or found.label),
+        description=str(body.get("description", found.description) or ""),
+        group_name=group,
+        options=_options(body["options"]) if "options" in body else found.options,
+    )
+    return bodies.json_response(sandbox.store.redefine(kind, changed).to_json())
+
+
 # -- pipelines ---------------------------------------------------------------------------------
 
 
@@ -176,14 +203,31 @@ async def list_pipelines(request: web.Request) -> web.Response:
     )
 
 
+def _existing_pipeline(request: web.Request, kind: ObjectType) -> Pipeline:
+    pipeline_id = request.match_info["id"]
+    found = state(request).store.pipeline(kind, pipeline_id)
+    if found is None:
+        raise Rejected(404, "OBJECT_NOT_FOUND", f"Unable to find pipeline {pipeline_id}")
+    return found
+
+
 @routes.get("/crm/v3/pipelines/{type}/{id}")
 async def read_pipeline(request: web.Request) -> web.Response:
     sandbox, kind = state(request), _pipeline_type(request)
-    pipeline_id = request.match_info["id"]
-    found = sandbox.store.pipeline(kind, pipeline_id)
-    if found is None:
-        raise Rejected(404, "OBJECT_NOT_FOUND", f"Unable to find pipeline {pipeline_id}")
+    found = _existing_pipeline(request, kind)
     return bodies.json_response(_pipeline_json(found, sandbox.store.pipelines[kind].index(found)))
+
+
+@routes.delete("/crm/v3/pipelines/{type}/{id}")
+async def archive_pipeline(request: web.Request) -> web.Response:
+    sandbox, kind = state(request), _pipeline_type(request)
+    found = sandbox.store.pipeline(kind, request.match_info["id"])
+    if found is None:
+        raise Rejected(
+            404, "OBJECT_NOT_FOUND", f"Unable to find pipeline {request.match_info['id']}"
+        )
+    sandbox.store.pipelines[kind].remove(found)
+    return web.Response(status=204)
 
 
 @routes.post("/crm/v3/pipelines/{type}")

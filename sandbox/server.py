@@ -9,6 +9,8 @@
         notes = sandbox.objects(ObjectType.NOTE)   # what it stored, with receipt times
 
 The same state is readable over HTTP (``GET /__sandbox/stats``, ``GET /__sandbox/objects/notes``).
+With ``SandboxConfig(portals=(PortalConfig(token, portal_id, tier=...), ...))`` each token reaches
+a portal of its own: ``sandbox.objects("notes", portal_id)``, ``sandbox.stats().portals``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from sandbox.app import create_app
-from sandbox.config import SandboxConfig
+from sandbox.config import PortalConfig, SandboxConfig
 from sandbox.hubspot import ObjectType, wall_clock_ms
 from sandbox.state import SandboxState, SandboxStats
 from sandbox.store import SandboxObject
@@ -75,16 +77,24 @@ class Sandbox:
         """Change knobs while it runs (``tier``, ``error_rate``, ``latency_ms`` …)."""
         return self.state.reconfigure(**changes)
 
+    def reconfigure_portal(self, portal_id: int, **changes: Any) -> PortalConfig:
+        """Change one declared portal's ``tier``, ``daily_limit`` or ``time_zone``."""
+        return self.state.reconfigure_portal(portal_id, **changes)
+
     def reset(self) -> None:
         self.state.reset()
 
     def stats(self) -> SandboxStats:
         return self.state.stats()
 
-    def objects(self, object_type: str) -> tuple[SandboxObject, ...]:
-        """Every object of a type (``"contact"``, ``"notes"``, ``"0-1"`` …) it stored, archived
-        ones too, in creation order."""
-        return self.state.store.snapshot(ObjectType.from_path(object_type))
+    def objects(self, object_type: str, portal_id: int | None = None) -> tuple[SandboxObject, ...]:
+        """Every object of a type (``"contact"``, ``"notes"``, ``"0-1"`` …) a portal (the
+        default one unless ``portal_id`` names another) stored, archived ones too, in creation
+        order."""
+        portal = self.state.default if portal_id is None else self.state.find(portal_id)
+        if portal is None:
+            raise ValueError(f"no portal has id {portal_id}")
+        return portal.store.snapshot(ObjectType.from_path(object_type))
 
 
 async def start_sandbox(

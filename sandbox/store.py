@@ -154,6 +154,8 @@ class PropertyDef:
     created_ms: int
     description: str = ""
     options: tuple[Option, ...] = ()
+    hubspot_defined: bool = False
+    read_only: bool = False
 
     def to_json(self) -> dict[str, Any]:
         stamp = bodies.iso(self.created_ms)
@@ -177,11 +179,11 @@ class PropertyDef:
                 {"label": o.label, "value": o.value, "displayOrder": i, "hidden": False}
                 for i, o in enumerate(self.options)
             ],
-            "hubspotDefined": False,
+            "hubspotDefined": self.hubspot_defined,
             "modificationMetadata": {
-                "archivable": True,
-                "readOnlyDefinition": False,
-                "readOnlyValue": False,
+                "archivable": not self.hubspot_defined,
+                "readOnlyDefinition": self.hubspot_defined,
+                "readOnlyValue": self.read_only,
             },
         }
 
@@ -197,7 +199,15 @@ class PropertyDef:
             unique=False,
             created_ms=0,
             options=spec.options,
+            hubspot_defined=True,
+            read_only=spec.read_only,
         )
+
+
+_BUILTIN_DEFS = {
+    kind: {name: PropertyDef.builtin(name, spec) for name, spec in table.items()}
+    for kind, table in BUILTIN_PROPERTIES.items()
+}
 
 
 def identity_of(object_type: ObjectType, properties: Mapping[str, str]) -> tuple[str, ...] | None:
@@ -227,6 +237,9 @@ class SandboxStore:
     groups: dict[ObjectType, dict[str, str]] = field(
         default_factory=lambda: {t: dict(DEFAULT_GROUPS[t]) for t in ObjectType}
     )
+    overrides: dict[ObjectType, dict[str, PropertyDef]] = field(
+        default_factory=lambda: {t: {} for t in ObjectType}
+    )  # HubSpot's own properties as this portal changed them (options of lifecyclestage …)
     pipelines: dict[ObjectType, list[Pipeline]] = field(
         default_factory=lambda: {t: list(DEFAULT_PIPELINES.get(t, ())) for t in ObjectType}
     )
@@ -239,13 +252,21 @@ class SandboxStore:
 
     def describe(self, object_type: ObjectType, name: str) -> PropertyDef | None:
         """Any property the portal knows, HubSpot's own or created."""
-        if (spec := BUILTIN_PROPERTIES[object_type].get(name)) is not None:
-            return PropertyDef.builtin(name, spec)
-        return self.definition(object_type, name)
+        found = self.overrides[object_type].get(name) or _BUILTIN_DEFS[object_type].get(name)
+        return found if found is not None else self.definition(object_type, name)
 
     def all_properties(self, object_type: ObjectType) -> list[PropertyDef]:
-        builtin = [PropertyDef.builtin(n, s) for n, s in BUILTIN_PROPERTIES[object_type].items()]
-        return builtin + list(self.definitions[object_type].values())
+        changed = self.overrides[object_type]
+        own = [changed.get(name, spec) for name, spec in _BUILTIN_DEFS[object_type].items()]
+        return [*own, *self.definitions[object_type].values()]
+
+    def redefine(self, object_type: ObjectType, spec: PropertyDef) -> PropertyDef:
+        """Replace a property's definition (its label, group, options …), HubSpot's or created."""
+        if spec.name in _BUILTIN_DEFS[object_type]:
+            self.overrides[object_type][spec.name] = spec
+        else:
+            self.definitions[object_type][spec.name] = spec
+        return spec
 
     def pipeline(self, object_type: ObjectType, pipeline_id: str) -> Pipeline | None:
         return next((p for p in self.pipelines[object_type] if p.id == pipeline_id), None)

@@ -11,12 +11,12 @@ in ``errors[]`` with the property's name in ``context`` (research §1.4, §5.1, 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
 from sandbox import bodies
-from sandbox.catalog import LIFECYCLE_STAGES, MAX_TEXT_LENGTH, PIPELINE_PROPERTIES, REQUIRED
+from sandbox.catalog import MAX_TEXT_LENGTH, PIPELINE_PROPERTIES, REQUIRED
 from sandbox.hubspot import ObjectType, association_target
 from sandbox.store import Link, PropertyDef, Rejected, SandboxStore
 
@@ -207,11 +207,11 @@ def check_properties(
         )
 
 
-def backwards_lifecycle(before: str | None, after: str | None) -> bool:
-    """Whether ``after`` is an earlier default lifecycle stage than ``before``."""
-    if not before or not after or before not in LIFECYCLE_STAGES or after not in LIFECYCLE_STAGES:
+def backwards_lifecycle(order: Sequence[str], before: str | None, after: str | None) -> bool:
+    """Whether ``after`` comes before ``before`` among the lifecycle stages, in ``order``."""
+    if not before or not after or before not in order or after not in order:
         return False
-    return LIFECYCLE_STAGES.index(after) < LIFECYCLE_STAGES.index(before)
+    return order.index(after) < order.index(before)
 
 
 def parse_links(store: SandboxStore, object_type: ObjectType, raw: Any) -> list[Link]:

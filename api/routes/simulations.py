@@ -21,7 +21,9 @@ from engine.simulations import (
     IllegalAction,
     InvalidDefinition,
     MissingToken,
+    PortalNotReady,
     SimulationNotFound,
+    TargetUnavailable,
 )
 from schema.simulations import Simulation, SimulationStatus
 
@@ -119,6 +121,15 @@ async def _act(call: Call, action: Action) -> Reply:
     except IllegalAction as exc:
         cache.put(exc.simulation.id, exc.simulation)
         raise Conflict(str(exc), {"status": exc.status.value, "action": action.value}) from None
+    except PortalNotReady as exc:
+        raise Conflict(
+            str(exc),
+            {
+                "status": exc.simulation.status.value,
+                "action": action.value,
+                "problems": exc.problems,
+            },
+        ) from None
     except MissingToken as exc:
         status = (exc.simulation or row).status
         raise Conflict(
@@ -126,6 +137,8 @@ async def _act(call: Call, action: Action) -> Reply:
             "PUT /api/me/hubspot-token first",
             {"status": status.value, "action": action.value},
         ) from None
+    except TargetUnavailable as exc:
+        raise Conflict(str(exc), {"status": row.status.value, "action": action.value}) from None
     cache.put(moved.id, moved)
     return Reply(200, SimulationOut.of(moved))
 

@@ -103,7 +103,7 @@ async def _run(
             console.print(f"API key   {api_key}\n")
             async with Engine(settings, redis_url=endpoint.url) as engine:
                 started = time.monotonic()
-                await simulations.start(sim.id)
+                await engine.simulations.start(sim.id)  # checks the sandbox's account first
                 runner = asyncio.create_task(engine.run())
                 try:
                     status = await _watch(engine, store, sim.id, options.records, console)

@@ -27,6 +27,7 @@ from engine.crm.errors import (
     ServerError,
     Throttled,
     UnexpectedResponse,
+    UnusableProperty,
     ValidationFailed,
 )
 from engine.crm.objects import (
@@ -44,7 +45,7 @@ from engine.crm.objects import (
     association_type_id,
     hs_timestamp,
 )
-from engine.crm.portal import PortalClient, SearchPage
+from engine.crm.portal import Pipeline, PortalClient, SearchPage, Stage
 from engine.crm.results import BatchResult, ItemResult, ReadResult
 from engine.crm.transport import HubSpotTransport, Response
 
@@ -68,6 +69,7 @@ __all__ = [
     "NotFound",
     "ObjectInput",
     "ObjectType",
+    "Pipeline",
     "PortalClient",
     "PropertySpec",
     "RateLimitPolicy",
@@ -76,8 +78,10 @@ __all__ = [
     "Response",
     "SearchPage",
     "ServerError",
+    "Stage",
     "Throttled",
     "UnexpectedResponse",
+    "UnusableProperty",
     "UpdateInput",
     "UpsertInput",
     "ValidationFailed",

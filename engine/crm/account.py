@@ -48,7 +48,7 @@ async def check_token(transport: HubSpotTransport, token: SecretStr | str) -> Ac
     secret = secret_token(token)
     answer = await transport.request(secret, None, "GET", "/account-info/v3/details")
     details = AccountDetails.from_body(answer.body)
-    transport.note_time_zone(details.portal_id, details.time_zone)
+    await transport.note_time_zone(details.portal_id, details.time_zone)
     await transport.request(secret, None, "GET", "/crm/v3/objects/contacts", params={"limit": "1"})
     await transport.count_sent(details.portal_id, 2)
     return details

@@ -4,11 +4,12 @@ Single objects: :meth:`~PortalClient.create`, :meth:`~PortalClient.read`,
 :meth:`~PortalClient.update`, :meth:`~PortalClient.archive`. Batches (at most 100 inputs, refused
 before sending otherwise, settled per input): ``batch_create``, ``batch_upsert``,
 ``batch_update``, ``batch_read``, ``batch_archive``, and ``batch_associate`` for associations.
-For idempotent creates (SPEC §6): ``batch_upsert`` on ``email`` or on the unique ``simcrm_key``,
+For idempotent creates (SPEC §6): ``batch_read`` by ``email`` or by the unique ``simcrm_key``,
 ``search_by_property`` for the types without a unique key, and ``ensure_simcrm_properties`` to
-create the custom properties (``simcrm_key`` unique where HubSpot allows it) before the first
-write. A duplicate contact email — single or inside a batch — counts as success with the
-existing id.
+create the custom properties (``simcrm_key`` unique where HubSpot allows it, in their own group)
+before the first write; ``properties``, ``pipelines`` and ``account`` for the checks made when a
+simulation starts. A single create of a contact whose email exists counts as success with the
+id HubSpot names; inside a batch it is a refused item, read back by the caller.
 """
 
 from __future__ import annotations
@@ -237,8 +238,8 @@ class PortalClient:
         Every input carries an objectWriteTraceId, which makes HubSpot answer 207 with per-input
         errors instead of failing the whole batch (research §1.4). Results are matched to inputs
         by key — the contact's email, else the ``simcrm_key`` — so every input must carry it,
-        unique within the batch. For contacts, an input whose email exists is settled as success
-        with the existing id when HubSpot names it.
+        unique within the batch. An input refused (a contact whose email exists, an object whose
+        unique key does) is a failed item, whatever HubSpot's message says: read it back by key.
         """
         check_batch("batch/create", len(inputs))
         if not inputs:
@@ -260,7 +261,6 @@ class PortalClient:
             keys,
             property_of(key),
             trace_ids=traces,
-            duplicate_is_success=object_type is ObjectType.CONTACT,
         )
 
     async def batch_upsert(
@@ -515,7 +515,7 @@ class PortalClient:
         its daily limit resets, which the transport's limiter is told."""
         answer = await self._send("GET", "/account-info/v3/details")
         details = AccountDetails.from_body(answer.body)
-        self._transport.note_time_zone(details.portal_id, details.time_zone)
+        await self._transport.note_time_zone(details.portal_id, details.time_zone)
         return details
 
     async def find_by_key(

@@ -2,8 +2,8 @@
 
 A batch call answers 200/201 when every input succeeded and 207 (multi-status) when some failed;
 each input is matched to its result by the key it was sent with (the object id, the email, the
-``simcrm_key``), never by order or by echoed trace id (:func:`settle`). A duplicate contact email
-inside a batch is settled as success with the existing contact's id (SPEC §6). An association pair
+``simcrm_key``), never by order or by echoed trace id (:func:`settle`); a refused input stays a
+failure whatever its error says (the runtime reads it back by its key). An association pair
 succeeded when a result links it (:func:`settle_associations`); a batch read lists what it found
 and what is missing (:class:`ReadResult`).
 """
@@ -73,9 +73,7 @@ def _success(index: int, body: Mapping[str, Any], *, new: bool | None) -> ItemRe
     return ItemResult(index, id=obj.id, new=flag if isinstance(flag, bool) else new, object=obj)
 
 
-def _failure(index: int, error: ItemError, *, duplicate_is_success: bool) -> ItemResult:
-    if duplicate_is_success and error.category is ErrorCategory.CONFLICT and error.existing_id:
-        return ItemResult(index, id=error.existing_id, new=False)
+def _failure(index: int, error: ItemError) -> ItemResult:
     return ItemResult(
         index, category=error.category, message=error.message, retryable=error.retryable
     )
@@ -94,7 +92,6 @@ def settle(
     *,
     trace_ids: Sequence[str] = (),
     new: bool | None = True,
-    duplicate_is_success: bool = False,
 ) -> BatchResult:
     """Match a batch response to its inputs.
 
@@ -114,7 +111,6 @@ def settle(
         key_of: a result's key (see :func:`property_of`).
         trace_ids: each input's objectWriteTraceId, in input order.
         new: the ``new`` flag of a success when the result carries none (True for creates).
-        duplicate_is_success: a conflict naming an existing id settles as success (contacts).
     """
     body = body or {}
     slots: list[ItemResult | None] = [None] * len(keys)
@@ -134,11 +130,11 @@ def settle(
             unmatched_errors.append(error)
         for index in indexes:
             if slots[index] is None:
-                slots[index] = _failure(index, error, duplicate_is_success=duplicate_is_success)
+                slots[index] = _failure(index, error)
     items: list[ItemResult] = []
     for index, slot in enumerate(slots):
         if slot is None and unmatched_errors:
-            slot = _failure(index, unmatched_errors[0], duplicate_is_success=False)
+            slot = _failure(index, unmatched_errors[0])
         elif slot is None:
             slot = ItemResult(
                 index,

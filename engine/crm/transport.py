@@ -171,11 +171,11 @@ class HubSpotTransport:
             self._done.add(key)
         return result
 
-    def note_time_zone(self, portal: str, time_zone: str | None) -> None:
+    async def note_time_zone(self, portal: str, time_zone: str | None) -> None:
         """Tell the limiter ``portal``'s time zone (account info's ``timeZone``): HubSpot resets
         an account's daily limit at midnight there, not in UTC."""
         if self.limiter is not None and time_zone:
-            self.limiter.set_time_zone(portal, time_zone)
+            await self.limiter.set_time_zone(portal, time_zone, now_ms=self._clock.now_ms())
 
     async def count_sent(self, portal: str, requests: int) -> None:
         """Count ``requests`` already sent for ``portal`` without admission (the account was not

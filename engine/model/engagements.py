@@ -25,6 +25,10 @@ from engine.model.records import RecordFactory
 from engine.model.rng import Stream
 from engine.model.scenario import ActivityType, Scenario
 
+#: The pipeline and stage every ticket is created in: a portal's default ticket pipeline ("0")
+#: and its first stage ("1", New).
+TICKET_PIPELINE = "0"
+TICKET_STAGE = "1"
 _CALL_STATUSES = ("COMPLETED",) * 6 + ("NO_ANSWER", "NO_ANSWER", "BUSY", "FAILED")
 _PRIORITIES = ("LOW", "MEDIUM", "MEDIUM", "HIGH")
 _TASK_TYPES = ("CALL", "EMAIL", "TODO")
@@ -104,8 +108,8 @@ class EngagementFactory:
             properties = {
                 "subject": self._text(index, activity, texts.ticket, fill),
                 "content": self._text(index, activity, texts.note, fill),
-                "hs_pipeline": "0",
-                "hs_pipeline_stage": "1",
+                "hs_pipeline": TICKET_PIPELINE,
+                "hs_pipeline_stage": TICKET_STAGE,
                 "hs_ticket_priority": _PRIORITIES[self._pick(index, activity, 2, len(_PRIORITIES))],
                 "createdate": at,
             }

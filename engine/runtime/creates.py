@@ -41,6 +41,7 @@ from engine.crm import (
     ObjectInput,
     ObjectType,
     Throttled,
+    UnusableProperty,
     ValidationFailed,
 )
 from engine.crm.objects import SIMCRM_KEY, key_property
@@ -117,6 +118,8 @@ class Creates:
         recorded: list[int] = []
         try:
             recorded = await self._send(batch)
+        except UnusableProperty:
+            raise  # the account cannot take the simulation: it fails (see handlers)
         except (CrmError, Throttled) as exc:
             for position, job in enumerate(jobs):
                 if position not in batch.outcomes:

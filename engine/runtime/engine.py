@@ -123,17 +123,18 @@ class Engine:
             )
         )
         tokens = HubSpotTokens.from_settings(settings, self.store)
-        self.simulations = Simulations(self.store, tokens)
+        self.portals = Portals(
+            tokens,
+            hubspot=hubspot,
+            sandbox=sandbox,
+            sandbox_token=settings.runtime.sandbox_token,
+            clock=clock,
+        )
+        self.simulations = Simulations(self.store, tokens, portals=self.portals)
         self.registry = Registry(
             self.store,
             self.simulations,
-            Portals(
-                tokens,
-                hubspot=hubspot,
-                sandbox=sandbox,
-                sandbox_token=settings.runtime.sandbox_token,
-                clock=clock,
-            ),
+            self.portals,
             key_prefix=settings.redis.key_prefix,
             clock=clock,
         )

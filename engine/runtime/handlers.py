@@ -26,7 +26,7 @@ from redis.exceptions import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from engine.crm import CrmError, ErrorCategory, Throttled
+from engine.crm import CrmError, ErrorCategory, Throttled, UnusableProperty
 from engine.model import ActivityType
 from engine.runtime.coalesce import Coalescer
 from engine.runtime.context import HandlerContext, mark_absent
@@ -170,11 +170,11 @@ class Handlers:
         try:
             target = await self._registry.target(known)
             return await send(known, target, jobs, tally)
-        except TargetUnavailable as exc:
+        except (TargetUnavailable, UnusableProperty) as exc:
             await self._registry.fail(known, str(exc))
+            category = exc.category if isinstance(exc, CrmError) else ErrorCategory.AUTH
             return [
-                outcomes.failed(job, tally, ErrorCategory.AUTH, str(exc), retryable=False)
-                for job in jobs
+                outcomes.failed(job, tally, category, str(exc), retryable=False) for job in jobs
             ]
         except (CrmError, Throttled) as exc:
             return [outcomes.of_error(job, tally, exc) for job in jobs]

@@ -8,6 +8,8 @@ one resolver of a simulation's HubSpot account.
 - :mod:`engine.simulations.tokens` — which HubSpot token an owner's simulations use.
 - :mod:`engine.simulations.portals` — :class:`Portals`: a simulation's account, for writing
   (:meth:`~Portals.target`) or for reporting without waiting (:meth:`~Portals.portal_id`).
+- :mod:`engine.simulations.readiness` — whether an account can take a simulation (pipelines,
+  stages, lifecycle options, a unique ``simcrm_key``), checked at start.
 - :mod:`engine.simulations.errors` — what they refuse, in one hierarchy.
 """
 
@@ -16,6 +18,7 @@ from engine.simulations.errors import (
     IllegalAction,
     InvalidDefinition,
     MissingToken,
+    PortalNotReady,
     SimulationError,
     SimulationNotFound,
     TargetUnavailable,
@@ -34,6 +37,7 @@ __all__ = [
     "InvalidDefinition",
     "MissingToken",
     "Move",
+    "PortalNotReady",
     "Portals",
     "SimulationError",
     "SimulationNotFound",

@@ -10,8 +10,11 @@ Hierarchy::
     │                               draft, resuming a completed one …); carries the row as it is
     └── TargetUnavailable           the simulation's CRM account cannot be used: no token, or a
         │                           stored token this process cannot read
-        └── MissingToken            a ``hubspot`` simulation's owner stored no token and no
-                                    HUBSPOT_API_TOKEN is set
+        ├── MissingToken            a ``hubspot`` simulation's owner stored no token and no
+        │                           HUBSPOT_API_TOKEN is set
+        └── PortalNotReady          the account lacks what the scenario writes (a pipeline, a
+                                    stage, a lifecycle option) or defines ``simcrm_key``
+                                    without a unique value; ``problems`` names each
 
 No message ever contains a token.
 """
@@ -86,4 +89,19 @@ class MissingToken(TargetUnavailable):
 
     def __init__(self, message: str, simulation: Simulation | None = None) -> None:
         super().__init__(message)
+        self.simulation = simulation
+
+
+class PortalNotReady(TargetUnavailable):
+    """The simulation's HubSpot account cannot take it as it is: ``problems`` lists, one
+    sentence each, what it lacks (pipelines, stages, lifecycle options) or defines otherwise
+    (a ``simcrm_key`` that is not unique). The simulation was not started."""
+
+    def __init__(self, portal_id: str, problems: list[str], simulation: Simulation) -> None:
+        super().__init__(
+            f"HubSpot account {portal_id} cannot take simulation {simulation.id}: "
+            + "; ".join(problems)
+        )
+        self.portal_id = portal_id
+        self.problems = problems
         self.simulation = simulation

@@ -14,14 +14,18 @@ import asyncio
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from engine.model import DefinitionError, SimulationInput
+from engine.crm import CrmError, Throttled
+from engine.model import DefinitionError, SimulationInput, SimulationSpec
 from engine.simulations.actions import MOVES, Action
 from engine.simulations.errors import (
     IllegalAction,
     InvalidDefinition,
     MissingToken,
+    PortalNotReady,
     SimulationNotFound,
 )
+from engine.simulations.portals import Portals
+from engine.simulations.readiness import portal_problems, prepare_portal
 from engine.simulations.tokens import NOTHING_STORED, HubSpotTokens
 from schema.errors import IllegalTransition
 from schema.errors import NotFound as StoreNotFound
@@ -35,13 +39,21 @@ Definition = SimulationInput | Mapping[str, Any]
 
 
 class Simulations:
-    def __init__(self, store: Store, tokens: HubSpotTokens) -> None:
+    """The service. With ``portals``, a start first checks the simulation's HubSpot account
+    (:mod:`engine.simulations.readiness`); without, it does not reach the CRM."""
+
+    def __init__(
+        self, store: Store, tokens: HubSpotTokens, *, portals: Portals | None = None
+    ) -> None:
         self._store = store
         self._tokens = tokens
+        self._portals = portals
 
     @classmethod
-    def from_settings(cls, settings: Settings, store: Store) -> Simulations:
-        return cls(store, HubSpotTokens.from_settings(settings, store))
+    def from_settings(
+        cls, settings: Settings, store: Store, *, portals: Portals | None = None
+    ) -> Simulations:
+        return cls(store, HubSpotTokens.from_settings(settings, store), portals=portals)
 
     async def create(self, owner_id: int, definition: Definition) -> Simulation:
         """Store a draft owned by ``owner_id``; its seed defaults to its id.
@@ -66,7 +78,9 @@ class Simulations:
 
     async def start(self, sim_id: int) -> Simulation:
         """draft → running. A ``hubspot`` simulation needs its owner's token (or the global
-        one): without it, MissingToken, and the simulation stays a draft."""
+        one): without it, MissingToken, and the simulation stays a draft. When the service has
+        the portals, the account is checked first: PortalNotReady names what it lacks, and the
+        simulation stays a draft; otherwise SimCRM's properties are created in it."""
         return await self.act(sim_id, Action.START)
 
     async def pause(self, sim_id: int) -> Simulation:
@@ -105,6 +119,8 @@ class Simulations:
         needs_token = action is Action.START and row.target == "hubspot"
         if needs_token and not await self._tokens.available(row.owner_id):
             raise MissingToken(NOTHING_STORED, simulation=row)
+        if action is Action.START and self._portals is not None:
+            await self._check_portal(self._portals, row)
         try:
             return await self._store.simulations.transition(
                 sim_id, move.target, reason=reason, only_from=move.sources
@@ -114,6 +130,27 @@ class Simulations:
         except IllegalTransition as exc:
             current = await self._get(sim_id)
             raise IllegalAction(current, action.value, move.sources, str(exc)) from None
+
+    async def _check_portal(self, portals: Portals, row: Simulation) -> None:
+        """Refuse an account that cannot take ``row``; else prepare SimCRM's properties there.
+
+        Raises:
+            PortalNotReady: naming every problem (or the CRM failure met while checking).
+            TargetUnavailable: the account cannot be used at all.
+        """
+        scenario = SimulationSpec.from_row(row).scenario
+        try:
+            target = await portals.target(row)
+        except (CrmError, Throttled) as exc:
+            raise PortalNotReady("?", [f"the account could not be reached: {exc}"], row) from None
+        try:
+            problems = await portal_problems(target.portal, scenario)
+            if not problems:
+                await prepare_portal(target.portal, scenario)
+        except (CrmError, Throttled) as exc:
+            problems = [f"the account could not be checked: {exc}"]
+        if problems:
+            raise PortalNotReady(target.portal_id, problems, row)
 
     async def _get(self, sim_id: int) -> Simulation:
         try:

@@ -103,19 +103,21 @@ ApiFactory = Callable[..., Awaitable[Api]]
 @pytest.fixture
 async def make_api(
     aiohttp_client: ClientFactory, database_file: str, redis_url: str, redis: Redis
-) -> ApiFactory:
+) -> AsyncIterator[ApiFactory]:
     """Build the API (settings changed by variable, ``DLQ_REPLAY_LIMIT_CAP=2``) on the flushed
-    test Redis, with three users: member, other (a member too) and boss."""
+    test Redis, with three users: member, other (a member too) and boss. Sandbox simulations
+    go to a twin of HubSpot (a start checks its account), unless SIMCRM_SANDBOX_URL says
+    otherwise."""
+    async with Sandbox(SandboxConfig(daily_limit=0)) as twin:
 
-    async def make(**changes: object) -> Api:
-        keys = await make_users(database_file)
-        clock = ManualClock()
-        app = create_app(
-            api_settings(**changes), redis_url=redis_url, database_url=database_file, clock=clock
-        )
-        return Api(app, await aiohttp_client(app), keys, clock)
+        async def make(**changes: object) -> Api:
+            keys = await make_users(database_file)
+            clock = ManualClock()
+            settings = api_settings(**{"SIMCRM_SANDBOX_URL": twin.url, **changes})
+            app = create_app(settings, redis_url=redis_url, database_url=database_file, clock=clock)
+            return Api(app, await aiohttp_client(app), keys, clock)
 
-    return make
+        yield make
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from api.app import create_app
 from core.clock import ManualClock
 from core.keys import DEFAULT_KEY_PREFIX
 from engine.runtime.keys import SimKeys
+from sandbox import Sandbox
 from schema.crypto import TokenCipher
 from tests.api.conftest import BODY, SECRET, Api, ClientFactory, api_settings, error_of, make_users
 from tests.support.servers import RedisServer
@@ -22,6 +23,7 @@ async def test_every_endpoint_answers_while_redis_is_down(
     aiohttp_client: ClientFactory,
     database_file: str,
     redis_server_factory: Callable[..., RedisServer],
+    sandbox: Sandbox,
 ) -> None:
     """Redis killed: health is 503 naming it; metrics come from the store (`db`); dead letters,
     their summary, thinning, segments and limits answer empty with `redis-disabled`; replay is
@@ -29,8 +31,9 @@ async def test_every_endpoint_answers_while_redis_is_down(
     Redis is back, live answers resume."""
     server = redis_server_factory()
     keys = await make_users(database_file)
+    settings = api_settings(SIMCRM_SANDBOX_URL=sandbox.url)  # a start checks the account
     app = create_app(
-        api_settings(), redis_url=server.url, database_url=database_file, clock=ManualClock()
+        settings, redis_url=server.url, database_url=database_file, clock=ManualClock()
     )
     api = Api(app, await aiohttp_client(app), keys, ManualClock())
     sim = await api.create("member")

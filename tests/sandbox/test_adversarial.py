@@ -150,10 +150,11 @@ async def test_duplicate_values_are_refused_in_several_wordings(
 async def test_adversarial_turns_every_mode_on(
     http: aiohttp.ClientSession, sandbox: Sandbox
 ) -> None:
-    async with http.patch(sandbox.url + "/__sandbox/config", json={"adversarial": True}) as r:
+    change = {"adversarial": True, "applied_error_rate": 0.1}
+    async with http.patch(sandbox.url + "/__sandbox/config", json=change) as r:
         assert r.status == 200
         config = await r.json()
-    assert config["applied_error_rate"] > 0
+    assert config["applied_error_rate"] == 0.1  # set explicitly: it wins
     assert config["applied_timeout_rate"] > 0
     assert (config["search_lag_ms"], config["search_lag_max_ms"]) == (1_000, 60_000)
     assert config["shuffle_results"] is True

@@ -58,6 +58,10 @@ async def test_each_token_reaches_its_own_portal(
         assert len((await answer.json())["results"]) == 1
     async with http.get(sandbox.url + "/__sandbox/stats?portal=9") as answer:
         assert answer.status == 404
+    assert [o.properties["email"] for o in sandbox.objects("contacts", 1002)] == ["same@b.co"]
+    sandbox.reconfigure_portal(1002, tier=7)
+    _, _, headers = await call(http, sandbox, "GET", "/crm/v3/objects/contacts", token=WEST)
+    assert headers["X-HubSpot-RateLimit-Max"] == "7"
 
 
 async def test_daily_limits_reset_at_the_portals_own_midnight(

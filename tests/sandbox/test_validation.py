@@ -315,3 +315,43 @@ async def test_oversized_batches_and_bodies(http: aiohttp.ClientSession, sandbox
     ) as answer:
         assert answer.status == 413
         assert (await answer.json())["category"] == "VALIDATION_ERROR"
+
+
+async def test_a_portal_can_change_its_options_and_pipelines(
+    http: aiohttp.ClientSession, sandbox: Sandbox
+) -> None:
+    """Lifecycle stages are customisable (new options, in their order, bound values and the
+    forward-only rule); a pipeline can be archived, after which its stages are refused;
+    uniqueness cannot be switched on later."""
+    options = [{"label": s.title(), "value": s} for s in ("lead", "trial", "customer")]
+    status, body, _ = await call(
+        http, sandbox, "PATCH", "/crm/v3/properties/contacts/lifecyclestage", {"options": options}
+    )
+    assert (status, [o["value"] for o in body["options"]]) == (200, ["lead", "trial", "customer"])
+    assert await refused(
+        http, sandbox, "/crm/v3/objects/contacts", {"lifecyclestage": "subscriber"}
+    ) == [("lifecyclestage", "INVALID_OPTION")]
+    _, contact, _ = await call(
+        http, sandbox, "POST", "/crm/v3/objects/contacts",
+        {"properties": {"email": "a@b.co", "lifecyclestage": "trial"}},
+    )  # fmt: skip
+    path = f"/crm/v3/objects/contacts/{contact['id']}"
+    _, body, _ = await call(
+        http, sandbox, "PATCH", path, {"properties": {"lifecyclestage": "lead"}}
+    )
+    assert body["properties"]["lifecyclestage"] == "trial"
+
+    assert (await call(http, sandbox, "DELETE", "/crm/v3/pipelines/deals/default"))[0] == 204
+    deal = {"dealname": "d", "pipeline": "default", "dealstage": "closedwon"}
+    assert await refused(http, sandbox, "/crm/v3/objects/deals", deal) == [
+        ("pipeline", "INVALID_OPTION")
+    ]
+    assert (await call(http, sandbox, "GET", "/crm/v3/pipelines/deals/default"))[0] == 404
+
+    spec = {"name": "simcrm_key", "label": "Key", "type": "string", "fieldType": "text",
+            "groupName": "contactinformation"}  # fmt: skip
+    await call(http, sandbox, "POST", "/crm/v3/properties/contacts", spec)
+    status, body, _ = await call(
+        http, sandbox, "PATCH", "/crm/v3/properties/contacts/simcrm_key", {"hasUniqueValue": True}
+    )
+    assert (status, body["category"]) == (400, "VALIDATION_ERROR")

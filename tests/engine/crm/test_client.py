@@ -43,7 +43,8 @@ def contact(n: int, **extra: str) -> ObjectInput:
 
 async def test_batch_create_settles_every_input(hubspot: PortalClient, sandbox: Sandbox) -> None:
     """A batch mixing new contacts, one whose email exists and one with a bad email answers 207
-    and settles per input: created ids, the existing id as success, a validation failure."""
+    and settles per input, by email: created ids, a conflict for the existing contact (to be
+    read back by its email), a validation failure."""
     existing = await hubspot.create(Contacts, contact(0))
     result = await hubspot.batch_create(
         Contacts, [contact(1), contact(0), contact(2), ObjectInput({"email": "not-an-email"})]
@@ -51,7 +52,9 @@ async def test_batch_create_settles_every_input(hubspot: PortalClient, sandbox: 
     assert result.status == 207
     first, duplicate, second, bad = result.items
     assert (first.ok, first.new, second.ok) == (True, True, True)
-    assert (duplicate.ok, duplicate.id, duplicate.new) == (True, existing.id, False)
+    assert (duplicate.ok, duplicate.category) == (False, ErrorCategory.CONFLICT)
+    read = await hubspot.batch_read(Contacts, ["PERSON0@example.com"], id_property="email")
+    assert read.found["PERSON0@example.com"].id == existing.id
     assert (bad.ok, bad.category, bad.retryable) == (False, ErrorCategory.VALIDATION, False)
     assert "not-an-email" in (bad.message or "")
     stored = {o.id: o.properties["email"] for o in sandbox.objects(Contacts)}
@@ -315,3 +318,21 @@ async def test_duplicate_ids_in_one_batch_are_refused_before_sending(hubspot: Po
         await hubspot.batch_upsert(
             Contacts, [UpsertInput("a@b.co", {}), UpsertInput("a@b.co", {})], id_property="email"
         )
+
+
+async def test_shuffled_results_without_trace_ids_are_matched_by_key(
+    hubspot: PortalClient, sandbox: Sandbox
+) -> None:
+    """HubSpot may answer a batch in any order and without echoing trace ids: each input still
+    gets its own object's id, matched by its ``simcrm_key``."""
+    sandbox.reconfigure(shuffle_results=True, echo_trace_ids=False, seed=9)
+    await hubspot.ensure_simcrm_properties(ObjectType.NOTE)
+    inputs = [
+        ObjectInput(
+            {"hs_timestamp": "1767603600000", "hs_note_body": f"n{n}", "simcrm_key": f"k{n}"}
+        )
+        for n in range(40)
+    ]
+    result = await hubspot.batch_create(ObjectType.NOTE, inputs)
+    keys = {o.id: o.properties["simcrm_key"] for o in sandbox.objects(ObjectType.NOTE)}
+    assert [keys[item.id or ""] for item in result.items] == [f"k{n}" for n in range(40)]

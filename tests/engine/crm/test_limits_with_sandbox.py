@@ -17,6 +17,7 @@ from engine.crm import (
     RateLimitPolicy,
     ServerError,
     Throttled,
+    check_token,
 )
 from limits import BreakerState, Limiter, Reason
 from sandbox import Fault
@@ -89,6 +90,37 @@ async def test_a_daily_429_is_told_apart(
     assert (refused.value.reason, refused.value.wait_ms) == (Reason.DAILY, 15 * 3_600_000)
     manual_clock.advance(15 * 3_600_000)
     assert (await portal.create(ObjectType.CONTACT, contact(3))).ok
+
+
+@pytest.mark.parametrize("learn", ["check_token", "account"])
+async def test_the_daily_limit_resets_at_the_accounts_own_midnight(
+    sandbox_factory: SandboxFactory,
+    limiter: Limiter,
+    transport_factory: Client,
+    manual_clock: ManualClock,
+    learn: str,
+) -> None:
+    """An account in New York (09:00 UTC is 04:00 there): once the account's details are read —
+    by a token check, or by the account look-up a stored token's first use makes — a DAILY 429
+    holds requests until midnight in New York (05:00 UTC, 20 h on), not midnight UTC, when
+    HubSpot would still refuse them."""
+    sandbox = await sandbox_factory(daily_limit=5, time_zone="America/New_York")
+    transport = await transport_factory(sandbox.url, limiter=limiter)
+    portal = PortalClient(transport, PORTAL, TOKEN)
+    if learn == "check_token":  # two requests: the account's details, one contact listed
+        assert (await check_token(transport, TOKEN)).time_zone == "America/New_York"
+    else:  # one request
+        await portal.account()
+    other_app = PortalClient(await transport_factory(sandbox.url), PORTAL, "pat-another-app")
+    for n in range(3 if learn == "check_token" else 4):  # what is left of the day
+        await other_app.create(ObjectType.CONTACT, contact(n))
+    with pytest.raises(RateLimited):
+        await portal.create(ObjectType.CONTACT, contact(10))
+    with pytest.raises(Throttled) as refused:
+        await portal.create(ObjectType.CONTACT, contact(10))
+    assert (refused.value.reason, refused.value.wait_ms) == (Reason.DAILY, 20 * 3_600_000)
+    manual_clock.advance(20 * 3_600_000)
+    assert (await portal.create(ObjectType.CONTACT, contact(10))).ok
 
 
 async def test_daily_headers_stop_requests_before_a_429(

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import contextlib
 
+import aiohttp
 import pytest
 from redis.asyncio import Redis
 
+from engine.crm import ObjectType
+from engine.model import SimulationModel, SimulationSpec
 from sandbox import Sandbox
 from schema.simulations import SimulationStatus
 from schema.store import Store
@@ -68,3 +71,43 @@ async def test_every_adversarial_mode_at_once_leaves_each_object_once(
         assert set(stored[object_type]) == keys, object_type
     dead = await Queue(redis, settings.queue_config()).dead_letters.entries(str(row.id), limit=100)
     assert [(e.job.id, e.error) for e in dead] == []
+
+
+async def test_objects_that_exist_already_are_read_back_whatever_the_refusal_says(
+    sandbox: Sandbox, runtime_store: Store, database_file: str, redis_url: str, redis: Redis
+) -> None:
+    """Contacts and companies of a run exist already (created by an earlier run whose ids were
+    lost): their creates are refused in HubSpot's several wordings and statuses, and each is
+    read back by its email or unique ``simcrm_key`` — recorded, not dead-lettered, not doubled."""
+    sandbox.reconfigure(duplicate_wordings=True, seed=3)
+    row = await create_simulation(runtime_store, total_records=40)
+    model = SimulationModel(SimulationSpec.from_row(row))
+    companies = sorted(expected_objects(row)[ObjectType.COMPANY])
+    key = {
+        "name": "simcrm_key", "label": "SimCRM key", "type": "string", "fieldType": "text",
+        "groupName": "companyinformation", "hasUniqueValue": True,
+    }  # fmt: skip
+    headers = {"Authorization": "Bearer sandbox-token"}
+    async with aiohttp.ClientSession(headers=headers) as http:
+        async with http.post(f"{sandbox.url}/crm/v3/properties/companies", json=key) as answer:
+            assert answer.status == 201
+        inputs = [{"properties": {"name": k, "simcrm_key": k}} for k in companies[:20]]
+        inputs += [{"properties": {"email": model.contact(i)["email"]}} for i in range(0, 40, 2)]
+        for path, chunk in (("companies", inputs[:20]), ("contacts", inputs[20:])):
+            url = f"{sandbox.url}/crm/v3/objects/{path}/batch/create"
+            async with http.post(url, json={"inputs": chunk}) as answer:
+                assert answer.status == 201, await answer.text()
+    settings = runtime_settings(sandbox, HUBSPOT_SEARCH_LAG_MS=200)
+    running = await start_engine(settings, redis_url, database_file)
+    try:
+        done = await wait_for_status(runtime_store, row.id, SimulationStatus.COMPLETED, 120)
+    finally:
+        with contextlib.suppress(Exception):
+            await running.stop()
+    dead = await Queue(redis, settings.queue_config()).dead_letters.entries(str(row.id), limit=100)
+    assert [(e.job.id, e.error) for e in dead] == []
+    stored = stored_keys(sandbox)
+    assert {k for k, n in stored[ObjectType.COMPANY].items() if n > 1} == set()
+    assert set(stored[ObjectType.COMPANY]) == set(companies)
+    emails = [o.properties.get("email") for o in sandbox.objects(ObjectType.CONTACT)]
+    assert len(emails) == len(set(emails)) == done.total_records

@@ -1,10 +1,12 @@
-"""Progressions only move forward: a replayed contact create or an earlier lifecycle step never
-sends a contact's lifecycle stage backwards (HubSpot refuses that)."""
+"""What a run will not do to an account: send a contact's lifecycle stage backwards (HubSpot
+refuses that) when a contact create or an earlier lifecycle step is replayed, or create
+companies in an account whose ``simcrm_key`` cannot keep them from doubling."""
 
 from __future__ import annotations
 
 import contextlib
 
+import aiohttp
 from redis.asyncio import Redis
 
 from core.keys import DEFAULT_KEY_PREFIX
@@ -73,3 +75,30 @@ async def test_replayed_steps_never_move_a_contact_back(
             await running.stop()
     assert stage() == reached
     assert await redis.hget(keys.ids, f"{row.id}:contact:{index}") is not None
+
+
+async def test_an_account_with_a_non_unique_simcrm_key_fails_the_run(
+    sandbox: Sandbox, runtime_store: Store, database_file: str, redis_url: str
+) -> None:
+    """A ``simcrm_key`` on companies that someone defined without a unique value (after the
+    simulation started): the run fails, its reason naming the type and the property, rather
+    than create companies it could not keep from doubling."""
+    headers = {"Authorization": "Bearer sandbox-token"}
+    definition = {
+        "name": "simcrm_key", "label": "Key", "type": "string", "fieldType": "text",
+        "groupName": "companyinformation", "hasUniqueValue": False,
+    }  # fmt: skip
+    async with (
+        aiohttp.ClientSession(headers=headers) as http,
+        http.post(f"{sandbox.url}/crm/v3/properties/companies", json=definition) as response,
+    ):
+        assert response.status == 201
+    row = await create_simulation(runtime_store, total_records=20)
+    running = await start_engine(runtime_settings(sandbox), redis_url, database_file)
+    try:
+        failed = await wait_for_status(runtime_store, row.id, SimulationStatus.FAILED, 60)
+    finally:
+        with contextlib.suppress(Exception):
+            await running.stop()
+    assert "companies property 'simcrm_key'" in (failed.status_reason or "")
+    assert not [o for o in sandbox.objects(ObjectType.COMPANY) if not o.archived]

@@ -99,7 +99,8 @@ async def test_a_stored_token_is_used_before_the_global_one(
     store: Store, owner: User, sandbox_factory: SandboxFactory, clients: dict[str, HubSpotTransport]
 ) -> None:
     """With both a stored token and HUBSPOT_API_TOKEN, a `hubspot` simulation uses the stored
-    token (the CRM accepts only it) and the portal id stored beside it, without a look-up."""
+    token (the CRM accepts only it) and the portal id stored beside it; the only call made is
+    one read of the account's details (its time zone sets when its daily limit resets)."""
     crm = await sandbox_factory(tokens=(STORED,))
     hubspot = await connect(clients, "hubspot", crm.url)
     resolver = portals(
@@ -113,7 +114,9 @@ async def test_a_stored_token_is_used_before_the_global_one(
     row = await simulation(store, owner, "hubspot")
     target = await resolver.target(row)
     assert target.portal_id == "4242"
-    assert crm.stats().requests == 0
+    assert crm.stats().requests == 1
+    await resolver.target(row)
+    assert crm.stats().requests == 1
     assert await target.portal.read(ObjectType.CONTACT, "1") is None  # the token is accepted
     with pytest.raises(AuthFailed):  # as only the stored one is
         await PortalClient(hubspot, "4242", SecretStr(LEGACY)).read(ObjectType.CONTACT, "1")

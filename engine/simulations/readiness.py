@@ -1,0 +1,128 @@
+"""Whether a HubSpot account can take a simulation, checked when it starts.
+
+Everything the scenario will write must exist in the account, or objects would be refused one
+by one for hours: the lifecycle stages among the options of the contacts' ``lifecyclestage``,
+in the account's order (HubSpot refuses a stage that moves back, so the scenario's progression
+must run forward there), the deal pipeline with every deal stage, won and lost stage, the ticket
+pipeline with its stage, and no ``simcrm_key`` defined without a unique value where SimCRM needs
+it unique. Every problem is named in one :class:`~engine.simulations.errors.PortalNotReady`;
+when there is none, SimCRM's own properties are created (in their ``simcrm`` group, ``simcrm_key``
+unique where it must be) before the first object is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from engine.crm import ObjectType, Pipeline, PortalClient, UnusableProperty
+from engine.crm.objects import simcrm_properties
+from engine.crm.portal import check_unique_properties
+from engine.model import WRITES, ActivityType, Scenario
+from engine.model.engagements import TICKET_PIPELINE, TICKET_STAGE
+
+LIFECYCLE = "lifecyclestage"
+
+
+def written_types(scenario: Scenario) -> list[ObjectType]:
+    """The object types a simulation of ``scenario`` creates: contacts, and its activities'."""
+    types = [ObjectType.CONTACT]
+    for kind in ActivityType:
+        write = WRITES[kind]
+        wanted = write.operation == "create" and scenario.rule(kind) is not None
+        if wanted and write.object_type not in types:
+            types.append(write.object_type)
+    return types
+
+
+async def portal_problems(portal: PortalClient, scenario: Scenario) -> list[str]:
+    """What the account lacks for ``scenario``, one sentence each (empty: it can take it)."""
+    problems: list[str] = []
+    definitions: dict[ObjectType, Mapping[str, Mapping[str, Any]]] = {}
+    for object_type in written_types(scenario):
+        definitions[object_type] = await portal.properties(object_type)
+        try:
+            check_unique_properties(
+                object_type, simcrm_properties(object_type), definitions[object_type]
+            )
+        except UnusableProperty as exc:
+            problems.append(exc.message)
+    problems += _lifecycle_problems(definitions[ObjectType.CONTACT].get(LIFECYCLE), scenario)
+    deals = scenario.deals
+    if scenario.has_deals:
+        stages = [*deals.stages, deals.won_stage, deals.lost_stage]
+        problems += _pipeline_problems(
+            await portal.pipelines(ObjectType.DEAL), "deal", deals.pipeline, stages,
+            "the scenario's deals.pipeline", "deals.stages, won_stage and lost_stage",
+        )  # fmt: skip
+    if scenario.rule(ActivityType.TICKET) is not None:
+        problems += _pipeline_problems(
+            await portal.pipelines(ObjectType.TICKET), "ticket", TICKET_PIPELINE, [TICKET_STAGE],
+            "tickets are created in the default ticket pipeline", "its first stage",
+        )  # fmt: skip
+    return problems
+
+
+async def prepare_portal(portal: PortalClient, scenario: Scenario) -> None:
+    """Create SimCRM's properties on every type ``scenario`` writes (once per transport)."""
+    for object_type in written_types(scenario):
+        await portal.ensure_simcrm_properties(object_type)
+
+
+def _lifecycle_problems(definition: Mapping[str, Any] | None, scenario: Scenario) -> list[str]:
+    wanted = scenario.lifecycle.stages
+    if definition is None:
+        return [f"the account's contacts have no '{LIFECYCLE}' property"]
+    options = sorted(
+        (o for o in definition.get("options") or () if isinstance(o, Mapping)),
+        key=lambda o: (_number(o.get("displayOrder")), str(o.get("value"))),
+    )
+    order = {str(o.get("value")): rank for rank, o in enumerate(options)}
+    missing = [stage for stage in wanted if stage not in order]
+    if missing:
+        return [
+            f"the contacts' '{LIFECYCLE}' has no option {_names(missing)} "
+            f"(the scenario's lifecycle.stages); the account has {_names(list(order))}"
+        ]
+    ranks = [order[stage] for stage in wanted]
+    if ranks != sorted(ranks):
+        return [
+            f"the scenario's lifecycle.stages {_names(wanted)} do not follow the account's "
+            f"order of '{LIFECYCLE}' ({_names(list(order))}): a contact would be moved back"
+        ]
+    return []
+
+
+def _pipeline_problems(
+    pipelines: Sequence[Pipeline],
+    noun: str,
+    pipeline_id: str,
+    stages: Sequence[str],
+    pipeline_source: str,
+    stage_source: str,
+) -> list[str]:
+    found = next((p for p in pipelines if p.id == pipeline_id), None)
+    if found is None:
+        have = _names([p.id for p in pipelines])
+        return [
+            f"the account has no {noun} pipeline '{pipeline_id}' ({pipeline_source}); it has {have}"
+        ]
+    ids = [stage.id for stage in found.stages]
+    missing = [stage for stage in dict.fromkeys(stages) if stage not in ids]
+    if missing:
+        return [
+            f"the account's {noun} pipeline '{pipeline_id}' has no stage {_names(missing)} "
+            f"({stage_source}); it has {_names(ids)}"
+        ]
+    return []
+
+
+def _names(values: Sequence[str]) -> str:
+    return ", ".join(f"'{value}'" for value in values) if values else "none"
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
