@@ -26,7 +26,7 @@ HubSpot has no idempotency key, so every create follows the same rules:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -77,6 +77,7 @@ class _Batch:
     jobs: Sequence[Job]
     tally: Tally
     outcomes: dict[int, Outcome]
+    recorded: list[int] = field(default_factory=list)  # positions done with their id recorded
 
     @property
     def object_type(self) -> ObjectType:
@@ -115,21 +116,21 @@ class Creates:
         self, job_type: str, known: Known, target: Target, jobs: Sequence[Job], tally: Tally
     ) -> list[Outcome]:
         batch = _Batch(known, target, job_type, jobs, tally, {})
-        recorded: list[int] = []
         try:
-            recorded = await self._send(batch)
+            await self._send(batch)
         except UnusableProperty:
             raise  # the account cannot take the simulation: it fails (see handlers)
         except (CrmError, Throttled) as exc:
             for position, job in enumerate(jobs):
                 if position not in batch.outcomes:
                     batch.outcomes[position] = self._ctx.outcomes.of_error(job, tally, exc)
-        if recorded and self._on_recorded is not None and job_type == CONTACT:
-            await self._on_recorded(known, [jobs[p] for p in sorted(recorded)])
+        # Also after a failure midway: contacts recorded before it must get their plans.
+        if batch.recorded and self._on_recorded is not None and job_type == CONTACT:
+            await self._on_recorded(known, [jobs[p] for p in sorted(batch.recorded)])
         return [batch.outcomes[position] for position in range(len(jobs))]
 
-    async def _send(self, batch: _Batch) -> list[int]:
-        """Settle every job of ``batch``; returns the positions whose object is recorded."""
+    async def _send(self, batch: _Batch) -> None:
+        """Settle every job of ``batch``."""
         await batch.target.portal.ensure_simcrm_properties(batch.object_type)
         jobs, tally, ctx = batch.jobs, batch.tally, self._ctx
         parents = [self._parents(batch, job) for job in jobs]
@@ -142,14 +143,13 @@ class Creates:
         parent_raw = dict(zip(wanted, recorded[len(jobs) :], strict=True))
         unrecorded = [key for key, raw in parent_raw.items() if raw is None]
         live = await ctx.queue.live_ids(str(batch.known.id), unrecorded)
-        done: list[int] = []
         uncertain: list[int] = []
         to_send: list[int] = []
         for position, job in enumerate(jobs):
             waiting_for = _missing_parent(parents[position], parent_raw, live)
             if recorded_id(recorded[position]) is not None:
                 batch.outcomes[position] = ctx.outcomes.done(job, tally)
-                done.append(position)
+                batch.recorded.append(position)
             elif waiting_for is ObjectType.CONTACT:
                 batch.outcomes[position] = ctx.outcomes.failed(
                     job, tally, ErrorCategory.NOT_FOUND, "the record's contact has no recorded id",
@@ -162,12 +162,9 @@ class Creates:
             else:
                 to_send.append(position)
         if uncertain:
-            found, again = await self._resolve_uncertain(batch, uncertain, marks)
-            done += found
-            to_send += again
+            to_send += await self._resolve_uncertain(batch, uncertain, marks)
         if to_send:
-            done += await self._create(batch, to_send, parents, parent_raw, again=True)
-        return done
+            await self._create(batch, to_send, parents, parent_raw, again=True)
 
     @staticmethod
     def _parents(batch: _Batch, job: Job) -> dict[ObjectType, str]:
@@ -178,9 +175,9 @@ class Creates:
 
     async def _resolve_uncertain(
         self, batch: _Batch, positions: Sequence[int], marks: Sequence[Any]
-    ) -> tuple[list[int], list[int]]:
-        """Settle jobs whose earlier create may have gone through: those found (recorded), and
-        those that are certainly absent, to create again. The rest wait out the search lag."""
+    ) -> list[int]:
+        """Settle jobs whose earlier create may have gone through: those found are recorded;
+        returns those certainly absent, to create again. The rest wait out the search lag."""
         ctx = self._ctx
         now = ctx.clock.now_ms()
         lag = ctx.search_lag_ms
@@ -199,11 +196,11 @@ class Creates:
         if seen:
             await ctx.redis.hset(batch.known.keys.uncertain, mapping=seen)
         if not to_look_up:
-            return [], []
+            return []
         found = await self._record_found(batch, to_look_up)
         if found:
             log.info("uncertain_creates_found", sim_id=batch.known.id, count=len(found))
-        return found, [p for p in to_look_up if p not in found]
+        return [p for p in to_look_up if p not in found]
 
     async def _look_up(self, batch: _Batch, positions: Sequence[int]) -> dict[int, str]:
         """The CRM ids of the objects of ``positions`` that exist, by position."""
@@ -234,6 +231,7 @@ class Creates:
         await self._ctx.redis.hdel(batch.known.keys.uncertain, *ids)
         for position in found:
             batch.outcomes[position] = self._ctx.outcomes.done(batch.jobs[position], batch.tally)
+        batch.recorded += found
         return list(found)
 
     async def _create(
@@ -244,9 +242,9 @@ class Creates:
         parent_raw: Mapping[str, Any],
         *,
         again: bool,
-    ) -> list[int]:
-        """Send one batch create for ``positions`` and settle each; returns those recorded.
-        ``again``: a refused batch whose existing objects are found is sent once more."""
+    ) -> None:
+        """Send one batch create for ``positions`` and settle each. ``again``: a refused batch
+        whose existing objects are found is sent once more, without them."""
         known, jobs, ctx = batch.known, batch.jobs, self._ctx
         payloads = [
             (
@@ -278,12 +276,13 @@ class Creates:
             if isinstance(exc, CrmError) and exc.maybe_applied:
                 await self._unanswered(batch, positions)
                 log.info("create_unanswered", sim_id=known.id, jobs=len(positions), error=str(exc))
-                return []
+                return
             await ctx.redis.hdel(known.keys.uncertain, *job_ids)
             if batch.unique and isinstance(exc, ValidationFailed | Conflict):
-                return await self._refused(batch, positions, parents, parent_raw, again, exc)
+                await self._refused(batch, positions, parents, parent_raw, again, exc)
+                return
             raise
-        return await self._settle_items(batch, positions, items)
+        await self._settle_items(batch, positions, items)
 
     async def _unanswered(self, batch: _Batch, positions: Sequence[int]) -> None:
         """The creates of ``positions`` may have been applied: stamp their marks now, and have
@@ -305,21 +304,21 @@ class Creates:
         parent_raw: Mapping[str, Any],
         again: bool,
         error: CrmError,
-    ) -> list[int]:
+    ) -> None:
         """A whole batch create of unique-key objects was refused: read them back by key. When
         some exist (the likely reason), the others are sent once more without them."""
         found = await self._record_found(batch, positions)
         rest = [p for p in positions if p not in found]
         if found and rest and again:
-            return found + await self._create(batch, rest, parents, parent_raw, again=False)
+            await self._create(batch, rest, parents, parent_raw, again=False)
+            return
         for position in rest:
             job = batch.jobs[position]
             batch.outcomes[position] = self._ctx.outcomes.of_error(job, batch.tally, error)
-        return found
 
     async def _settle_items(
         self, batch: _Batch, positions: Sequence[int], items: Sequence[ItemResult]
-    ) -> list[int]:
+    ) -> None:
         """Outcomes from a create's items. Created objects are recorded before anything else can
         fail: a job settled as done must have its object's id recorded, or what depends on it
         would wait for it in vain. Refused unique-key objects are read back by key."""
@@ -341,6 +340,7 @@ class Creates:
             else:
                 batch.outcomes[position] = ctx.outcomes.of_item(job, batch.tally, item)
         await ctx.record(batch.known.keys, batch.job_type, recorded)
+        batch.recorded += done
         settled = [jobs[p].id for p in positions if p not in unanswered]
         if settled:
             await ctx.redis.hdel(batch.known.keys.uncertain, *settled)
@@ -348,12 +348,10 @@ class Creates:
             await self._unanswered(batch, unanswered)
         if refused:
             found = await self._record_found(batch, list(refused))
-            done += found
             for position, item in refused.items():
                 if position not in found:
                     job = jobs[position]
                     batch.outcomes[position] = ctx.outcomes.of_item(job, batch.tally, item)
-        return done
 
 
 def _parent_keys(

@@ -1,11 +1,12 @@
 """Lifecycle-stage and deal-stage progressions: updates of objects created earlier.
 
-A lifecycle step updates the record's contact, found by its email. A deal-stage step updates the
-record's deal by its recorded id: while the deal is not created yet and its job is live, the step
-waits (deferred, no attempt spent); when the deal will not exist (dead-lettered) the step is
-skipped. One object may have several steps due at once (a backfill makes all of them due): each
-call takes the earliest step of each object it holds and defers the later ones a moment to join
-the next call, so a call names an object once and stays full.
+A lifecycle step updates the record's contact, a deal-stage step the record's deal, each by its
+recorded CRM id (so every result is matched to its input by the id it names): while the object
+is not recorded yet and its job is live, the step waits (deferred, no attempt spent); when the
+object will not exist (dead-lettered) the step is skipped. One object may have several steps due
+at once (a backfill makes all of them due): each call takes the earliest step of each object it
+holds and defers the later ones a moment to join the next call, so a call names an object once
+and stays full.
 
 No object is moved backwards: each object's highest step sent is kept in ``{s<id>}:progress``
 (``lua/advance-1.lua``), and a step below it — a step replayed from the dead letters, or one that
@@ -45,12 +46,7 @@ class Updates:
     ) -> list[Outcome]:
         outcomes: dict[int, Outcome] = {}
         object_type = UPDATED_TYPES[kind]
-        if object_type is ObjectType.CONTACT:
-            id_property: str | None = "email"
-            names = {p: known.model.contact(index_of(job))["email"] for p, job in enumerate(jobs)}
-        else:
-            id_property = None
-            names = await self._deal_ids(known, jobs, tally, outcomes)
+        names = await self._object_ids(known, object_type, jobs, tally, outcomes)
         step: list[int] = []
         named: set[str] = set()
         for position in sorted(names, key=lambda p: int(jobs[p].data["o"])):
@@ -69,9 +65,7 @@ class Updates:
                 for p in step
             ]
             try:
-                result = await target.portal.batch_update(
-                    object_type, inputs, id_property=id_property
-                )
+                result = await target.portal.batch_update(object_type, inputs)
             except (CrmError, Throttled) as exc:
                 for position in step:
                     outcomes[position] = self._ctx.outcomes.of_error(jobs[position], tally, exc)
@@ -99,11 +93,7 @@ class Updates:
             return []
         pairs: list[str | int] = []
         for position in positions:
-            index = index_of(jobs[position])
-            if object_type is ObjectType.CONTACT:
-                pairs.append(object_key(known.id, CONTACT, index))
-            else:
-                pairs.append(object_key(known.id, ActivityType.DEAL.value, index, 0))
+            pairs.append(_object_key(known, object_type, jobs[position]))
             pairs.append(int(jobs[position].data["o"]))
         flags = await self._ctx.scripts.run("advance", [known.keys.progress], pairs)
         forward: list[int] = []
@@ -116,21 +106,34 @@ class Updates:
             log.info("stale_steps_skipped", sim_id=known.id, count=len(positions) - len(forward))
         return forward
 
-    async def _deal_ids(
-        self, known: Known, jobs: Sequence[Job], tally: Tally, outcomes: dict[int, Outcome]
+    async def _object_ids(
+        self,
+        known: Known,
+        object_type: ObjectType,
+        jobs: Sequence[Job],
+        tally: Tally,
+        outcomes: dict[int, Outcome],
     ) -> dict[int, str]:
-        """The recorded id of each job's deal; jobs whose deal is missing or absent are settled."""
-        keys = [object_key(known.id, ActivityType.DEAL.value, index_of(job), 0) for job in jobs]
+        """The recorded CRM id of each job's object (updated by id, so each result is matched by
+        the id it names); jobs whose object is missing or absent are settled."""
+        keys = [_object_key(known, object_type, job) for job in jobs]
         raw = await self._ctx.redis.hmget(known.keys.ids, keys)
         unrecorded = [key for key, value in zip(keys, raw, strict=True) if value is None]
         live = await self._ctx.queue.live_ids(str(known.id), unrecorded)
         names: dict[int, str] = {}
         for position, (job, key, value) in enumerate(zip(jobs, keys, raw, strict=True)):
-            deal_id = recorded_id(value)
-            if deal_id is not None:
-                names[position] = deal_id
+            object_id = recorded_id(value)
+            if object_id is not None:
+                names[position] = object_id
             elif key in live:
                 outcomes[position] = self._ctx.outcomes.defer(WAIT_FOR_PARENT_MS)
-            else:  # marked absent, or its job is gone: the deal will not exist
+            else:  # marked absent, or its job is gone: the object will not exist
                 outcomes[position] = self._ctx.outcomes.skipped(job, tally)
         return names
+
+
+def _object_key(known: Known, object_type: ObjectType, job: Job) -> str:
+    """The object key of the contact or deal a progression step applies to."""
+    if object_type is ObjectType.CONTACT:
+        return object_key(known.id, CONTACT, index_of(job))
+    return object_key(known.id, ActivityType.DEAL.value, index_of(job), 0)

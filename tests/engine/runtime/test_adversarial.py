@@ -1,7 +1,8 @@
-"""The engine against the twin's adversarial modes, all at once: writes committed and then
-answered 502/504/524 or never answered, a search index lagging a random 0.2–1.5 s, batch results
-shuffled and without their trace ids, unique-value refusals in HubSpot's other wordings, and a
-lifecycle stage moved backwards refused. Every planned object exists exactly once."""
+"""The engine against the twin's adversarial modes, one at a time and all at once: writes
+committed and then answered 502/504/524 or never answered, a search index lagging a random
+0.2–1.5 s, batch results shuffled and without their trace ids, unique-value refusals in HubSpot's
+other wordings, and a lifecycle stage moved backwards refused. Every planned object exists exactly
+once."""
 
 from __future__ import annotations
 
@@ -26,27 +27,39 @@ from tests.engine.runtime.harness import (
     wait_for_status,
 )
 
+LAGGING = {"search_lag_ms": 200, "search_lag_max_ms": 1_500}
+MODES: dict[str, dict[str, object]] = {
+    "applied-then-5xx": {"applied_error_rate": 0.15, **LAGGING},
+    "applied-then-timeout": {"applied_timeout_rate": 0.08, "applied_timeout_ms": 3_000, **LAGGING},
+    "all": {
+        "applied_error_rate": 0.08,
+        "applied_timeout_rate": 0.04,
+        "applied_timeout_ms": 3_000,
+        "shuffle_results": True,
+        "echo_trace_ids": False,
+        "duplicate_wordings": True,
+        "lifecycle_backwards": "refuse",
+        **LAGGING,
+    },
+}
+
 
 @pytest.mark.slow
-async def test_every_adversarial_mode_at_once_leaves_each_object_once(
-    sandbox: Sandbox, runtime_store: Store, database_file: str, redis_url: str, redis: Redis
+@pytest.mark.parametrize("mode", sorted(MODES))
+async def test_adversarial_modes_leave_each_object_once(
+    sandbox: Sandbox,
+    runtime_store: Store,
+    database_file: str,
+    redis_url: str,
+    redis: Redis,
+    mode: str,
 ) -> None:
-    """With 8 % of writes committed and then answered with a gateway error, 4 % committed and
-    never answered, search lagging up to HUBSPOT_SEARCH_LAG_MS, results shuffled without trace
-    ids and duplicate refusals worded otherwise, a backfill ends with every planned object of
-    every type exactly once, none missing and no dead letters."""
-    sandbox.reconfigure(
-        applied_error_rate=0.08,
-        applied_timeout_rate=0.04,
-        applied_timeout_ms=3_000,
-        search_lag_ms=200,
-        search_lag_max_ms=1_500,
-        shuffle_results=True,
-        echo_trace_ids=False,
-        duplicate_wordings=True,
-        lifecycle_backwards="refuse",
-        seed=5,
-    )
+    """Writes committed and then answered with a gateway error (502/504/524), or never answered;
+    or everything at once — 8 % and 4 % of those, search lagging up to HUBSPOT_SEARCH_LAG_MS,
+    results shuffled without trace ids, duplicate refusals worded otherwise, lifecycle stages
+    moved back refused: a backfill ends with every planned object of every type exactly once,
+    none missing and no dead letters."""
+    sandbox.reconfigure(**MODES[mode], seed=5)
     row = await create_simulation(runtime_store, total_records=1_000)
     settings = runtime_settings(
         sandbox,
