@@ -39,7 +39,7 @@ from api.errors import ApiError, DatabaseUnavailable, PayloadTooLarge
 from api.live import UNREACHABLE, open_client
 from api.openapi import build_document
 from api.plans import Models
-from api.routes import deadletters, health, me, progress, simulations, tokens
+from api.routes import deadletters, health, me, progress, simulations, tokens, verify
 from api.routing import Routes, json_response
 from api.throttle import CallLimiter
 from core.clock import Clock, SystemClock
@@ -62,6 +62,7 @@ ROUTE_TABLES: tuple[Routes, ...] = (
     simulations.routes,
     progress.routes,
     deadletters.routes,
+    verify.routes,
 )
 
 log = structlog.get_logger()

@@ -9,6 +9,14 @@ second and objects per request, the busiest 10 s the sandbox saw, 429s, duplicat
 CPU seconds per 1,000 objects, Redis's peak memory, and the batch calls by type and operation
 with their mean inputs per call. The original system sent one record per
 request: at the same tier its ceiling was 19 records/s, so the ratio to it is reported too.
+
+``--adversarial`` runs the sandbox with every adversarial mode on (writes applied and then
+answered with a gateway error or never answered, search lag drawn from 1–60 s, shuffled batch
+results without trace ids, other duplicate wordings) and the daemons waiting out that lag before a
+look-up. After the run, once the longest search lag has passed, the run is verified as
+``simcrm sim verify`` does it: duplicates and missing objects per type, counted by
+``simcrm_key`` in the sandbox through its search API. The figures then say how much of the
+ceiling survives correctness.
 """
 
 from __future__ import annotations
@@ -30,17 +38,21 @@ import orjson
 from redis.asyncio import Redis
 
 from bench.limits import start_sandbox_process
+from engine.crm import HubSpotTransport, PortalClient, check_token
 from engine.logs import configure_logging
 from engine.redis_endpoint import EmbeddedRedis
 from engine.runtime import metrics
 from engine.runtime.keys import SimKeys
 from engine.settings import Settings
 from engine.simulations import HubSpotTokens, Simulations
+from engine.simulations.verify import Verification, verify_simulation
+from limits import Limiter
 from schema.simulations import SimulationStatus
 from schema.store import Store
 
 TIER = 190
 ORIGINAL_RECORDS_PER_S = TIER / 10  # one record per request
+ADVERSARIAL_LAG_MS = 60_000  # the longest search lag `simcrm sandbox --adversarial` draws
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -54,8 +66,43 @@ async def _stats(http: aiohttp.ClientSession, url: str) -> dict[str, Any]:
         return data
 
 
-async def run(records: int, daemons: int, redis_url: str, timeout_s: float) -> dict[str, Any]:
-    sandbox, sandbox_url = await start_sandbox_process(TIER)
+async def _verify(
+    settings: Settings, sandbox_url: str, store: Store, sim_id: int, redis: Redis
+) -> Verification:
+    """The run counted in the sandbox by key, searching at the account's own pace."""
+    limiter = Limiter(redis, settings.limits.config())
+    await limiter.load()
+    token = settings.runtime.sandbox_token
+    async with HubSpotTransport(sandbox_url, limiter=limiter, wait_for_limits=True) as transport:
+        details = await check_token(transport, token)
+        portal = PortalClient(transport, details.portal_id, token)
+        row = await store.simulations.get(sim_id)
+        keys = SimKeys(sim_id, settings.redis.key_prefix)
+        return await verify_simulation(row, portal, redis, keys)
+
+
+def _verified(result: Verification | None) -> dict[str, Any]:
+    if result is None:
+        return {}
+    return {
+        "verify_duplicates": result.duplicates,
+        "verify_missing": result.missing,
+        "verify_by_type": {
+            t.object_type.path: {
+                "in_crm": t.in_crm,
+                "duplicates": t.duplicates,
+                "missing": t.missing,
+            }
+            for t in result.types
+        },
+    }
+
+
+async def run(
+    records: int, daemons: int, redis_url: str, timeout_s: float, *, adversarial: bool = False
+) -> dict[str, Any]:
+    extra = ("--adversarial", "--seed", "7") if adversarial else ()
+    sandbox, sandbox_url = await start_sandbox_process(TIER, *extra)
     redis = Redis.from_url(redis_url)
     await redis.flushdb()
     await redis.config_resetstat()
@@ -70,6 +117,8 @@ async def run(records: int, daemons: int, redis_url: str, timeout_s: float) -> d
         "HUBSPOT_DAILY_LIMIT": "0",
         "LOG_LEVEL": "warning",
     }
+    if adversarial:  # a look-up must wait out the longest lag before it may conclude "absent"
+        env["HUBSPOT_SEARCH_LAG_MS"] = str(ADVERSARIAL_LAG_MS)
     processes: list[asyncio.subprocess.Process] = []
     try:
         async with Store.open(database_url, require_schema=False) as store:
@@ -104,13 +153,16 @@ async def run(records: int, daemons: int, redis_url: str, timeout_s: float) -> d
             prefix = Settings.from_env(env).redis.key_prefix  # the daemons' prefix
             counts = await metrics.read(redis, SimKeys(sim.id, prefix))
             memory = await redis.info("memory")
+            checked = None
+            if adversarial:  # stop the daemons, let the lag pass, then count by key
+                await _stop(processes)
+                await asyncio.sleep(ADVERSARIAL_LAG_MS / 1000)
+                settings = Settings.from_env(env)
+                checked = await _verify(settings, sandbox_url, store, sim.id, redis)
         async with aiohttp.ClientSession() as http:
             stats = await _stats(http, sandbox_url)
     finally:
-        for process in processes:
-            if process.returncode is None:
-                process.terminate()
-                await process.wait()
+        await _stop(processes)
         sandbox.terminate()
         await sandbox.wait()
         await redis.aclose()
@@ -120,6 +172,7 @@ async def run(records: int, daemons: int, redis_url: str, timeout_s: float) -> d
     requests = int(stats["requests"])
     rate = written / elapsed
     return {
+        "adversarial": adversarial,
         "daemons": daemons,
         "records": records,
         "objects_written": written,
@@ -133,6 +186,7 @@ async def run(records: int, daemons: int, redis_url: str, timeout_s: float) -> d
         "limit_10s": TIER,
         "rate_limited_429": stats["rate_limited_total"],
         "duplicates": sum(stats["duplicates"].values()),
+        **_verified(checked),
         "dead_letters": sum(by.get("dead", 0) for by in counts.values()),
         "cpu_s_per_1000_objects": round(cpu / written * 1000, 3),
         "redis_peak_memory_mb": round(int(memory["used_memory_peak"]) / 2**20, 1),
@@ -142,6 +196,13 @@ async def run(records: int, daemons: int, redis_url: str, timeout_s: float) -> d
             for call, by in stats["batches"].items()
         },
     }
+
+
+async def _stop(processes: Sequence[asyncio.subprocess.Process]) -> None:
+    for process in processes:
+        if process.returncode is None:
+            process.terminate()
+            await process.wait()
 
 
 def _versions() -> dict[str, str]:
@@ -159,12 +220,18 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--records", type=int, default=50_000, help="contacts to backfill")
     parser.add_argument("--daemons", default="1,2", help="daemon counts to run, e.g. 1,2")
     parser.add_argument("--timeout", type=float, default=1_800, help="seconds per run at most")
+    parser.add_argument(
+        "--adversarial",
+        action="store_true",
+        help="the sandbox's adversarial modes on; the run verified by key afterwards",
+    )
     args = parser.parse_args(argv)
     configure_logging("warning")
     with ExitStack() as stack:
         url = stack.enter_context(EmbeddedRedis()).url
         for daemons in (int(d) for d in args.daemons.split(",") if d):
-            result = {**asyncio.run(run(args.records, daemons, url, args.timeout)), **_versions()}
+            outcome = run(args.records, daemons, url, args.timeout, adversarial=args.adversarial)
+            result = {**asyncio.run(outcome), **_versions()}
             if args.json:
                 print(orjson.dumps(result).decode(), flush=True)
             else:
@@ -173,7 +240,14 @@ def main(argv: Sequence[str]) -> int:
                     f"({result['fraction_of_ceiling']:.0%} of the ceiling), "
                     f"{result['objects_per_request']} per request, "
                     f"peak {result['peak_requests_10s']}/{TIER}, "
-                    f"{result['rate_limited_429']} × 429, {result['duplicates']} duplicates",
+                    f"{result['rate_limited_429']} × 429, {result['duplicates']} duplicates, "
+                    f"{result['dead_letters']} dead letters"
+                    + (
+                        f"; verified: {result['verify_duplicates']} duplicates, "
+                        f"{result['verify_missing']} missing"
+                        if args.adversarial
+                        else ""
+                    ),
                     flush=True,
                 )
     return 0

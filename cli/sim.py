@@ -37,7 +37,7 @@ def register(subparsers: Any) -> None:
         description=(
             "Work with simulations: plan (the dry run, no server needed) and, through the API "
             "(SIMCRM_API_URL, SIMCRM_API_KEY), create, list, show, start, pause, resume, cancel, "
-            "watch, and (boss) dlq and replay."
+            "watch, verify, and (boss) dlq and replay."
         ),
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)

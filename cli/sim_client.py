@@ -1,4 +1,4 @@
-"""``simcrm sim create|list|show|start|pause|resume|cancel|watch|dlq|replay``: a client of the API.
+"""``simcrm sim create|list|show|start|pause|resume|cancel|watch|verify|dlq|replay``: API calls.
 
 It talks to SIMCRM_API_URL (default http://127.0.0.1:8080) with SIMCRM_API_KEY, and prints what
 the API answers: a table, or JSON with ``--json``. An error answer is printed as one line naming
@@ -16,6 +16,7 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
+from cli import sim_verify
 from cli.api_client import ApiClient, ApiFailure
 from cli.sim_definition import add_definition_flags, definition_from_args
 from cli.sim_watch import watch
@@ -99,6 +100,7 @@ def register_actions(actions: Any) -> None:
     replay.add_argument("--full-retry", action="store_true", help="give replayed jobs every retry")
     replay.add_argument("--execute", action="store_true", help="replay for real")
     _common(replay, run_replay)
+    sim_verify.register(actions, _common)
 
 
 def _common(parser: argparse.ArgumentParser, action: Action) -> None:

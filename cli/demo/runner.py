@@ -26,12 +26,14 @@ from rich.console import Console
 from api.app import create_app
 from api.protocol import ApiRunner
 from cli.demo.view import LiveProgress, Summary, render_summary
+from engine.crm import CrmError, HubSpotTransport, PortalClient
 from engine.redis_endpoint import RedisEndpoint, connect_redis, redis_endpoint
 from engine.runtime import metrics
 from engine.runtime.engine import Engine
 from engine.runtime.keys import SimKeys
 from engine.settings import Settings
 from engine.simulations import Simulations
+from engine.simulations.verify import Verification, verify_simulation
 from sandbox import Sandbox, SandboxConfig
 from schema.simulations import SimulationStatus
 from schema.store import Store
@@ -110,13 +112,17 @@ async def _run(
                     engine.request_stop()
                     await runner
                 elapsed = time.monotonic() - started
-                summary = await _summary(engine, sandbox, sim.id, status, elapsed, url, api_key)
+                checked = await _verify(engine, store, sandbox, sim.id)
+                summary = await _summary(
+                    engine, sandbox, sim.id, status, elapsed, url, api_key, checked
+                )
             render_summary(console, summary)
             if options.serve:
                 console.print("\nThe dashboard stays up; press Ctrl-C to stop.")
                 await asyncio.Event().wait()
     duplicates = sum(summary.duplicates.values())
-    return 0 if status is SimulationStatus.COMPLETED and duplicates == 0 else 1
+    clean = duplicates == 0 and summary.missing == 0
+    return 0 if status is SimulationStatus.COMPLETED and clean else 1
 
 
 def _definition(options: DemoOptions) -> dict[str, Any]:
@@ -152,6 +158,23 @@ async def _watch(
             await asyncio.sleep(POLL_S)
 
 
+async def _verify(
+    engine: Engine, store: Store, sandbox: Sandbox, sim_id: int
+) -> Verification | None:
+    """The run counted in the sandbox by key, as ``simcrm sim verify`` counts it (after the
+    search lag, so the last writes are seen); None when the sandbox could not be searched."""
+    await asyncio.sleep(sandbox.config.search_lag_ms / 1000 + 0.2)
+    row = await store.simulations.get(sim_id)
+    keys = SimKeys(sim_id, engine.settings.redis.key_prefix)
+    async with HubSpotTransport(sandbox.url) as transport:
+        token = engine.settings.runtime.sandbox_token
+        portal = PortalClient(transport, sandbox.config.portal_id, token)
+        try:
+            return await verify_simulation(row, portal, engine.redis, keys)
+        except CrmError:
+            return None
+
+
 async def _summary(
     engine: Engine,
     sandbox: Sandbox,
@@ -160,14 +183,22 @@ async def _summary(
     elapsed: float,
     url: str,
     api_key: str,
+    checked: Verification | None,
 ) -> Summary:
     stats = sandbox.stats()
     keys = SimKeys(sim_id, engine.settings.redis.key_prefix)
     dead = await engine.queue.dead_letters.scope(str(sim_id))
+    stored, duplicates, missing = dict(stats.objects), dict(stats.duplicates), 0
+    if checked is not None:  # counted by key in the CRM, as a user's own check would
+        stored = {t.object_type.path: t.in_crm for t in checked.types}
+        duplicates = {t.object_type.path: t.duplicates for t in checked.types}
+        missing = checked.missing
     return Summary(
         counts=await metrics.read(engine.redis, keys),
-        stored=stats.objects,
-        duplicates=stats.duplicates,
+        stored=stored,
+        duplicates=duplicates,
+        missing=missing,
+        verified=checked is not None,
         rate_limited=stats.rate_limited_total,
         dead_letters=dead.total,
         requests=stats.requests,

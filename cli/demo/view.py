@@ -62,6 +62,8 @@ class Summary:
     counts: Counts
     stored: Mapping[str, int]
     duplicates: Mapping[str, int]
+    missing: int
+    verified: bool  # stored, duplicates and missing counted by key in the CRM (verify)
     rate_limited: int
     dead_letters: int
     requests: int
@@ -110,13 +112,15 @@ def render_summary(console: Console, summary: Summary) -> None:
         )
     console.print(table)
     rate = summary.written / summary.elapsed_s if summary.elapsed_s else 0.0
+    source = " (verified in the CRM by key)" if summary.verified else " (sandbox count)"
     lines = [
         f"elapsed            {summary.elapsed_s:.1f} s",
         f"objects written    {summary.written:,} ({rate:,.0f}/s) in {summary.requests:,} requests",
         f"busiest 10 s       {summary.peak_10s} requests (limit {summary.limit_10s})",
         f"429s met           {summary.rate_limited}",
         f"dead letters       {summary.dead_letters}",
-        f"duplicates         {sum(summary.duplicates.values())}",
+        f"duplicates         {sum(summary.duplicates.values())}{source}",
+        f"missing            {summary.missing}{source}",
         f"dashboard          {summary.dashboard_url}",
         f"API key            {summary.api_key}",
     ]

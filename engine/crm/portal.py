@@ -324,7 +324,12 @@ class PortalClient:
         names = list(properties)
         if id_property and id_property not in names:
             names.append(id_property)
-        body: dict[str, Any] = {"inputs": [{"id": i} for i in ids], "properties": names}
+        # propertiesWithHistory is required by HubSpot's schema for this call (empty: none).
+        body: dict[str, Any] = {
+            "inputs": [{"id": i} for i in ids],
+            "properties": names,
+            "propertiesWithHistory": [],
+        }
         if id_property:
             body["idProperty"] = id_property
         answer = await self._send(

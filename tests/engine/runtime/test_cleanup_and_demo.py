@@ -87,11 +87,13 @@ async def test_cleanup_refuses_a_simulation_that_has_not_ended(
 
 
 async def test_demo_runs_end_to_end(redis_url: str, tmp_path: Path) -> None:
-    """`simcrm demo` completes a small simulation and reports zero duplicates (exit 0)."""
+    """`simcrm demo` completes a small simulation and reports zero duplicates and nothing
+    missing, counted by key in the CRM as `simcrm sim verify` counts them (exit 0)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "DATABASE_"))}
     env.update({"REDIS_URL": redis_url, "COLUMNS": "120"})
     code, out = await simcrm("demo", "--records", "150", "--tier", "250", "--port", "0", env=env)
     assert code == 0, out
     assert "Simulation completed" in out
-    assert "duplicates         0" in out
+    assert "duplicates         0 (verified in the CRM by key)" in out
+    assert "missing            0 (verified in the CRM by key)" in out
     assert "dashboard          http://127.0.0.1:" in out
