@@ -176,6 +176,7 @@ class Engine:
             search_lag_ms=settings.hubspot.search_lag_ms,
         )
         handlers = Handlers(context, registry=self.registry, planner=planner)
+        self._handlers = handlers
         table: Mapping[str, Handler] = handlers.table()
         if settings.observability.prometheus:
             telemetry = JobTelemetry(
@@ -200,6 +201,7 @@ class Engine:
             await self._control_loop()
         finally:
             await self.worker.stop()
+            self._handlers.stop()
             await self._flush_all()
             log.info("engine_stopped")
 
