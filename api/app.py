@@ -18,6 +18,7 @@ from api.appkeys import (
     CLOCK,
     CLOCKS,
     HUBSPOT,
+    KEY_EPOCH,
     LIMITER,
     MODELS,
     PORTALS,
@@ -34,10 +35,11 @@ from api.appkeys import (
 from api.auth import user_cache
 from api.cache import TtlCache
 from api.errors import ApiError, PayloadTooLarge
+from api.keyring import KeyEpoch
 from api.live import UNREACHABLE, open_client
 from api.openapi import build_document
 from api.plans import Models
-from api.routes import deadletters, health, me, progress, simulations, tokens
+from api.routes import admin, deadletters, health, me, progress, simulations, tokens
 from api.routing import Routes, json_response
 from api.throttle import CallLimiter
 from core.clock import Clock, SystemClock
@@ -58,6 +60,7 @@ ROUTE_TABLES: tuple[Routes, ...] = (
     simulations.routes,
     progress.routes,
     deadletters.routes,
+    admin.routes,
 )
 
 log = structlog.get_logger()
@@ -130,6 +133,7 @@ def create_app(
         app[REDIS] = client
         app[QUEUE] = Queue(client, settings.queue_config(), policies=settings.retries.policies())
         app[LIMITER] = Limiter(client, settings.limits.config(), clock=now)
+        app[KEY_EPOCH] = KeyEpoch(client, settings.redis.key_prefix)
         replay_scripts = Scripts(client, lua_folder("api"))
         app[REPLAY_LIMITER] = CallLimiter(
             replay_scripts, clock=now, key_prefix=settings.redis.key_prefix

@@ -3,7 +3,9 @@
 Only the key's SHA-256 is looked up (an index hit); the stored hash is compared in constant time.
 A key found is remembered by its digest for a few seconds (:data:`USER_CACHE_S`), so a client
 polling several times a second does not cost a database read per request; unknown keys are never
-remembered. The key itself is never kept, logged or put in an error message.
+remembered. What is remembered is tied to the auth epoch (:mod:`api.keyring`): a key rotated or
+revoked, or a user disabled, anywhere, stops working on the next request. A disabled user's keys
+do not authenticate. The key itself is never kept, logged or put in an error message.
 """
 
 from __future__ import annotations
@@ -12,20 +14,23 @@ from aiohttp import web
 
 from api.cache import TtlCache
 from api.errors import Unauthorized
+from api.keyring import KeyEpoch
 from schema.crypto import hash_api_key
 from schema.store import Store
 from schema.users import User
 
 USER_CACHE_S = 5.0
 
-UserCache = TtlCache[str, User]
+UserCache = TtlCache[tuple[str, int], User]
 
 
 def user_cache() -> UserCache:
     return TtlCache(USER_CACHE_S)
 
 
-async def authenticate(request: web.Request, store: Store, cache: UserCache) -> User:
+async def authenticate(
+    request: web.Request, store: Store, cache: UserCache, epoch: KeyEpoch | None = None
+) -> User:
     header = request.headers.get("Authorization", "")
     scheme, _, key = header.partition(" ")
     if not header:
@@ -33,7 +38,13 @@ async def authenticate(request: web.Request, store: Store, cache: UserCache) -> 
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthorized("the Authorization header must be 'Bearer <api key>'")
     secret = key.strip()
-    user = await cache.load(hash_api_key(secret), lambda: store.users.by_api_key(secret))
+    current = None if epoch is None else await epoch.current()
+    if current is None:  # no epoch to trust a remembered key by: ask the database
+        user = await store.users.by_api_key(secret)
+    else:
+        user = await cache.load(
+            (hash_api_key(secret), current), lambda: store.users.by_api_key(secret)
+        )
     if user is None:
         raise Unauthorized("the API key is not valid")
     return user
