@@ -7,6 +7,8 @@ that need Redis degrade as SPEC §7 describes (see :mod:`api.live`).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from importlib.metadata import version
 
@@ -138,15 +140,25 @@ def create_app(
         app[REPLAY_LIMITER] = CallLimiter(
             replay_scripts, clock=now, key_prefix=settings.redis.key_prefix
         )
-        # Scripts Redis refuses stop start-up; a Redis that is away is no reason to (calls use
-        # EVALSHA with an EVAL fallback, so scripts reach it once it is back).
+        # Scripts Redis refuses stop start-up, and so does a shard count other than the queue's;
+        # a Redis that is away is no reason to (calls use EVALSHA with an EVAL fallback, so
+        # scripts reach it once it is back).
+        membership = None
         try:
+            membership = await app[QUEUE].join("api")
             for scripts in (app[QUEUE].scripts, replay_scripts):
                 await scripts.load()
             await app[LIMITER].load()
         except UNREACHABLE as exc:
             log.warning("redis_scripts_not_loaded", error=type(exc).__name__)
+        renewing = None if membership is None else asyncio.create_task(membership.keep())
         yield
+        if renewing is not None and membership is not None:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+            with contextlib.suppress(*UNREACHABLE):
+                await membership.leave()
         await client.aclose()
 
     async def crm_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -22,6 +22,7 @@ from cli import (
     keys,
     limits,
     migrate,
+    queue,
     sandbox,
     serve,
     sim,
@@ -32,7 +33,21 @@ from engine.logs import configure_logging
 from engine.settings import SettingsError, load_settings
 from schema.errors import StoreError
 
-COMMANDS = (demo, migrate, users, keys, doctor, sim, sandbox, worker, cleanup, serve, dlq, limits)
+COMMANDS = (
+    demo,
+    migrate,
+    users,
+    keys,
+    doctor,
+    sim,
+    sandbox,
+    worker,
+    cleanup,
+    serve,
+    dlq,
+    limits,
+    queue,
+)
 
 EPILOG = """\
 Settings come from environment variables (DATABASE_URL, REDIS_URL, TOKEN_ENC_SECRET, …);

@@ -11,6 +11,7 @@ from engine.logs import configure_logging
 from engine.redis_endpoint import redis_endpoint
 from engine.runtime.engine import Engine
 from engine.settings import Settings, SettingsError, load_settings
+from streams.errors import ReshardInProgress, ShardCountMismatch
 
 DESCRIPTION = (
     "Run a SimCRM worker daemon: queue consumers for every shard, the delayed-job mover, "
@@ -26,8 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="number of queue shards (default: SIMCRM_QUEUE_SHARDS); every daemon and the API "
-        "must use the same number",
+        help="number of queue shards (default: SIMCRM_QUEUE_SHARDS); it must be the count stored "
+        "in Redis by the first process (a daemon refuses to start otherwise); `simcrm queue "
+        "reshard N` changes it",
     )
 
 
@@ -39,15 +41,20 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     if shards is not None:
         settings = settings.replace(SIMCRM_QUEUE_SHARDS=shards)
     with redis_endpoint(settings) as endpoint:
-        async with Engine(settings, redis_url=endpoint.url) as engine:
-            await engine.run_until_signal()
+        try:
+            async with Engine(settings, redis_url=endpoint.url) as engine:
+                await engine.run_until_signal()
+        except (ShardCountMismatch, ReshardInProgress) as exc:
+            print(f"simcrm: {exc}", file=sys.stderr)
+            return 2
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m engine``: parse the options, read the settings, run until a signal.
 
-    Exit codes as ``simcrm``'s: 0 stopped cleanly, 2 bad usage or settings.
+    Exit codes as ``simcrm``'s: 0 stopped cleanly, 2 bad usage or settings (a shard count other
+    than the queue's included).
     """
     parser = argparse.ArgumentParser(prog="python -m engine", description=DESCRIPTION)
     add_arguments(parser)

@@ -63,6 +63,12 @@ REFRESH_MS = 500
 PRESSURE_MS = 1_000
 
 
+async def cancel_task(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def due(now_ms: int, last_ms: int | None, every_ms: int) -> bool:
     """Whether a task run at ``last_ms`` (None: never) is due again at ``now_ms``; a clock that
     stepped back (the wall clock being corrected) makes it due rather than wait for the step."""
@@ -137,15 +143,19 @@ class Engine:
             key_prefix=settings.redis.key_prefix,
             clock=clock,
         )
-        self.queue = await stack.enter_async_context(
-            Queue(
-                self.redis,
-                self.queue_config,
-                policies=settings.retries.policies(),
-                default_policy=settings.retries.default_policy,
-                clock=clock,
-            )
+        queue = Queue(
+            self.redis,
+            self.queue_config,
+            policies=settings.retries.policies(),
+            default_policy=settings.retries.default_policy,
+            clock=clock,
         )
+        # Before anything touches a shard: the shard count must be the queue's (SPEC §4).
+        self.membership = await queue.join("daemon")
+        stack.push_async_callback(self.membership.leave)
+        renewing = asyncio.create_task(self.membership.keep())
+        stack.push_async_callback(cancel_task, renewing)
+        self.queue = await stack.enter_async_context(queue)
         scripts = Scripts(self.redis, lua_folder("engine.runtime"))
         await scripts.load()
         self.expander = Expander(
