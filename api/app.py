@@ -151,6 +151,9 @@ def create_app(
             await app[LIMITER].load()
         except UNREACHABLE as exc:
             log.warning("redis_scripts_not_loaded", error=type(exc).__name__)
+        except BaseException:
+            await client.aclose()
+            raise
         renewing = None if membership is None else asyncio.create_task(membership.keep())
         yield
         if renewing is not None and membership is not None:

@@ -25,7 +25,7 @@ from typing import Any
 
 import structlog
 
-from core.clock import Clock, SystemClock
+from core.clock import ManualClock
 from core.lua import Scripts, lua_folder
 from streams.config import QueueConfig
 from streams.consumer import ensure_groups
@@ -71,8 +71,9 @@ class _Mover:
         self.span = max(source, target)  # shards that may hold anything, mid-move included
         self.any = QueueKeys(self.span, config.prefix)
         self.scripts = Scripts(client, lua_folder("streams"))
-        self.clock: Clock = SystemClock()
-        context = QueueContext(client, self.new, self.scripts, config, self.clock)
+        # Time decides nothing here: at "now" = 0 a delayed job (due > 0) stays delayed for the
+        # mover to promote when due, a ready one (due now) stays ready.
+        context = QueueContext(client, self.new, self.scripts, config, ManualClock(0))
         self.producer = Producer(context)
         self.counts = {"ready": 0, "delayed": 0, "dead": 0}
 
