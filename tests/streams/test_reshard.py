@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -80,7 +81,7 @@ async def _hold(redis: Redis, queue: Queue) -> int:
     held = 0
     for shard in range(queue.keys.shards):
         stream = queue.keys.ready(shard, Priority.PRIMARY)
-        got = await redis.xreadgroup(GROUP, "dead-consumer", {stream: ">"}, count=3)
+        got: Any = await redis.xreadgroup(GROUP, "dead-consumer", {stream: ">"}, count=3)
         held += sum(len(entries) for _, entries in got)
     return held
 
