@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from cli.connections import open_redis
@@ -10,6 +11,8 @@ from engine.runtime.outcomes import DeadLetterCategory
 from engine.settings import Settings
 from schema.store import Store
 from streams import Queue
+from streams.errors import ReshardInProgress, ShardCountMismatch
+from streams.shardcount import claim_shard_count
 
 CATEGORIES = [category.value for category in DeadLetterCategory]
 
@@ -54,6 +57,11 @@ async def purge_dead_letters(args: argparse.Namespace, settings: Settings) -> in
         row = await store.simulations.get(args.simulation)  # NotFound: a one-line error, exit 1
     async with open_redis(settings) as redis:
         queue = Queue(redis, settings.queue_config())
+        try:  # the dead letters are where the queue's own shard count puts them
+            await claim_shard_count(redis, queue.keys)
+        except (ShardCountMismatch, ReshardInProgress) as exc:
+            print(f"simcrm: {exc}", file=sys.stderr)
+            return 2
         counts = (await queue.dead_letters.scope(str(row.id))).counts
         selected = {c: n for c, n in counts.items() if wanted is None or c in wanted}
         if not selected:
