@@ -166,6 +166,8 @@ async def replay(call: Call) -> Reply:
         )
     except RedisDown:
         raise Unavailable("Redis is down: dead letters cannot be replayed now") from None
+    if result.jobs:  # a completed run is running again: no stale status from the cache
+        await visible_simulation(call, fresh=True)
     out = ReplayOut(
         simulation_id=row.id,
         dry_run=result.dry_run,
