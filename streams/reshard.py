@@ -196,8 +196,8 @@ async def reshard(
 ) -> ReshardResult:
     """Move the queue under ``config.prefix`` to ``target`` shards (see the module docstring).
 
-    ``assume_current`` is the count to assume when Redis stores none yet (a queue whose
-    processes predate the stored count): the caller's configured one.
+    When Redis stores no count yet (processes that predate the stored count), the queue is
+    taken to have ``assume_current`` shards, by default ``config.shards``.
 
     Raises:
         ReshardRefused: processes still use the queue (named), or an interrupted reshard to
@@ -207,7 +207,7 @@ async def reshard(
     probe = QueueKeys(target, config.prefix)
     underway = await reshard_underway(client, probe)
     stored = await stored_shard_count(client, probe)
-    source = stored if stored is not None else assume_current or target
+    source = stored if stored is not None else assume_current or config.shards
     if underway is not None:
         source, planned = underway
         if planned != target:
