@@ -11,6 +11,7 @@ import pytest
 from redis.asyncio import Redis
 
 from core.clock import ManualClock
+from streams import reshard as reshard_module
 from streams.config import QueueConfig
 from streams.errors import ReshardInProgress, ReshardRefused, ShardCountMismatch
 from streams.handlers import PerJob
@@ -142,3 +143,68 @@ async def test_reshard_moves_live_work_and_every_job_runs_once(redis: Redis) -> 
     for scope in SCOPES:
         assert await new.live_count(scope) == 0
     await joined.leave()
+
+
+async def test_an_interrupted_reshard_finishes_without_loss_or_duplicate(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reshard that dies between adding jobs on their new shard and withdrawing them from the
+    old one (and between depositing a dead letter and purging it) blocks every process until it
+    is run again; the second run finishes the move and every job and dead letter exists once."""
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+    clock = ManualClock(NOW)
+    old = Queue(redis, config(prefix, 1), clock=clock)
+    await (await old.join("daemon")).leave()
+    await old.open()
+    dead = await _dead_letters(old, SCOPES)
+    jobs = [Job(f"{s}:ready:{i}", "work", s) for s in SCOPES for i in range(2)]
+    await old.enqueue_many(jobs)
+
+    calls = 0
+    real = reshard_module._Mover._withdraw
+
+    async def dies_midway(self: Any, *args: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 5:
+            raise ConnectionError("the operator's laptop went to sleep")
+        await real(self, *args)
+
+    monkeypatch.setattr(reshard_module._Mover, "_withdraw", dies_midway)
+    with pytest.raises(ConnectionError):
+        await reshard(redis, config(prefix, 1), 4)
+    monkeypatch.undo()
+    with pytest.raises(ReshardInProgress):
+        await Queue(redis, config(prefix, 4)).join("daemon")
+    purge_real = reshard_module.Scripts.run
+    purged = 0
+
+    async def purge_dies(self: Any, name: str, keys: Any, args: Any) -> Any:
+        nonlocal purged
+        if name == "purge":
+            purged += 1
+            if purged == 3:
+                raise ConnectionError("again")
+        return await purge_real(self, name, keys, args)
+
+    monkeypatch.setattr(reshard_module.Scripts, "run", purge_dies)
+    with pytest.raises(ConnectionError):
+        await reshard(redis, config(prefix, 1), 4)
+    monkeypatch.undo()
+    await reshard(redis, config(prefix, 1), 4)
+
+    new = Queue(redis, config(prefix, 4), clock=clock)
+    await (await new.join("daemon")).leave()
+    await new.open()
+    summary = await new.dead_letters.summary()
+    assert summary.total == dead and all(sum(c.values()) == 2 for c in summary.scopes.values())
+    ran: Counter[str] = Counter()
+
+    async def work(job: Job) -> None:
+        ran[job.id] += 1
+
+    async with new.worker({"work": PerJob(work)}):
+        await eventually(lambda: len(ran) == len(jobs))
+    assert set(ran.values()) == {1}
+    for scope in SCOPES:
+        assert await new.live_count(scope) == 0
