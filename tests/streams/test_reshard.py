@@ -11,6 +11,7 @@ import pytest
 from redis.asyncio import Redis
 
 from core.clock import ManualClock
+from core.lua import Scripts
 from streams import reshard as reshard_module
 from streams.config import QueueConfig
 from streams.errors import ReshardInProgress, ReshardRefused, ShardCountMismatch
@@ -176,7 +177,7 @@ async def test_an_interrupted_reshard_finishes_without_loss_or_duplicate(
     monkeypatch.undo()
     with pytest.raises(ReshardInProgress):
         await Queue(redis, config(prefix, 4)).join("daemon")
-    purge_real = reshard_module.Scripts.run
+    purge_real = Scripts.run
     purged = 0
 
     async def purge_dies(self: Any, name: str, keys: Any, args: Any) -> Any:
@@ -187,7 +188,7 @@ async def test_an_interrupted_reshard_finishes_without_loss_or_duplicate(
                 raise ConnectionError("again")
         return await purge_real(self, name, keys, args)
 
-    monkeypatch.setattr(reshard_module.Scripts, "run", purge_dies)
+    monkeypatch.setattr(Scripts, "run", purge_dies)
     with pytest.raises(ConnectionError):
         await reshard(redis, config(prefix, 1), 4)
     monkeypatch.undo()
