@@ -8,6 +8,7 @@ that need Redis degrade as SPEC §7 describes (see :mod:`api.live`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from importlib.metadata import version
 
@@ -19,6 +20,7 @@ from api.appkeys import (
     CLOCK,
     CLOCKS,
     HUBSPOT,
+    KEY_EPOCH,
     LIMITER,
     MODELS,
     PORTALS,
@@ -36,10 +38,11 @@ from api.auth import user_cache
 from api.cache import TtlCache
 from api.compute import ModelWorkers
 from api.errors import ApiError, DatabaseUnavailable, PayloadTooLarge
+from api.keyring import KeyEpoch
 from api.live import UNREACHABLE, open_client
 from api.openapi import build_document
 from api.plans import Models
-from api.routes import deadletters, health, me, progress, simulations, tokens, verify
+from api.routes import admin, deadletters, health, me, progress, simulations, tokens, verify
 from api.routing import Routes, json_response
 from api.throttle import CallLimiter
 from core.clock import Clock, SystemClock
@@ -63,6 +66,7 @@ ROUTE_TABLES: tuple[Routes, ...] = (
     progress.routes,
     deadletters.routes,
     verify.routes,
+    admin.routes,
 )
 
 log = structlog.get_logger()
@@ -154,19 +158,33 @@ def create_app(
         app[REDIS] = client
         app[QUEUE] = Queue(client, settings.queue_config(), policies=settings.retries.policies())
         app[LIMITER] = Limiter(client, settings.limits.config(), clock=now)
+        app[KEY_EPOCH] = KeyEpoch(client, settings.redis.key_prefix)
         replay_scripts = Scripts(client, lua_folder("api"))
         app[REPLAY_LIMITER] = CallLimiter(
             replay_scripts, clock=now, key_prefix=settings.redis.key_prefix
         )
-        # Scripts Redis refuses stop start-up; a Redis that is away is no reason to (calls use
-        # EVALSHA with an EVAL fallback, so scripts reach it once it is back).
+        # Scripts Redis refuses stop start-up, and so does a shard count other than the queue's;
+        # a Redis that is away is no reason to (calls use EVALSHA with an EVAL fallback, so
+        # scripts reach it once it is back).
+        membership = None
         try:
+            membership = await app[QUEUE].join("api")
             for scripts in (app[QUEUE].scripts, replay_scripts):
                 await scripts.load()
             await app[LIMITER].load()
         except UNREACHABLE as exc:
             log.warning("redis_scripts_not_loaded", error=type(exc).__name__)
+        except BaseException:
+            await client.aclose()
+            raise
+        renewing = None if membership is None else asyncio.create_task(membership.keep())
         yield
+        if renewing is not None and membership is not None:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+            with contextlib.suppress(*UNREACHABLE):
+                await membership.leave()
         await client.aclose()
 
     async def crm_ctx(app: web.Application) -> AsyncIterator[None]:

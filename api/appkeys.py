@@ -10,6 +10,7 @@ from redis.asyncio.cluster import RedisCluster
 
 from api.auth import UserCache
 from api.cache import TtlCache
+from api.keyring import KeyEpoch
 from api.plans import Models
 from api.throttle import CallLimiter
 from core.clock import Clock
@@ -36,5 +37,6 @@ SIMULATION_SERVICE = web.AppKey("simulation_service", Simulations)
 MODELS = web.AppKey("models", Models)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 USERS: web.AppKey[UserCache] = web.AppKey("users")
+KEY_EPOCH = web.AppKey("key_epoch", KeyEpoch)
 SIMULATIONS: web.AppKey[TtlCache[int, Simulation]] = web.AppKey("simulations")
 CLOCKS: web.AppKey[TtlCache[tuple[int, int], Any]] = web.AppKey("clocks")

@@ -3,7 +3,9 @@
 Only the key's SHA-256 is looked up (an index hit); the stored hash is compared in constant time.
 A key found is remembered by its digest for a few seconds (:data:`USER_CACHE_S`), so a client
 polling several times a second does not cost a database read per request; unknown keys are never
-remembered. The key itself is never kept, logged or put in an error message.
+remembered. What is remembered is tied to the auth epoch (:mod:`api.keyring`): a key rotated or
+revoked, or a user disabled, anywhere, stops working on the next request. A disabled user's keys
+do not authenticate. The key itself is never kept, logged or put in an error message.
 
 A header that cannot hold a key (bytes outside printable ASCII — aiohttp hands undecodable bytes
 over as surrogates) is refused as an invalid key with one short log line, before any look-up.
@@ -16,6 +18,7 @@ from aiohttp import web
 
 from api.cache import TtlCache
 from api.errors import Unauthorized
+from api.keyring import KeyEpoch
 from schema.crypto import hash_api_key
 from schema.store import Store
 from schema.users import User
@@ -24,14 +27,16 @@ USER_CACHE_S = 5.0
 
 log = structlog.get_logger()
 
-UserCache = TtlCache[str, User]
+UserCache = TtlCache[tuple[str, int], User]
 
 
 def user_cache() -> UserCache:
     return TtlCache(USER_CACHE_S)
 
 
-async def authenticate(request: web.Request, store: Store, cache: UserCache) -> User:
+async def authenticate(
+    request: web.Request, store: Store, cache: UserCache, epoch: KeyEpoch | None = None
+) -> User:
     header = request.headers.get("Authorization", "")
     scheme, _, key = header.partition(" ")
     if not header:
@@ -42,7 +47,13 @@ async def authenticate(request: web.Request, store: Store, cache: UserCache) -> 
     if not (secret.isascii() and secret.isprintable()):
         log.info("api_key_malformed", remote=request.remote)
         raise Unauthorized("the API key is not valid")
-    user = await cache.load(hash_api_key(secret), lambda: store.users.by_api_key(secret))
+    current = None if epoch is None else await epoch.current()
+    if current is None:  # no epoch to trust a remembered key by: ask the database
+        user = await store.users.by_api_key(secret)
+    else:
+        user = await cache.load(
+            (hash_api_key(secret), current), lambda: store.users.by_api_key(secret)
+        )
     if user is None:
         raise Unauthorized("the API key is not valid")
     return user

@@ -18,7 +18,7 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from api.appkeys import STORE, USERS
+from api.appkeys import KEY_EPOCH, STORE, USERS
 from api.auth import authenticate
 from api.errors import BadRequest, Forbidden, Unprocessable
 from schema.users import User
@@ -140,7 +140,9 @@ def _wrap(operation: Operation) -> Callable[[web.Request], Awaitable[web.StreamR
     async def handle(request: web.Request) -> web.StreamResponse:
         user = None
         if operation.auth != "public":
-            user = await authenticate(request, request.app[STORE], request.app[USERS])
+            user = await authenticate(
+                request, request.app[STORE], request.app[USERS], request.app.get(KEY_EPOCH)
+            )
             if operation.auth == "boss" and not user.is_boss:
                 raise Forbidden("this endpoint is for users with the boss role")
         query = (

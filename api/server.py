@@ -45,7 +45,11 @@ async def start_server(
     """
     app = create_app(settings, redis_url=redis_url, database_url=database_url)
     runner = ApiRunner(app, access_log=None)
-    await runner.setup()
+    try:
+        await runner.setup()
+    except BaseException:  # what did start (the store, say) is closed again
+        await runner.cleanup()
+        raise
     try:
         site = web.TCPSite(runner, host, port)
         await site.start()

@@ -14,12 +14,40 @@ from collections.abc import Sequence
 
 import structlog
 
-from cli import cleanup, demo, doctor, migrate, sandbox, serve, sim, users, worker
+from cli import (
+    cleanup,
+    demo,
+    dlq,
+    doctor,
+    keys,
+    limits,
+    migrate,
+    queue,
+    sandbox,
+    serve,
+    sim,
+    users,
+    worker,
+)
 from engine.logs import configure_logging
 from engine.settings import SettingsError, load_settings
 from schema.errors import StoreError
 
-COMMANDS = (demo, migrate, users, doctor, sim, sandbox, worker, cleanup, serve)
+COMMANDS = (
+    demo,
+    migrate,
+    users,
+    keys,
+    doctor,
+    sim,
+    sandbox,
+    worker,
+    cleanup,
+    serve,
+    dlq,
+    limits,
+    queue,
+)
 
 EPILOG = """\
 Settings come from environment variables (DATABASE_URL, REDIS_URL, TOKEN_ENC_SECRET, …);

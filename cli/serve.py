@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+import sys
 from typing import Any
 
 from api.server import start_server
 from engine.redis_endpoint import redis_endpoint
 from engine.settings import Settings
+from streams.errors import ReshardInProgress, ShardCountMismatch
 
 
 def register(subparsers: Any) -> None:
@@ -41,7 +43,11 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     with redis_endpoint(settings) as endpoint:
-        running = await start_server(settings, redis_url=endpoint.url, host=host, port=port)
+        try:
+            running = await start_server(settings, redis_url=endpoint.url, host=host, port=port)
+        except (ShardCountMismatch, ReshardInProgress) as exc:
+            print(f"simcrm: {exc}", file=sys.stderr)
+            return 2
         try:
             print(f"SimCRM API and dashboard on {running.url}/", flush=True)
             await stop.wait()

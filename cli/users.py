@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from cli.keys import announce_change, find_user
 from engine.settings import Settings
 from schema.crypto import TokenCipher
 from schema.store import Store
@@ -52,6 +53,14 @@ def register(subparsers: Any) -> None:
     )
     rotate.set_defaults(handler=rotate_tokens)
 
+    for action, disabled, text in (
+        ("disable", True, "disable a user: their API key stops working at once"),
+        ("enable", False, "enable a disabled user again"),
+    ):
+        switch = actions.add_parser(action, help=text, description=text[0].upper() + text[1:] + ".")
+        switch.add_argument("user", metavar="USER", help="the user's id or email")
+        switch.set_defaults(handler=set_disabled, disabled=disabled)
+
     listing = actions.add_parser("list", help="list users", description="List every user.")
     listing.add_argument("--json", action="store_true", help="print JSON lines instead of text")
     listing.set_defaults(handler=list_users)
@@ -84,10 +93,24 @@ async def list_users(args: argparse.Namespace, settings: Settings) -> int:
                 "email": user.email,
                 "role": user.role,
                 "created_at": user.created_at.isoformat(),
+                "disabled": user.disabled,
+                "has_key": user.has_key,
             }
             print(orjson.dumps(record).decode())
         else:
-            print(f"{user.id:>6}  {user.role:<6}  {user.email}")
+            state = "disabled" if user.disabled else ("no key" if not user.has_key else "")
+            print(f"{user.id:>6}  {user.role:<6}  {user.email}  {state}".rstrip())
+    return 0
+
+
+async def set_disabled(args: argparse.Namespace, settings: Settings) -> int:
+    async with Store.open(settings.database.resolved_url()) as store:
+        user = await find_user(store, args.user)
+        changed = None if user is None else await store.users.set_disabled(user.id, args.disabled)
+    if changed is None:
+        return 1
+    await announce_change(settings)
+    print(f"user {changed.id} <{changed.email}> is {'disabled' if changed.disabled else 'enabled'}")
     return 0
 
 

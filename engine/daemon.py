@@ -13,6 +13,7 @@ from engine.redis_endpoint import redis_endpoint
 from engine.runtime.availability import StartAborted
 from engine.runtime.engine import EXIT_MISCONFIGURED, Engine, MissingTokenSecret
 from engine.settings import Settings, SettingsError, load_settings
+from streams.errors import ReshardInProgress, ShardCountMismatch
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -32,8 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="number of queue shards (default: SIMCRM_QUEUE_SHARDS); every daemon and the API "
-        "must use the same number",
+        help="number of queue shards (default: SIMCRM_QUEUE_SHARDS); it must be the count stored "
+        "in Redis by the first process (a daemon refuses to start otherwise); `simcrm queue "
+        "reshard N` changes it",
     )
 
 
@@ -57,6 +59,9 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         except MissingTokenSecret as exc:
             print(f"simcrm worker: {exc}", file=sys.stderr)
             return EXIT_MISCONFIGURED
+        except (ShardCountMismatch, ReshardInProgress) as exc:
+            print(f"simcrm worker: {exc}", file=sys.stderr)
+            return 2
         finally:
             for sig in SIGNALS:
                 loop.remove_signal_handler(sig)
@@ -66,9 +71,9 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m engine``: parse the options, read the settings, run until a signal.
 
-    Exit codes as ``simcrm``'s: 0 stopped cleanly, 2 bad usage or settings; 3 (the settings
-    cannot serve what the store holds: TOKEN_ENC_SECRET missing while HubSpot tokens are stored,
-    at start or when a job first needs one).
+    Exit codes as ``simcrm``'s: 0 stopped cleanly, 2 bad usage or settings (a shard count other
+    than the queue's included); 3 the settings cannot serve what the store holds (TOKEN_ENC_SECRET
+    missing while HubSpot tokens are stored, at start or when a job first needs one).
     """
     parser = argparse.ArgumentParser(prog="python -m engine", description=DESCRIPTION)
     add_arguments(parser)

@@ -45,7 +45,9 @@ FINAL_STATUSES = frozenset(
 
 ALLOWED_FROM: Mapping[SimulationStatus, frozenset[SimulationStatus]] = {
     SimulationStatus.DRAFT: frozenset(),
-    SimulationStatus.RUNNING: frozenset({SimulationStatus.DRAFT, SimulationStatus.PAUSED}),
+    SimulationStatus.RUNNING: frozenset(
+        {SimulationStatus.DRAFT, SimulationStatus.PAUSED, SimulationStatus.COMPLETED}
+    ),
     SimulationStatus.PAUSED: frozenset({SimulationStatus.RUNNING}),
     SimulationStatus.COMPLETED: frozenset({SimulationStatus.RUNNING}),
     SimulationStatus.CANCELLED: frozenset(
@@ -210,6 +212,7 @@ class SimulationsRepo:
             values["status_reason"] = reason
         if target is SimulationStatus.RUNNING:
             values["started_at"] = now
+            values["finished_at"] = None  # a completed run reopened by a replay is not finished
         if target.is_final:
             values["finished_at"] = now
         sources = ALLOWED_FROM[target] if only_from is None else ALLOWED_FROM[target] & only_from

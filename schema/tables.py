@@ -67,8 +67,9 @@ users = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("email", String(320), nullable=False, unique=True),
     Column("role", String(16), nullable=False),
-    Column("api_key_hash", String(64), nullable=False, unique=True),
+    Column("api_key_hash", String(64), nullable=True, unique=True),  # NULL: key revoked
     Column("created_at", UTCDateTime(), nullable=False),
+    Column("disabled_at", UTCDateTime(), nullable=True),  # set: the user may not call the API
 )
 
 hubspot_credentials = Table(

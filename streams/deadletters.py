@@ -68,7 +68,8 @@ class ReplayResult:
 
     ``selected`` counts every matching dead letter; a real replay moves at most ``limit`` of them:
     ``replayed`` were re-enqueued, ``already_live`` were dropped from the dead-letter stream
-    because a job with the same id is queued again already.
+    because a job with the same id is queued again already. ``jobs`` are the jobs of both: every
+    dead letter this replay took out of the dead-letter stream.
     """
 
     scope: str
@@ -77,6 +78,7 @@ class ReplayResult:
     selected: Mapping[str, int] = field(default_factory=dict)
     replayed: int = 0
     already_live: int = 0
+    jobs: tuple[Job, ...] = ()
 
     @property
     def selected_total(self) -> int:
@@ -217,8 +219,11 @@ class DeadLetters:
             bucket = keys.index(self._ctx.keys.ids(shard, job.id))
             args += (entry.entry_id, bucket, job.id, job.priority.code)
             args += (entry.category, job.encode())
-        replayed, already_live, _missing = await self._ctx.scripts.run("replay", keys.keys, args)
-        return ReplayResult(scope, False, limit, selected, int(replayed), int(already_live))
+        replayed, already_live, _missing, taken = await self._ctx.scripts.run(
+            "replay", keys.keys, args
+        )
+        jobs = tuple(chosen[int(position) - 1].job for position in taken)
+        return ReplayResult(scope, False, limit, selected, int(replayed), int(already_live), jobs)
 
     async def purge(self, scope: str, *, categories: Iterable[str] | None = None) -> int:
         """Delete ``scope``'s dead letters (of ``categories``, or all with their samples)."""

@@ -4,7 +4,10 @@ Hierarchy::
 
     QueueError                      anything the queue itself refuses or cannot do
     ├── PayloadError                a job or dead letter that does not decode, or bad job fields
-    └── ConfigError                 a queue option out of range (the message names the option)
+    ├── ConfigError                 a queue option out of range (the message names the option)
+    │   └── ShardCountMismatch      this process's shard count is not the one stored in Redis
+    ├── ReshardInProgress           the queue is being moved to another shard count
+    └── ReshardRefused              a reshard cannot run now (processes still use the queue)
 
     JobError(category, message)     raised by a handler about the job it runs
     ├── RetryableJobError           try again (attempt + 1, with backoff, or ``after_ms``)
@@ -53,3 +56,34 @@ class RetryableJobError(JobError):
 
 class PermanentJobError(JobError):
     """Retrying cannot help (the input is wrong, access was revoked …): dead-letter the job now."""
+
+
+class ShardCountMismatch(ConfigError):
+    """The shard count this process was given differs from the one the queue keeps in Redis."""
+
+    def __init__(self, stored: int, configured: int, key: str) -> None:
+        self.stored = stored
+        self.configured = configured
+        super().__init__(
+            f"the queue has {stored} shard(s) (Redis key {key}) but this process was started with "
+            f"{configured}: start every process with SIMCRM_QUEUE_SHARDS={stored} (or --shards "
+            f"{stored}), or move the queue to {configured} shard(s) with `simcrm queue reshard "
+            f"{configured}` while no daemon or API runs"
+        )
+
+
+class ReshardInProgress(QueueError):
+    """A reshard started and has not finished: no process may use the queue until it has."""
+
+    def __init__(self, source: int, target: int, key: str) -> None:
+        self.source = source
+        self.target = target
+        super().__init__(
+            f"the queue is being moved from {source} to {target} shard(s) (Redis key {key}); "
+            f"wait for `simcrm queue reshard {target}` to finish, or run it again if it was "
+            "interrupted"
+        )
+
+
+class ReshardRefused(QueueError):
+    """A reshard cannot run now; the message says why and what to do."""

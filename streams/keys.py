@@ -15,6 +15,16 @@ shard's tag too. With the prefix ``simcrm`` (the default), shard 3 holds::
     simcrm:{q3}:dead:counts:<scope>  hash     category -> dead letters of the scope
     simcrm:{q3}:dead:samples:<scope> list     newest dead-letter summaries of the scope (capped)
 
+    simcrm:{q3}:moved                hash     "<old shard>:<entry id>" of dead letters moved here
+                                              by an unfinished reshard (gone once it finishes)
+
+Beside the shards, three keys describe the queue as a whole (no hash tag; no script uses them)::
+
+    simcrm:queue:shards              string   the shard count, set by the first process (SET NX)
+    simcrm:queue:members             zset     processes using the queue ("<kind>:<host>:<pid>:<n>")
+                                              scored by when their registration lapses (Redis ms)
+    simcrm:queue:reshard             string   "<from>:<to>" while a reshard runs or was interrupted
+
 Scripts receive these names as KEYS; none is assembled inside Lua. Live ids are spread over 1024
 small hashes per shard because Redis stores a small hash compactly: about 20 bytes per id instead
 of about 70 in one big set. The bucket count is fixed like the shard count.
@@ -88,3 +98,30 @@ class QueueKeys:
 
     def dead_samples(self, scope: str) -> str:
         return f"{self.tag(self.shard_of(scope))}:dead:samples:{scope}"
+
+    def samples_pattern(self, shard: int) -> str:
+        """A SCAN pattern matching every scope's samples list on ``shard``."""
+        return f"{self.tag(shard)}:dead:samples:*"
+
+    def samples_on(self, shard: int, scope: str) -> str:
+        """The samples list of ``scope`` on ``shard``, whichever shard the scope maps to now."""
+        return f"{self.tag(shard)}:dead:samples:{scope}"
+
+    def counts_on(self, shard: int, scope: str) -> str:
+        """The dead-letter counts of ``scope`` on ``shard`` (as :meth:`samples_on`)."""
+        return f"{self.tag(shard)}:dead:counts:{scope}"
+
+    def moved(self, shard: int) -> str:
+        return f"{self.tag(shard)}:moved"
+
+    @property
+    def shard_count(self) -> str:
+        return f"{self.prefix}:queue:shards"
+
+    @property
+    def members(self) -> str:
+        return f"{self.prefix}:queue:members"
+
+    @property
+    def reshard(self) -> str:
+        return f"{self.prefix}:queue:reshard"

@@ -28,10 +28,12 @@ from streams.deadletters import DeadLetters
 from streams.handlers import Handler
 from streams.job import Job
 from streams.keys import QueueKeys
+from streams.members import Membership
 from streams.mover import DelayedMover, PromoteResult
 from streams.producer import Producer, Scheduled
 from streams.retry import RetryPolicy
 from streams.settle import DEFAULT_POLICY
+from streams.shardcount import claim_shard_count
 from streams.stats import ShardStats, queue_stats
 from streams.worker import Worker
 
@@ -85,6 +87,25 @@ class Queue:
         """Load the scripts and create the consumer group of every shard (idempotent)."""
         await self.scripts.load()
         await ensure_groups(self.client, self.keys, range(self.keys.shards))
+
+    async def join(self, kind: str) -> Membership:
+        """Register this process as one using the queue (``kind``: ``daemon``, ``api`` …), then
+        check its shard count against the one stored in Redis, storing it if none is (see
+        :mod:`streams.shardcount`). Renew the membership every third of its ``ttl_ms`` and
+        leave on shutdown.
+
+        Raises:
+            ShardCountMismatch: the stored count differs (the message names both and the fix).
+            ReshardInProgress: a reshard has not finished.
+        """
+        membership = Membership(self.client, self.keys, kind)
+        await membership.renew()
+        try:
+            await claim_shard_count(self.client, self.keys)
+        except BaseException:
+            await membership.leave()
+            raise
+        return membership
 
     async def close(self) -> None:
         """Stop every worker this queue started (gracefully); the client stays open."""

@@ -13,13 +13,14 @@ from __future__ import annotations
 from pydantic import ConfigDict, Field
 
 from api.access import sim_keys, visible_simulation
-from api.appkeys import QUEUE, REDIS, REPLAY_LIMITER, SETTINGS
+from api.appkeys import QUEUE, REDIS, REPLAY_LIMITER, SETTINGS, SIMULATION_SERVICE
 from api.errors import TooManyRequests, Unavailable
 from api.live import RedisDown, live
 from api.routing import Call, Reply, Routes
 from api.schemas import Camel, Source
 from engine.runtime import thinning
 from engine.runtime.outcomes import DeadLetterCategory
+from engine.runtime.replay import replay_dead_letters
 
 routes = Routes("dead-letters")
 
@@ -151,8 +152,12 @@ async def replay(call: Call) -> Reply:
                 headers={"Retry-After": seconds},
             )
         result = await live(
-            app[QUEUE].dead_letters.replay(
-                str(row.id),
+            replay_dead_letters(
+                app[REDIS],
+                app[QUEUE],
+                app[SIMULATION_SERVICE],
+                sim_keys(call, row.id),
+                row,
                 categories=body.categories,
                 limit=body.limit,
                 dry_run=body.dry_run,
@@ -161,6 +166,8 @@ async def replay(call: Call) -> Reply:
         )
     except RedisDown:
         raise Unavailable("Redis is down: dead letters cannot be replayed now") from None
+    if result.jobs:  # a completed run is running again: no stale status from the cache
+        await visible_simulation(call, fresh=True)
     out = ReplayOut(
         simulation_id=row.id,
         dry_run=result.dry_run,

@@ -58,7 +58,7 @@ class MetricsOut(Camel):
     source: Source
     counts: dict[str, dict[str, int]] = Field(
         description="per job type (and `all`), per metric: scheduled, created, updated, failed, "
-        "dead, thinned, skipped, rate_limited"
+        "dead (still in the dead-letter queue), thinned, skipped, rate_limited, replayed"
     )
     totals: Totals
     clock: SimClock | None
@@ -113,6 +113,7 @@ async def get_metrics(call: Call) -> Reply:
             counts = {}
     if not counts:
         counts, source = await app[STORE].counters.get(row.id), "db"
+    shown = metrics.presented(counts)
     model = app[MODELS].cached_model(row.id)
     if model is None and row.status in (SimulationStatus.RUNNING, SimulationStatus.PAUSED):
         model = await app[MODELS].model(row)
@@ -120,8 +121,8 @@ async def get_metrics(call: Call) -> Reply:
         simulation_id=row.id,
         status=row.status,
         source=source,
-        counts=counts,
-        totals=totals_of(counts),
+        counts=shown,
+        totals=totals_of(shown),
         clock=_memo_clock(app[CLOCKS], row, model, app[CLOCK].now_ms()),
     )
     return Reply(200, body)

@@ -84,6 +84,12 @@ class MissingTokenSecret(Exception):
     """HubSpot tokens are stored and this worker has no TOKEN_ENC_SECRET to read them."""
 
 
+async def cancel_task(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def due(now_ms: int, last_ms: int | None, every_ms: int) -> bool:
     """Whether a task run at ``last_ms`` (None: never) is due again at ``now_ms``; a clock that
     stepped back (the wall clock being corrected) makes it due rather than wait for the step."""
@@ -180,16 +186,20 @@ class Engine:
             key_prefix=settings.redis.key_prefix,
             clock=clock,
         )
-        self.queue = await stack.enter_async_context(
-            Queue(
-                self.redis,
-                self.queue_config,
-                policies=settings.retries.policies(),
-                default_policy=settings.retries.default_policy,
-                clock=clock,
-                redis_health=self.outages.redis,
-            )
+        queue = Queue(
+            self.redis,
+            self.queue_config,
+            policies=settings.retries.policies(),
+            default_policy=settings.retries.default_policy,
+            clock=clock,
+            redis_health=self.outages.redis,
         )
+        # Before anything touches a shard: the shard count must be the queue's (SPEC §4).
+        self.membership = await queue.join("daemon")
+        stack.push_async_callback(self.membership.leave)
+        renewing = asyncio.create_task(self.membership.keep())
+        stack.push_async_callback(cancel_task, renewing)
+        self.queue = await stack.enter_async_context(queue)
         self.retention = Retention(
             self.redis,
             self.store,
@@ -267,6 +277,7 @@ class Engine:
             await self._control_loop()
         finally:
             await self.worker.stop()
+            self.handlers.stop()
             # Before the HubSpot sessions close: a request cut by closing its connection would
             # be reported to the limiter as a failure and count towards the account's breaker.
             await self.handlers.close()

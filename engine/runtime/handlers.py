@@ -41,6 +41,7 @@ from engine.simulations import NoTokenSecret, Target, TargetUnavailable
 from limits.config import MAX_BATCH
 from schema.simulations import SimulationStatus
 from streams import Batched, Defer, Job, Outcome
+from streams.tasks import raise_if_cancelling
 
 log = structlog.get_logger()
 
@@ -81,6 +82,7 @@ class Handlers:
         self._misconfigured = misconfigured
         self._registry = registry
         self._planner = planner
+        self._stopped = False
         self._creates = Creates(context, on_recorded=self._plan)
         self._updates = Updates(context)
         self._coalescer: Coalescer[Job, Outcome] = Coalescer(
@@ -95,6 +97,11 @@ class Handlers:
     def _min_fill(self) -> int:
         since = self._ctx.clock.now_ms() - self._ctx.outcomes.last_throttled_ms
         return SATURATED_MIN_FILL if since < SATURATED_FOR_MS else 1
+
+    def stop(self) -> None:
+        """The worker has stopped and handed back every job it still held: from now on a job
+        that ends counts nothing (its next delivery will)."""
+        self._stopped = True
 
     def table(self) -> dict[str, Batched]:
         """The queue's handler table: contacts, and every activity type."""
@@ -155,6 +162,11 @@ class Handlers:
         tally = Tally()
         known = await self._registry.get(sim_id)
         outcomes = await self._for_simulation(known, jobs, tally, send)
+        # A job still running once its worker has stopped was handed back to the queue; its call
+        # fails as the connections close, which is no failure of the job: nothing is counted.
+        raise_if_cancelling()
+        if self._stopped:
+            raise asyncio.CancelledError
         if known is not None and (tally.counts or tally.dead):
             pipe = self._ctx.redis.pipeline(transaction=False)
             for name, count in tally.counts.items():

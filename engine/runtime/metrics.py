@@ -26,6 +26,7 @@ class Metric(StrEnum):
     THINNED = "thinned"  # optional activities skipped under pressure
     SKIPPED = "skipped"  # jobs dropped: simulation cancelled, or their object will not exist
     RATE_LIMITED = "rate_limited"  # 429 responses met
+    REPLAYED = "replayed"  # dead letters taken back out of the dead-letter queue by a replay
 
 
 def field(object_type: str, metric: Metric) -> str:
@@ -55,6 +56,28 @@ def flat(counts: Counts) -> dict[tuple[str, str], int]:
         for kind, by_metric in counts.items()
         for metric, value in by_metric.items()
     }
+
+
+def presented(counts: Counts) -> Counts:
+    """The counts as people read them: ``dead`` is what still sits in the dead-letter queue
+    (dead-lettered minus replayed, per type) and ``all:settled`` leaves out the replayed jobs,
+    which settle again once they have run, so it never exceeds ``scheduled``.
+
+    The stored counters only ever grow (the store raises its copy to them); this is where the
+    replays are taken off.
+    """
+    shown = {kind: dict(by_metric) for kind, by_metric in counts.items()}
+    replayed = 0
+    for kind, by_metric in shown.items():
+        taken = by_metric.get(Metric.REPLAYED.value, 0)
+        if kind == "all" or not taken:
+            continue
+        replayed += taken
+        by_metric[Metric.DEAD.value] = max(0, by_metric.get(Metric.DEAD.value, 0) - taken)
+    overall = shown.get("all")
+    if overall is not None and "settled" in overall:
+        overall["settled"] = max(0, overall["settled"] - replayed)
+    return shown
 
 
 def total(counts: Counts, metric: Metric) -> int:

@@ -8,8 +8,9 @@ queue's outcomes as they are; with the queue's own (:class:`~streams.QueueCatego
   id is first recorded: see :mod:`.context`); updated → ack, ``<type>:updated`` and
   ``all:settled``;
 * a retryable failure → :class:`Retry` (the type's backoff, or HubSpot's Retry-After), counted as
-  ``failed``; on the job's last attempt (as the queue decides it) it is a :class:`DeadLetter`
-  instead, counted ``dead``;
+  ``failed`` — except a 429, which is the account's pace and not the job's fault: it is counted
+  ``rate_limited`` only; on the job's last attempt (as the queue decides it) it is a
+  :class:`DeadLetter` instead, counted ``dead``;
 * a permanent failure → :class:`DeadLetter` with its category, ``dead`` and ``all:settled``;
 * a call whose answer was lost (a timeout, a connection lost after sending, a 5xx or 524) →
   :class:`Defer` without spending an attempt, counted as ``failed``: a create comes back once the
@@ -122,10 +123,12 @@ class Outcomes:
         after_ms: int | None = None,
     ) -> Outcome:
         """A failed attempt: retried while attempts last, else dead-lettered."""
-        if category is ErrorCategory.RATE_LIMIT:
+        throttled = category is ErrorCategory.RATE_LIMIT
+        if throttled:
             tally.add(job.type, Metric.RATE_LIMITED)
         if retryable and not self._is_last_attempt(job):
-            tally.add(job.type, Metric.FAILED)
+            if not throttled:
+                tally.add(job.type, Metric.FAILED)
             return Retry(after_ms, category, clip_error(message))
         tally.add(job.type, Metric.DEAD)
         tally.settled()

@@ -8,6 +8,7 @@
     resume     paused                      running
     cancel     draft, running, paused      cancelled
     complete   running                     completed   (the runtime, once all work is settled)
+    reopen     completed                   running     (a replay put dead letters back to work)
     fail       draft, running, paused      failed      (the runtime, when the CRM is unusable)
 
 Each row narrows the store's table of legal status changes (``schema.simulations.ALLOWED_FROM``):
@@ -33,6 +34,7 @@ class Action(StrEnum):
     CANCEL = "cancel"
     COMPLETE = "complete"
     FAIL = "fail"
+    REOPEN = "reopen"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,7 @@ MOVES: dict[Action, Move] = {
     Action.CANCEL: Move(frozenset({_DRAFT, _RUNNING, _PAUSED}), SimulationStatus.CANCELLED),
     Action.COMPLETE: Move(frozenset({_RUNNING}), SimulationStatus.COMPLETED),
     Action.FAIL: Move(frozenset({_DRAFT, _RUNNING, _PAUSED}), SimulationStatus.FAILED),
+    Action.REOPEN: Move(frozenset({SimulationStatus.COMPLETED}), _RUNNING),
 }
 
 USER_ACTIONS = (Action.START, Action.PAUSE, Action.RESUME, Action.CANCEL)

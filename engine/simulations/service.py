@@ -99,6 +99,11 @@ class Simulations:
         """running → completed (the runtime, once every job is settled)."""
         return await self.act(sim_id, Action.COMPLETE)
 
+    async def reopen(self, sim_id: int) -> Simulation:
+        """completed → running: replayed dead letters are work again; the runtime completes it
+        once more when they are settled."""
+        return await self.act(sim_id, Action.REOPEN)
+
     async def fail(self, sim_id: int, reason: str) -> Simulation:
         """draft, running or paused → failed, keeping ``reason`` (never a secret) on the row."""
         return await self.act(sim_id, Action.FAIL, reason=reason)

@@ -13,12 +13,15 @@
 -- ARGV[1]  scope
 -- ARGV[2..] one group of 6 per dead letter: entry_id, bucket (index into KEYS), job_id,
 --          class ("p"|"s"), category, payload (the job as it will run again).
--- Returns  {replayed, already_live, missing}.
+-- Returns  {replayed, already_live, missing, taken}: taken lists the position (1 = the first
+--          group) of every dead letter this call removed (replayed or already live).
 
 local scope = ARGV[1]
 local replayed, already_live, missing = 0, 0, 0
+local taken = {}
 for i = 2, #ARGV, 6 do
   if redis.call('XDEL', KEYS[1], ARGV[i]) == 1 then
+    taken[#taken + 1] = (i - 2) / 6 + 1
     if redis.call('HINCRBY', KEYS[3], ARGV[i + 4], -1) <= 0 then
       redis.call('HDEL', KEYS[3], ARGV[i + 4])
     end
@@ -38,4 +41,4 @@ for i = 2, #ARGV, 6 do
     missing = missing + 1
   end
 end
-return {replayed, already_live, missing}
+return {replayed, already_live, missing, taken}

@@ -99,7 +99,7 @@ def test_every_script_has_a_header_and_a_key_count() -> None:
     scripts = read_scripts(lua_folder("streams"))
     assert set(scripts) == {
         "enqueue", "promote", "read", "heartbeat", "release", "reclaim", "settle", "replay",
-        "purge",
+        "purge", "withdraw", "deposit",
     }  # fmt: skip
     assert (scripts["settle"].fixed_keys, scripts["settle"].variadic) == (5, True)
     assert (scripts["promote"].fixed_keys, scripts["promote"].variadic) == (3, False)

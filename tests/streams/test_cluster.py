@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -11,12 +13,13 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.crc import key_slot
 
-from core.lua import lua_folder, read_scripts
+from core.lua import Scripts, lua_folder, read_scripts
 from streams.handlers import PerJob
 from streams.job import Job, Priority
 from streams.keys import GROUP
 from streams.outcomes import ACK, DeadLetter, Outcome
 from streams.queue import Queue
+from streams.reshard import reshard
 from tests.streams.conftest import QueueFactory, eventually
 from tests.support.servers import RedisClusterServers
 
@@ -95,10 +98,58 @@ async def _settled_all(queue: Queue) -> bool:
     return all(s.depth == 0 for s in await queue.stats())
 
 
-async def test_every_script_call_keeps_its_keys_in_one_slot(make_queue: QueueFactory) -> None:
-    """Over a full cycle every script is called, and each call's keys hash (CRC16) to one slot."""
+async def _reshard_cycle(
+    queue: Queue, target: int, monkeypatch: pytest.MonkeyPatch, calls: list[Call]
+) -> None:
+    """Leave ready, delayed and dead work on ``queue``, move it to ``target`` shards (recording
+    every script call), and run it all there exactly once."""
+    scopes = [f"sim-{n}" for n in range(8)]
+
+    async def die(job: Job) -> Outcome:
+        return DeadLetter("server", "down")
+
+    await queue.enqueue_many([Job(f"{s}:d", "doomed", s) for s in scopes])
+    async with queue.worker({"doomed": PerJob(die)}, run_mover=False) as worker:
+        await eventually(lambda: worker.totals.dead == len(scopes))
+    await queue.enqueue_many([Job(f"{s}:r", "work", s) for s in scopes])
+    await queue.enqueue_many(
+        [(Job(f"{s}:l", "work", s), queue.clock.now_ms() + 300) for s in scopes]
+    )
+    run = Scripts.run
+
+    async def recording(self: Scripts, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        calls.append((name, list(keys)))
+        return await run(self, name, keys, args)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Scripts, "run", recording)
+        result = await reshard(queue.client, queue.config, target)
+    assert result.moved > 0
+    moved = Queue(queue.client, replace(queue.config, shards=target))
+    await moved.open()
+    ran: Counter[str] = Counter()
+
+    async def work(job: Job) -> Outcome:
+        ran[job.id] += 1
+        return ACK
+
+    async with moved.worker({"work": PerJob(work), "doomed": PerJob(work)}):
+        await eventually(lambda: len(ran) == 2 * len(scopes))
+        for scope in scopes:
+            assert (await moved.dead_letters.replay(scope)).replayed == 1
+        await eventually(lambda: len(ran) == 3 * len(scopes))
+    assert set(ran.values()) == {1}
+    await moved.close()
+
+
+async def test_every_script_call_keeps_its_keys_in_one_slot(
+    make_queue: QueueFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over a full cycle and a reshard every script is called, and each call's keys hash (CRC16)
+    to one slot."""
     queue = await make_queue(shards=4)
     calls = await _full_cycle(queue, ["sim-a", "sim-b", "sim-c"])
+    await _reshard_cycle(queue, 7, monkeypatch, calls)
     assert set(read_scripts(lua_folder("streams"))) - {name for name, _ in calls} == set()
     for name, keys in calls:
         assert len({key_slot(key.encode()) for key in keys}) == 1, (name, keys)
@@ -129,6 +180,19 @@ async def test_cluster_slots_agree_with_crc16(
         assert len(slots) == 1, (name, keys)
     nodes = {str(cluster_client.get_node_from_key(queue.keys.delayed(k))) for k in range(8)}
     assert len(nodes) > 1
+
+
+async def test_reshard_on_a_cluster(
+    make_queue: QueueFactory, cluster_client: RedisCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a 3-master cluster a reshard from 2 to 5 shards moves ready, delayed and dead work,
+    each script call in one slot, and every job runs once afterwards."""
+    queue = await make_queue(client=cluster_client, shards=2)
+    calls: list[Call] = []
+    await _reshard_cycle(queue, 5, monkeypatch, calls)
+    for name, keys in calls:
+        slots = {await cluster_client.cluster_keyslot(key) for key in keys}
+        assert len(slots) == 1, (name, keys)
 
 
 async def test_whole_cycle_on_a_cluster(
