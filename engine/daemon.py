@@ -29,6 +29,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="number of queue shards (default: SIMCRM_QUEUE_SHARDS); every daemon and the API "
         "must use the same number",
     )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="serve this daemon's Prometheus /metrics on PORT (default: SIMCRM_METRICS_PORT; "
+        "0: off), on SIMCRM_METRICS_HOST (127.0.0.1 unless set)",
+    )
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -38,6 +46,12 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     if shards is not None:
         settings = settings.replace(SIMCRM_QUEUE_SHARDS=shards)
+    metrics_port = args.metrics_port
+    if metrics_port is not None and not 0 <= metrics_port <= 65_535:
+        print(f"simcrm: --metrics-port must be an integer from 0 to 65535 (got {metrics_port})")
+        return 2
+    if metrics_port is not None:
+        settings = settings.replace(SIMCRM_METRICS_PORT=metrics_port)
     with redis_endpoint(settings) as endpoint:
         async with Engine(settings, redis_url=endpoint.url) as engine:
             await engine.run_until_signal()

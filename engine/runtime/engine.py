@@ -46,9 +46,10 @@ from engine.runtime.planning import Planner
 from engine.runtime.pressure import Pressure
 from engine.runtime.registry import Registry
 from engine.simulations import HubSpotTokens, Portals, Simulations
+from engine.telemetry.daemon import DaemonMetrics
 from engine.telemetry.jobs import JobTelemetry
 from engine.telemetry.keys import TelemetryKeys
-from limits import Limiter
+from limits import Limiter, LimiterState
 from schema.store import Store
 from streams import Handler, Queue
 from streams.worker import Worker
@@ -86,6 +87,7 @@ class Engine:
         self._stack = contextlib.AsyncExitStack()
         self._pressure = Pressure()
         self._stop = asyncio.Event()
+        self.metrics: DaemonMetrics | None = None
 
     # -- set-up and tear-down -----------------------------------------------------------------
 
@@ -124,16 +126,17 @@ class Engine:
         )
         tokens = HubSpotTokens.from_settings(settings, self.store)
         self.simulations = Simulations(self.store, tokens)
+        self.portals = Portals(
+            tokens,
+            hubspot=hubspot,
+            sandbox=sandbox,
+            sandbox_token=settings.runtime.sandbox_token,
+            clock=clock,
+        )
         self.registry = Registry(
             self.store,
             self.simulations,
-            Portals(
-                tokens,
-                hubspot=hubspot,
-                sandbox=sandbox,
-                sandbox_token=settings.runtime.sandbox_token,
-                clock=clock,
-            ),
+            self.portals,
             key_prefix=settings.redis.key_prefix,
             clock=clock,
         )
@@ -184,6 +187,13 @@ class Engine:
                 TelemetryKeys(settings.redis.key_prefix),
             )
             table = telemetry.instrument(table)
+        seen = settings.observability
+        if seen.metrics_port:
+            self.metrics = DaemonMetrics(seen.buckets_ms, clock=clock)
+            table = self.metrics.instrument(table)
+            server = await self.metrics.serve(seen.metrics_host, seen.metrics_port)
+            stack.callback(self.metrics.withdraw)
+            stack.push_async_callback(server.close)
         self.worker: Worker = self.queue.worker(table)
 
     # -- running ------------------------------------------------------------------------------
@@ -196,9 +206,17 @@ class Engine:
         """Run until :meth:`request_stop`, then shut down gracefully."""
         await self.worker.start()
         log.info("engine_started", shards=self.queue_config.shards)
+        refreshing = None
+        if self.metrics is not None:
+            refreshing = asyncio.create_task(
+                self.metrics.refresh_loop(self.queue.stats, self._limiter_states, self._stop)
+            )
         try:
             await self._control_loop()
         finally:
+            if refreshing is not None:
+                refreshing.cancel()
+                await asyncio.gather(refreshing, return_exceptions=True)
             await self.worker.stop()
             await self._flush_all()
             log.info("engine_stopped")
@@ -266,6 +284,10 @@ class Engine:
         self._pressure = Pressure.measure(
             backlog, self.settings.runtime.thinning_backlog_threshold, breaker_open=breaker_open
         )
+
+    async def _limiter_states(self) -> list[LimiterState]:
+        """The limiter state of every HubSpot account this daemon knows."""
+        return [await self.limiter.state(portal) for portal in await self.portals.known()]
 
     async def _flush_all(self) -> None:
         for sim in self.registry.known():
