@@ -240,6 +240,9 @@ class Engine:
         last_pressure: int | None = None
         last_flush: int | None = None
         flush_every = self.settings.runtime.flush_interval_ms
+        if not self.settings.observability.redis_progress:
+            # Progress is read from the database only: keep it as fresh as live progress.
+            flush_every = TICK_MS
         while not self._stop.is_set():
             now = self.clock.now_ms()
             try:
