@@ -150,7 +150,7 @@ class ActivityCreates:
         if recorded:
             await self._ctx.record(batch.known.keys, batch.kind.value, recorded)
             await self._ctx.redis.hdel(batch.known.keys.uncertain, *recorded)
-            log.info("uncertain_creates_found", sim_id=batch.known.id, count=len(recorded))
+            log.info("uncertain_creates_found", count=len(recorded))
         return to_send
 
     async def _create(
