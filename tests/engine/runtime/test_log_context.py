@@ -43,8 +43,10 @@ async def test_a_jobs_log_lines_carry_its_simulation_and_id(
         running = await start_engine(settings, redis_url, database_file)
         try:
             await wait_until(
-                lambda: sum(e["event"] == "job_dead_lettered" for e in logs) >= 3
-                and any(e["event"] == "crm_request_refused" for e in logs),
+                lambda: (
+                    sum(e["event"] == "job_dead_lettered" for e in logs) >= 3
+                    and any(e["event"] == "crm_request_refused" for e in logs)
+                ),
                 60,
             )
         finally:
