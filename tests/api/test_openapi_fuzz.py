@@ -166,6 +166,8 @@ def within_window(body: Any) -> None:
     body["start_time"], body["end_time"] = start.isoformat(), end.isoformat()
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(300)  # a body of ten million records takes a second or more to validate
 def test_generated_simulation_bodies_are_mostly_accepted(live_api: dict[str, Any]) -> None:
     """Bodies generated from the document's create and preview schemas (valid by the schema)
     are mostly accepted: the schema says what the validation checks. The window's rule (end
@@ -185,7 +187,7 @@ def test_generated_simulation_bodies_are_mostly_accepted(live_api: dict[str, Any
         statuses[operation.path] = []
 
         @settings(
-            max_examples=25,
+            max_examples=20,
             deadline=None,
             suppress_health_check=list(HealthCheck),
             database=None,
@@ -195,12 +197,11 @@ def test_generated_simulation_bodies_are_mostly_accepted(live_api: dict[str, Any
         def check(case: Any) -> None:
             within_window(case.body)
             statuses[case.operation.path].append(
-                case.call(base_url=live_api["url"], headers=headers).status_code
+                case.call(base_url=live_api["url"], headers=headers, timeout=60).status_code
             )
 
         check()
     assert set(statuses) == {"/api/simulations", "/api/simulations/preview"}
     for path, seen in statuses.items():
         accepted = sum(200 <= status < 300 for status in seen)
-        print(path, accepted, len(seen))
         assert accepted > len(seen) // 2, (path, sorted(seen))
