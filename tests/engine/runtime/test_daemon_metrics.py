@@ -3,14 +3,18 @@ its jobs, the queue and the limits, and they move while a run goes on."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import signal
 import socket
 import sys
 
 import aiohttp
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from engine import daemon
+from engine.settings import Settings
 from sandbox import Sandbox
 from schema.simulations import SimulationStatus
 from schema.store import Store
@@ -107,3 +111,12 @@ async def test_daemon_serves_its_metrics_during_a_run(
     assert len(breaker) == 1, "the sandbox's account"
     assert total(after, "simcrm_limiter_window_limit") > 0
     assert 0 <= total(after, "simcrm_worker_state_age_seconds") < 5
+
+
+async def test_a_bad_metrics_port_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--metrics-port` outside 0–65535 stops the daemon before it connects, naming the option."""
+    parser = argparse.ArgumentParser()
+    daemon.add_arguments(parser)
+    args = parser.parse_args(["--metrics-port", "70000"])
+    assert await daemon.run(args, Settings.from_env()) == 2
+    assert "--metrics-port must be an integer from 0 to 65535" in capsys.readouterr().out
