@@ -8,7 +8,7 @@
     ├── Conflict            409   conflict          e.g. an illegal simulation status change
     ├── PayloadTooLarge     413   payload_too_large the body exceeds the size limit
     ├── Unprocessable       422   validation_error  the body has bad fields; details name them
-    ├── TooManyRequests     429   rate_limited      details carry ``retryAfterMs``
+    ├── TooManyRequests     429   rate_limited      ``retryAfterMs`` beside ``error`` and in details
     ├── BadGateway          502   upstream_error    HubSpot (or the sandbox) refused or failed
     ├── Unavailable         503   unavailable       a backing service is down
     └── DatabaseUnavailable 503   database_unavailable  the database is locked or unreachable
@@ -83,6 +83,11 @@ class TooManyRequests(ApiError):
     ) -> None:
         super().__init__(message, {"retryAfterMs": retry_after_ms}, headers=headers)
         self.retry_after_ms = retry_after_ms
+
+    def body(self) -> dict[str, Any]:
+        """The error, with ``retryAfterMs`` also at the top level (where the original system's
+        clients read it)."""
+        return {**super().body(), "retryAfterMs": self.retry_after_ms}
 
 
 class BadGateway(ApiError):

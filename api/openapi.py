@@ -1,4 +1,10 @@
-"""The OpenAPI 3.1 document, generated from the declared routes and their pydantic models."""
+"""The OpenAPI 3.1 document, generated from the declared routes and their pydantic models.
+
+Every schema lives under ``components/schemas`` and is referenced from there (query parameters'
+enums included). Request bodies are as strict as their validation (:mod:`api.request_schemas`).
+The created simulation's answer links to every operation on ``/api/simulations/{id}``, so a
+generated client (or a fuzzer) can follow from a create to everything done with it.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode
 
+from api.request_schemas import REFINEMENTS
 from api.routing import Operation, path_parameters
 
 ERROR_SCHEMA: dict[str, Any] = {
@@ -26,6 +33,16 @@ ERROR_SCHEMA: dict[str, Any] = {
     },
 }
 
+RATE_LIMITED_SCHEMA: dict[str, Any] = {
+    "allOf": [{"$ref": "#/components/schemas/Error"}],
+    "type": "object",
+    "required": ["error", "retryAfterMs"],
+    "properties": {"retryAfterMs": {"type": "integer", "minimum": 0}},
+}
+REF_TEMPLATE = "#/components/schemas/{model}"
+CREATE = ("post", "/api/simulations")
+SIMULATION_PATH = "/api/simulations/{id}"
+
 ERROR_DESCRIPTIONS = {
     400: "The body is not a JSON object",
     401: "No API key, or an unknown one",
@@ -34,19 +51,20 @@ ERROR_DESCRIPTIONS = {
     409: "The resource is not in a state that allows this",
     413: "The body is too large",
     422: "A field is invalid; details name it",
-    429: "Too many calls; details.retryAfterMs says when to retry",
+    429: "Too many calls; retryAfterMs (also in error.details) says when to retry",
     502: "HubSpot refused or failed",
     503: "A backing service is down",
 }
 
 
 def build_document(operations: Iterable[Operation], *, version: str) -> dict[str, Any]:
-    components: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    components: dict[str, Any] = {"Error": ERROR_SCHEMA, "RateLimitedError": RATE_LIMITED_SCHEMA}
     paths: dict[str, dict[str, Any]] = {}
     for operation in operations:
         paths.setdefault(operation.path, {})[operation.method.lower()] = _operation(
             operation, components
         )
+    _link_created_simulation(paths)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -66,13 +84,38 @@ def _ref(
     model: type[BaseModel], components: dict[str, Any], mode: JsonSchemaMode
 ) -> dict[str, Any]:
     """Put the model's schema (and the models it uses) in components; return a $ref to it."""
-    schema = model.model_json_schema(
-        by_alias=True, ref_template="#/components/schemas/{model}", mode=mode
+    schema = _adopt(
+        model.model_json_schema(by_alias=True, ref_template=REF_TEMPLATE, mode=mode), components
     )
-    for name, definition in schema.pop("$defs", {}).items():
-        components.setdefault(name, definition)
+    refine = REFINEMENTS.get(model.__name__) if mode == "validation" else None
+    if refine is not None:
+        refine(schema, components)
     components.setdefault(model.__name__, schema)
     return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _adopt(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
+    """Move the schema's $defs into components (its refs already point there)."""
+    for name, definition in schema.pop("$defs", {}).items():
+        components.setdefault(name, definition)
+    return schema
+
+
+def _link_created_simulation(paths: dict[str, dict[str, Any]]) -> None:
+    """Links from the created simulation to every operation on it, its id taken from the body."""
+    created = paths.get(CREATE[1], {}).get(CREATE[0], {}).get("responses", {}).get("201")
+    if created is None:
+        return
+    links = {}
+    for path, operations in sorted(paths.items()):
+        if path == SIMULATION_PATH or path.startswith(SIMULATION_PATH + "/"):
+            for spec in operations.values():
+                links[spec["operationId"]] = {
+                    "operationId": spec["operationId"],
+                    "parameters": {"id": "$response.body#/id"},
+                    "description": spec["summary"],
+                }
+    created["links"] = links
 
 
 def _operation(operation: Operation, components: dict[str, Any]) -> dict[str, Any]:
@@ -88,8 +131,14 @@ def _operation(operation: Operation, components: dict[str, Any]) -> dict[str, An
         for name in path_parameters(operation.path)
     ]
     if operation.query is not None:
+        query = _adopt(
+            operation.query.model_json_schema(
+                by_alias=True, ref_template=REF_TEMPLATE, mode="validation"
+            ),
+            components,
+        )
         for name, info in operation.query.model_fields.items():
-            field_schema = operation.query.model_json_schema()["properties"][info.alias or name]
+            field_schema = query["properties"][info.alias or name]
             parameters.append(
                 {
                     "name": info.alias or name,
@@ -116,9 +165,10 @@ def _operation(operation: Operation, components: dict[str, Any]) -> dict[str, An
             }
         responses[str(status)] = entry
     for status in _error_statuses(operation):
+        error = "RateLimitedError" if status == 429 else "Error"
         responses[str(status)] = {
             "description": ERROR_DESCRIPTIONS[status],
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{error}"}}},
         }
     spec["responses"] = responses
     if operation.auth != "public":

@@ -11,14 +11,10 @@ Everything is read from Redis at scrape time, so one API instance reports for ev
   PROM_DEFAULT_BUCKETS (recorded by the workers, see :mod:`engine.telemetry`);
 - ``simcrm_jobs_total{type,outcome}`` — jobs settled per type and outcome (ok, retry, deferred,
   dead);
-- ``simcrm_queue_depth{shard}`` and the parts of it: ``simcrm_queue_waiting``/``_pending``
-  ``{shard,stream}``, ``simcrm_queue_delayed{shard}``, ``simcrm_queue_dead_letters{shard}``,
-  ``simcrm_queue_mover_lag_seconds{shard}``;
-- per HubSpot account known (label ``portal``; only with METRICS_TOKEN):
-  ``simcrm_limiter_window_used`` and ``_limit``,
-  ``simcrm_limiter_daily_used``, ``simcrm_limiter_bucket_tokens`` and ``_capacity{kind}``,
-  ``simcrm_limiter_cooldown_seconds``, ``simcrm_limiter_breaker_state`` (0 closed, 1 half-open,
-  2 open), ``simcrm_limiter_breaker_trips``;
+- the queue per shard and the limiter per HubSpot account known, as
+  :mod:`engine.telemetry.families` describes (``simcrm_queue_depth{shard}``,
+  ``simcrm_limiter_breaker_state{portal}``, …); the per-account series (label ``portal``) only
+  for a scraper that sends METRICS_TOKEN;
 - ``simcrm_redis_up`` — 0 when Redis did not answer (the rest is then left out).
 
 The process's own metrics (the default registry: CPU, memory, GC) follow.
@@ -47,12 +43,11 @@ from api.appkeys import LIMITER, PORTALS, QUEUE, REDIS, SETTINGS
 from api.errors import Unauthorized
 from api.live import UNREACHABLE
 from engine.telemetry import JobStats, JobTelemetry, TelemetryKeys
-from limits import BreakerState, LimiterState
+from engine.telemetry.families import limiter_families, queue_families
+from limits import LimiterState
 from streams import ShardStats
 
 log = structlog.get_logger()
-
-BREAKER_CODES = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}
 
 
 @dataclass(slots=True)
@@ -75,8 +70,8 @@ class SnapshotCollector(Collector):
         up.add_metric([], 1 if snap.redis_up else 0)
         yield up
         yield from _jobs(snap.jobs)
-        yield from _queue(snap.shards)
-        yield from _limits(snap.limits)
+        yield from queue_families(snap.shards)
+        yield from limiter_families(snap.limits)
 
 
 def _jobs(jobs: JobStats) -> Iterator[Metric]:
@@ -98,64 +93,6 @@ def _jobs(jobs: JobStats) -> Iterator[Metric]:
             outcomes.add_metric([job_type, outcome], count)
     yield duration
     yield outcomes
-
-
-def _queue(shards: list[ShardStats]) -> Iterator[Metric]:
-    depth = GaugeMetricFamily(
-        "simcrm_queue_depth",
-        "Jobs not yet done per shard: waiting, pending and delayed",
-        labels=["shard"],
-    )
-    waiting = GaugeMetricFamily(
-        "simcrm_queue_waiting", "Jobs ready and not yet delivered", labels=["shard", "stream"]
-    )
-    pending = GaugeMetricFamily(
-        "simcrm_queue_pending", "Jobs delivered and not yet settled", labels=["shard", "stream"]
-    )
-    delayed = GaugeMetricFamily("simcrm_queue_delayed", "Jobs due later", labels=["shard"])
-    dead = GaugeMetricFamily("simcrm_queue_dead_letters", "Dead letters kept", labels=["shard"])
-    lag = GaugeMetricFamily(
-        "simcrm_queue_mover_lag_seconds",
-        "How far past due the earliest delayed job is",
-        labels=["shard"],
-    )
-    for shard in shards:
-        label = str(shard.shard)
-        depth.add_metric([label], shard.depth)
-        for stream, stats in shard.streams.items():
-            waiting.add_metric([label, stream], stats.waiting)
-            pending.add_metric([label, stream], stats.pending)
-        delayed.add_metric([label], shard.delayed)
-        dead.add_metric([label], shard.dead)
-        lag.add_metric([label], shard.overdue_ms / 1000)
-    yield from (depth, waiting, pending, delayed, dead, lag)
-
-
-def _limits(states: list[LimiterState]) -> Iterator[Metric]:
-    def gauge(name: str, text: str, extra: tuple[str, ...] = ()) -> GaugeMetricFamily:
-        return GaugeMetricFamily(name, text, labels=["portal", *extra])
-
-    used = gauge("simcrm_limiter_window_used", "Requests admitted in the rolling burst window")
-    limit = gauge("simcrm_limiter_window_limit", "The burst window's limit")
-    daily = gauge("simcrm_limiter_daily_used", "Requests admitted since the daily reset")
-    tokens = gauge("simcrm_limiter_bucket_tokens", "Tokens left in a kind's bucket", ("kind",))
-    capacity = gauge("simcrm_limiter_bucket_capacity", "A kind's bucket capacity", ("kind",))
-    cooldown = gauge("simcrm_limiter_cooldown_seconds", "Time left in a 429 cooldown")
-    breaker = gauge("simcrm_limiter_breaker_state", "Breaker: 0 closed, 1 half-open, 2 open")
-    trips = gauge("simcrm_limiter_breaker_trips", "Times the breaker opened")
-    for state in states:
-        portal = state.portal
-        used.add_metric([portal], state.window_used)
-        limit.add_metric([portal], state.window_limit)
-        daily.add_metric([portal], state.daily_used)
-        for kind, bucket in state.buckets.items():
-            tokens.add_metric([portal, kind], bucket.tokens)
-            capacity.add_metric([portal, kind], bucket.capacity)
-        left = max(0, (state.cooldown_until_ms or state.at_ms) - state.at_ms)
-        cooldown.add_metric([portal], left / 1000)
-        breaker.add_metric([portal], BREAKER_CODES[state.breaker])
-        trips.add_metric([portal], state.breaker_trips)
-    yield from (used, limit, daily, tokens, capacity, cooldown, breaker, trips)
 
 
 async def take_snapshot(app: web.Application, *, accounts: bool = True) -> Snapshot:

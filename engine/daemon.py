@@ -37,6 +37,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "in Redis by the first process (a daemon refuses to start otherwise); `simcrm queue "
         "reshard N` changes it",
     )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="serve this daemon's Prometheus /metrics on PORT (default: SIMCRM_METRICS_PORT; "
+        "0: off), on SIMCRM_METRICS_HOST (127.0.0.1 unless set)",
+    )
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -46,6 +54,12 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     if shards is not None:
         settings = settings.replace(SIMCRM_QUEUE_SHARDS=shards)
+    metrics_port = args.metrics_port
+    if metrics_port is not None and not 0 <= metrics_port <= 65_535:
+        print(f"simcrm: --metrics-port must be an integer from 0 to 65535 (got {metrics_port})")
+        return 2
+    if metrics_port is not None:
+        settings = settings.replace(SIMCRM_METRICS_PORT=metrics_port)
     loop = asyncio.get_running_loop()
     with redis_endpoint(settings) as endpoint:
         engine = Engine(settings, redis_url=endpoint.url)

@@ -25,7 +25,7 @@ from streams.errors import (
     RetryableJobError,
 )
 from streams.handlers import Batched, Handler, PerJob
-from streams.job import Job, Priority
+from streams.job import Job, Priority, log_fields
 from streams.outcomes import ACK, Ack, DeadLetter, Defer, Outcome, QueueCategory, Retry
 from streams.queue import Queue
 from streams.retry import RetryPolicy
@@ -60,5 +60,6 @@ __all__ = [
     "ShardStats",
     "Worker",
     "fnv1a_32",
+    "log_fields",
     "shard_for",
 ]

@@ -15,11 +15,12 @@ from typing import Any
 
 import structlog
 from redis.exceptions import RedisError, ResponseError
+from structlog.contextvars import bind_contextvars
 
 from streams.context import QueueContext
 from streams.errors import PayloadError
 from streams.handlers import Batched, Handler, run_batch, run_one
-from streams.job import Priority, decode_job
+from streams.job import Priority, decode_job, log_fields
 from streams.keys import GROUP, QueueKeys
 from streams.outcomes import DeadLetter, Outcome, QueueCategory
 from streams.settle import STREAM_ORDER, Delivery, SettleCounts, Settlements, dead_record
@@ -191,10 +192,15 @@ class ShardConsumer:
         task.add_done_callback(self.tasks.discard)
 
     async def _run_one(self, handler: Any, delivery: Delivery) -> None:
-        self._settle(delivery, await run_one(handler, delivery.job))
+        # Every line logged while the job runs carries these (each job runs in its own task).
+        job = delivery.job
+        bind_contextvars(shard=self.shard, job_type=job.type, scope=job.scope, job_id=job.id)
+        self._settle(delivery, await run_one(handler, job))
 
     async def _run_batch(self, handler: Batched, chunk: list[Delivery]) -> None:
-        outcomes = await run_batch(handler, [delivery.job for delivery in chunk])
+        jobs = [delivery.job for delivery in chunk]
+        bind_contextvars(shard=self.shard, job_type=jobs[0].type, **log_fields(jobs))
+        outcomes = await run_batch(handler, jobs)
         for delivery, outcome in zip(chunk, outcomes, strict=True):
             self._settle(delivery, outcome)
 

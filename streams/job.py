@@ -12,7 +12,7 @@ single field ``j`` of a stream entry, which keeps a pending job small.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -114,3 +114,11 @@ def decode_job(raw: bytes | str) -> Job:
         raise
     except (orjson.JSONDecodeError, ValueError, TypeError, KeyError) as exc:
         raise PayloadError(f"not a job payload: {exc}") from None
+
+
+def log_fields(jobs: Sequence[Job]) -> dict[str, object]:
+    """What identifies ``jobs`` in a log line: ``job_id`` for one job, ``job_ids`` for several
+    (bound with ``structlog.contextvars`` around the work done for them)."""
+    if len(jobs) == 1:
+        return {"job_id": jobs[0].id}
+    return {"job_ids": [job.id for job in jobs]}

@@ -199,7 +199,7 @@ class Creates:
             return []
         found = await self._record_found(batch, to_look_up)
         if found:
-            log.info("uncertain_creates_found", sim_id=batch.known.id, count=len(found))
+            log.info("uncertain_creates_found", count=len(found))
         return [p for p in to_look_up if p not in found]
 
     async def _look_up(self, batch: _Batch, positions: Sequence[int]) -> dict[int, str]:

@@ -62,9 +62,10 @@ from engine.runtime.pressure import Pressure
 from engine.runtime.registry import Registry
 from engine.runtime.retention import SWEEP_MS, Retention
 from engine.simulations import HubSpotTokens, NoTokenSecret, Portals, Simulations
+from engine.telemetry.daemon import DaemonMetrics
 from engine.telemetry.jobs import JobTelemetry
 from engine.telemetry.keys import TelemetryKeys
-from limits import Limiter
+from limits import Limiter, LimiterState
 from schema.store import Store
 from streams import Handler, Queue
 from streams.worker import Worker
@@ -117,6 +118,7 @@ class Engine:
         self.exit_code = 0
         self._flushing: asyncio.Task[None] | None = None
         self._misconfigured = False
+        self.metrics: DaemonMetrics | None = None
 
     # -- set-up and tear-down -----------------------------------------------------------------
 
@@ -252,6 +254,13 @@ class Engine:
                 TelemetryKeys(settings.redis.key_prefix),
             )
             table = telemetry.instrument(table)
+        seen = settings.observability
+        if seen.metrics_port:
+            self.metrics = DaemonMetrics(seen.buckets_ms, clock=clock)
+            table = self.metrics.instrument(table)
+            server = await self.metrics.serve(seen.metrics_host, seen.metrics_port)
+            stack.callback(self.metrics.withdraw)
+            stack.push_async_callback(server.close)
         self.worker: Worker = self.queue.worker(table)
 
     # -- running ------------------------------------------------------------------------------
@@ -273,9 +282,17 @@ class Engine:
         """Run until :meth:`request_stop`, then shut down gracefully."""
         await self.worker.start()
         log.info("engine_started", shards=self.queue_config.shards)
+        refreshing = None
+        if self.metrics is not None:
+            refreshing = asyncio.create_task(
+                self.metrics.refresh_loop(self.queue.stats, self._limiter_states, self._stop)
+            )
         try:
             await self._control_loop()
         finally:
+            if refreshing is not None:
+                refreshing.cancel()
+                await asyncio.gather(refreshing, return_exceptions=True)
             await self.worker.stop()
             self.handlers.stop()
             # Before the HubSpot sessions close: a request cut by closing its connection would
@@ -304,6 +321,9 @@ class Engine:
         last_flush: int | None = None
         last_sweep: int | None = None
         flush_every = self.settings.runtime.flush_interval_ms
+        if not self.settings.observability.redis_progress:
+            # Progress is read from the database only: keep it as fresh as live progress.
+            flush_every = TICK_MS
         while not self._stop.is_set():
             now = self.clock.now_ms()
             try:
@@ -361,6 +381,10 @@ class Engine:
         self._pressure = Pressure.measure(
             backlog, self.settings.runtime.thinning_backlog_threshold, breaker_open=breaker_open
         )
+
+    async def _limiter_states(self) -> list[LimiterState]:
+        """The limiter state of every HubSpot account this daemon knows."""
+        return [await self.limiter.state(portal) for portal in await self.portals.known()]
 
     async def _flush_all(self) -> None:
         """Raise every known simulation's durable counters to its live ones. A failure leaves

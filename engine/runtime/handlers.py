@@ -25,6 +25,7 @@ from redis.exceptions import (
 )
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from structlog.contextvars import bind_contextvars, unbind_contextvars
 
 from core.outages import Dependency
 from engine.crm import CrmError, ErrorCategory, Throttled, UnusableProperty
@@ -40,7 +41,7 @@ from engine.runtime.updates import UPDATED_TYPES, Updates
 from engine.simulations import NoTokenSecret, Target, TargetUnavailable
 from limits.config import MAX_BATCH
 from schema.simulations import SimulationStatus
-from streams import Batched, Defer, Job, Outcome
+from streams import Batched, Defer, Job, Outcome, log_fields
 from streams.tasks import raise_if_cancelling
 
 log = structlog.get_logger()
@@ -124,6 +125,8 @@ class Handlers:
         by_sim: dict[int, list[int]] = {}
         for position, job in enumerate(jobs):
             by_sim.setdefault(sim_of(job), []).append(position)
+        if len(by_sim) == 1:  # the rest of this read's work, settling included, is this one's
+            bind_contextvars(sim_id=next(iter(by_sim)))
 
         async def part(sim_id: int, positions: list[int]) -> None:
             batch = [jobs[p] for p in positions]
@@ -150,6 +153,10 @@ class Handlers:
         object created just before Redis went away is recorded, not created twice, and its job
         is not dead-lettered for an outage.
         """
+        # A batch is sent from a task of its own (it may gather jobs of several reads): what
+        # it logs names its simulation and its jobs.
+        unbind_contextvars("job_id", "job_ids")
+        bind_contextvars(sim_id=sim_id, job_type=jobs[0].type, **log_fields(jobs))
         try:
             return await self._process_once(sim_id, send, jobs)
         except REDIS_REFUSING:

@@ -45,6 +45,7 @@ class Lifecycle:
         self._queue = queue
         self._expander = expander
         self._prepared: set[int] = set()
+        self._flushed: dict[int, dict[tuple[str, str], int]] = {}
 
     async def prepare(self, sim: Known) -> None:
         """Claim the simulation's keys for its row, then set its budgets once (HSETNX: never
@@ -93,11 +94,15 @@ class Lifecycle:
         return True
 
     async def flush(self, sim: Known) -> None:
-        """Raise the durable counters to the live ones."""
+        """Raise the durable counters to the live ones (no write when this process flushed the
+        same values last time)."""
         counts = await metrics.read(self._redis, sim.keys)
         values = {
             (kind, metric): value
             for kind, by_metric in counts.items()
             for metric, value in by_metric.items()
         }
+        if self._flushed.get(sim.id) == values:
+            return
         await self._store.counters.raise_to(sim.id, values)
+        self._flushed[sim.id] = values

@@ -31,11 +31,15 @@ from collections import Counter
 from collections.abc import Callable
 from enum import StrEnum
 
+import structlog
+
 from core.clock import Clock
 from engine.crm import CrmError, ErrorCategory, ItemResult, NetworkError, RateLimited, Throttled
 from engine.runtime.metrics import Metric, field
 from streams import ACK, DeadLetter, Defer, Job, Outcome, Retry
 from streams.outcomes import clip_error
+
+log = structlog.get_logger()
 
 SETTLED = "all:settled"
 DEFER_ALIGN_MS = 250
@@ -129,7 +133,11 @@ class Outcomes:
         if retryable and not self._is_last_attempt(job):
             if not throttled:
                 tally.add(job.type, Metric.FAILED)
+            log.debug("job_failed", job_id=job.id, attempt=job.attempt, category=category)
             return Retry(after_ms, category, clip_error(message))
+        log.warning(
+            "job_dead_lettered", job_id=job.id, attempt=job.attempt, category=category.value
+        )
         tally.add(job.type, Metric.DEAD)
         tally.settled()
         tally.dead.append(job.id)

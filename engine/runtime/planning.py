@@ -122,7 +122,7 @@ class Planner:
             reason=pressure.reason,
         )
         thinning.record(pipe, sim.keys, event, self._events_max)
-        log.info("activities_thinned", sim_id=sim.id, thinned=thinned, factor=pressure.factor)
+        log.info("activities_thinned", thinned=thinned, factor=pressure.factor)
 
 
 def _candidates(

@@ -1,7 +1,9 @@
 """What SimCRM tells about itself: live progress in Redis (``REDIS_PROGRESS``), Prometheus metrics
 (``METRICS_PROM_ENABLED``, ``PROM_DEFAULT_BUCKETS`` in ms, ``METRICS_TOKEN`` the bearer token a
-scraper must send to see them — per-account limiter series included) and logs (``LOG_LEVEL``,
-``LOG_FORMAT``: ``json`` or ``console``, by default console on a terminal and JSON otherwise)."""
+scraper must send to see them — per-account limiter series included; ``SIMCRM_METRICS_PORT``: the
+port a daemon serves its own ``/metrics`` on, 0 for none; ``SIMCRM_METRICS_HOST``: the address it
+listens on, loopback by default) and logs (``LOG_LEVEL``, ``LOG_FORMAT``: ``json`` or ``console``,
+by default console on a terminal and JSON otherwise)."""
 
 from __future__ import annotations
 
@@ -28,6 +30,10 @@ class ObservabilitySettings(Section):
         BeforeValidator(parsers.number_list(float, "a comma-separated list of milliseconds")),
     ] = variable("PROM_DEFAULT_BUCKETS", default=DEFAULT_BUCKETS_MS)
     metrics_token: SecretStr | None = variable("METRICS_TOKEN")
+    metrics_port: Annotated[int, parsers.between(0, 65_535)] = variable(
+        "SIMCRM_METRICS_PORT", default=0
+    )
+    metrics_host: str = variable("SIMCRM_METRICS_HOST", default="127.0.0.1")
     log_level: Annotated[str, BeforeValidator(parsers.lower)] = variable(
         "LOG_LEVEL", default=DEFAULT_LEVEL
     )

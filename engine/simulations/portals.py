@@ -11,10 +11,12 @@ Two ways to ask, one set of rules:
 - :meth:`Portals.target` is for writing (the runtime, ``simcrm cleanup``): it resolves
   everything, waiting for the account look-up, and raises when the CRM cannot be used.
 - :meth:`Portals.portal_id` and :meth:`Portals.known` are for reporting (the API's limiter
-  views): they never hold a request up for long. The sandbox look-up waits at most
-  ``LOOKUP_TIMEOUT_S``; when the sandbox cannot be reached the answer is None and the next try
-  comes ``RETRY_AFTER_MS`` later. A ``hubspot`` simulation's portal is the stored one or None: no
-  token is decrypted and HubSpot is not called.
+  views, the daemons' gauges): they never hold a request up for long. The look-ups they make —
+  the sandbox's account, and the account of the legacy HUBSPOT_API_TOKEN — wait at most
+  ``LOOKUP_TIMEOUT_S``; when one fails the answer is None and its next try comes
+  ``RETRY_AFTER_MS`` later. A ``hubspot`` simulation's portal is the one stored beside its
+  owner's token, or, for an owner who stored none, the legacy token's account; no stored token is
+  decrypted for it.
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ class Portals:
         self._sandbox_token = sandbox_token
         self._clock: Clock = clock or SystemClock()
         self._learnt: dict[tuple[str, str], str] = {}  # (base URL, token) → portal id
-        self._next_try_ms = 0  # of the bounded sandbox look-up, after a failed one
+        self._next_try_ms: dict[tuple[str, str], int] = {}  # of a bounded look-up that failed
         self._lock = asyncio.Lock()
 
     @classmethod
@@ -117,32 +119,49 @@ class Portals:
         """The account whose limits pace ``row``, or None when it cannot be told yet."""
         if row.target == "sandbox":
             return await self.sandbox_portal_id()
-        return await self._tokens.stored_portal_id(row.owner_id)
+        if await self._tokens.has_stored(row.owner_id):
+            return await self._tokens.stored_portal_id(row.owner_id)
+        return await self.legacy_portal_id()
 
     async def known(self) -> list[str]:
-        """Every account known without waiting: the stored tokens', then the sandbox's."""
+        """Every account known without waiting: the stored tokens', the legacy
+        HUBSPOT_API_TOKEN's, then the sandbox's."""
         portals = await self._tokens.portal_ids()
-        sandbox = await self.sandbox_portal_id()
-        if sandbox is not None and sandbox not in portals:
-            portals.append(sandbox)
+        for extra in (await self.legacy_portal_id(), await self.sandbox_portal_id()):
+            if extra is not None and extra not in portals:
+                portals.append(extra)
         return portals
 
     async def sandbox_portal_id(self) -> str | None:
         """The sandbox's portal id, or None while the sandbox cannot be reached (bounded)."""
-        key = self._key(self._sandbox, self._sandbox_token)
+        return await self._bounded_lookup(
+            self._sandbox, self._sandbox_token, "sandbox_portal_unknown"
+        )
+
+    async def legacy_portal_id(self) -> str | None:
+        """The account of HUBSPOT_API_TOKEN (None: not set, or HubSpot did not tell yet)."""
+        legacy = self._tokens.legacy
+        if legacy is None:
+            return None
+        return await self._bounded_lookup(self._hubspot, legacy, "legacy_portal_unknown")
+
+    async def _bounded_lookup(
+        self, client: HubSpotTransport, token: SecretStr, failed_event: str
+    ) -> str | None:
+        """The token's account if known or learnt within LOOKUP_TIMEOUT_S; a failed look-up
+        is retried RETRY_AFTER_MS later, not before (``failed_event`` logs the failure)."""
+        key = self._key(client, token)
         learnt = self._learnt.get(key)
-        if learnt is not None or self._clock.now_ms() < self._next_try_ms:
+        if learnt is not None or self._clock.now_ms() < self._next_try_ms.get(key, 0):
             return learnt
         async with self._lock:
-            if key not in self._learnt and self._clock.now_ms() >= self._next_try_ms:
+            if key not in self._learnt and self._clock.now_ms() >= self._next_try_ms.get(key, 0):
                 try:
-                    details = await asyncio.wait_for(
-                        check_token(self._sandbox, self._sandbox_token), LOOKUP_TIMEOUT_S
-                    )
+                    details = await asyncio.wait_for(check_token(client, token), LOOKUP_TIMEOUT_S)
                     self._learnt[key] = details.portal_id
                 except Exception as exc:
-                    log.info("sandbox_portal_unknown", error=type(exc).__name__)
-                    self._next_try_ms = self._clock.now_ms() + RETRY_AFTER_MS
+                    log.info(failed_event, error=type(exc).__name__)
+                    self._next_try_ms[key] = self._clock.now_ms() + RETRY_AFTER_MS
         return self._learnt.get(key)
 
     async def _learn(self, client: HubSpotTransport, token: SecretStr) -> str:

@@ -45,6 +45,15 @@ class HubSpotTokens:
     def from_settings(cls, settings: Settings, store: Store) -> HubSpotTokens:
         return cls(store, keys=settings.security.token_keys(), legacy=settings.hubspot.api_token)
 
+    @property
+    def legacy(self) -> SecretStr | None:
+        """HUBSPOT_API_TOKEN, the deployment-wide token of owners who stored none."""
+        return self._legacy
+
+    async def has_stored(self, owner_id: int) -> bool:
+        """Whether the owner stored a token of their own."""
+        return await self._store.credentials.info(owner_id) is not None
+
     async def available(self, owner_id: int) -> bool:
         """Whether the owner has a token to use: a stored one, or the legacy global one."""
         if self._legacy is not None:

@@ -17,7 +17,7 @@ import bisect
 import math
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +57,37 @@ class TypeStats:
 
 JobStats = dict[str, TypeStats]
 
+Recorder = Callable[[str, Sequence[Outcome], float], Awaitable[None]]
+"""Told, after each handler call, the job type, one outcome per job, and the call's time in ms."""
+
+
+def instrument(handlers: Mapping[str, Handler], record: Recorder) -> dict[str, Handler]:
+    """The same handler table, each call (one job, or one batch) timed on the monotonic clock
+    and handed to ``record``."""
+
+    def wrap(job_type: str, handler: Handler) -> Handler:
+        if isinstance(handler, Batched):
+            inner_batch = handler.run
+
+            async def run_batch(jobs: Sequence[Job]) -> Sequence[Outcome]:
+                started = time.monotonic()
+                outcomes = await inner_batch(jobs)
+                await record(job_type, outcomes, (time.monotonic() - started) * 1000)
+                return outcomes
+
+            return Batched(run_batch, handler.max_batch)
+        inner_one = handler.run
+
+        async def run_one(job: Job) -> Outcome | None:
+            started = time.monotonic()
+            outcome = await inner_one(job)
+            await record(job_type, [outcome or ACK], (time.monotonic() - started) * 1000)
+            return outcome
+
+        return PerJob(run_one)
+
+    return {job_type: wrap(job_type, handler) for job_type, handler in handlers.items()}
+
 
 class JobTelemetry:
     def __init__(self, redis: Any, buckets_ms: Sequence[float], keys: TelemetryKeys) -> None:
@@ -66,28 +97,7 @@ class JobTelemetry:
 
     def instrument(self, handlers: Mapping[str, Handler]) -> dict[str, Handler]:
         """The same handler table, each handler timed and its outcomes counted."""
-        return {job_type: self._wrap(job_type, handler) for job_type, handler in handlers.items()}
-
-    def _wrap(self, job_type: str, handler: Handler) -> Handler:
-        if isinstance(handler, Batched):
-            inner_batch = handler.run
-
-            async def run_batch(jobs: Sequence[Job]) -> Sequence[Outcome]:
-                started = time.monotonic()
-                outcomes = await inner_batch(jobs)
-                await self.record(job_type, outcomes, (time.monotonic() - started) * 1000)
-                return outcomes
-
-            return Batched(run_batch, handler.max_batch)
-        inner_one = handler.run
-
-        async def run_one(job: Job) -> Outcome | None:
-            started = time.monotonic()
-            outcome = await inner_one(job)
-            await self.record(job_type, [outcome or ACK], (time.monotonic() - started) * 1000)
-            return outcome
-
-        return PerJob(run_one)
+        return instrument(handlers, self.record)
 
     async def record(self, job_type: str, outcomes: Sequence[Outcome], elapsed_ms: float) -> None:
         """Count ``outcomes`` (one per job) that each took ``elapsed_ms``."""

@@ -110,15 +110,18 @@ async def test_replay_bodies_are_validated(api: Api, body: dict[str, object], fi
 
 
 async def test_replay_is_limited_to_five_calls_per_30_seconds(api: Api) -> None:
-    """The sixth call within 30 s is a 429 with retryAfterMs and Retry-After; the limit is per
-    user; stepping the clock past the window lets calls through again."""
+    """The sixth call within 30 s is a 429 with retryAfterMs (at the top level and in the error's
+    details) and Retry-After; the limit is per user; stepping the clock past the window lets
+    calls through again."""
     sim = await api.create("member")
     path = f"/api/simulations/{sim['id']}/dlq/replay"
     for _ in range(5):
         assert (await api.call("boss", "POST", path, {}))[0] == 200
         api.clock.advance(1_000)
     response = await api.client.post(path, json={}, headers=api.auth("boss"))
-    error = error_of(await response.json())
+    refusal = await response.json()
+    assert refusal.pop("retryAfterMs") == 25_000  # at the top level too
+    error = error_of(refusal)
     assert response.status == 429
     assert error["code"] == "rate_limited"
     assert error["details"] == {"retryAfterMs": 25_000}

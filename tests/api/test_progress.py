@@ -15,7 +15,15 @@ from core.keys import DEFAULT_KEY_PREFIX
 from engine.runtime.keys import SimKeys
 from limits import Limiter, Outcome
 from sandbox import Sandbox, SandboxConfig
-from tests.api.conftest import BODY, Api, ClientFactory, api_settings, error_of, make_users
+from tests.api.conftest import (
+    BODY,
+    Api,
+    ApiFactory,
+    ClientFactory,
+    api_settings,
+    error_of,
+    make_users,
+)
 
 WINDOW_START_MS = 1_767_571_200_000  # BODY's window: 2026-01-05 to 2026-01-12 (UTC)
 WINDOW_END_MS = 1_768_176_000_000
@@ -173,3 +181,18 @@ async def test_limits_and_health_report_the_sandbox_account(
     report = await (await client.get("/api/health", headers=boss)).json()
     assert [view["portal"] for view in report["limits"]] == ["777001"]
     assert report["limits"][0]["breaker"]["state"] == "open"
+
+
+async def test_without_redis_progress_metrics_come_from_the_database(
+    make_api: ApiFactory, redis: Redis
+) -> None:
+    """REDIS_PROGRESS=0: the API reads progress from the database even while Redis holds a
+    live hash for the simulation."""
+    api = await make_api(REDIS_PROGRESS=False)
+    sim = await api.create()
+    await redis.hset(SimKeys(sim["id"], DEFAULT_KEY_PREFIX).metrics, "contact:created", 9)
+    await api.store.counters.raise_to(sim["id"], {("contact", "created"): 4})
+    status, body = await api.call("member", "GET", f"/api/simulations/{sim['id']}/metrics")
+    assert status == 200, body
+    assert body["source"] == "db"
+    assert body["counts"]["contact"]["created"] == 4

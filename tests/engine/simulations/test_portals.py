@@ -216,3 +216,29 @@ async def test_reporting_never_waits_on_an_unreachable_sandbox(
         assert await resolver.portal_id(row) is None
     tries = [entry for entry in logs if entry["event"] == "sandbox_portal_unknown"]
     assert len(tries) == 2
+
+
+async def test_the_global_tokens_account_is_reported(
+    store: Store, owner: User, sandbox_factory: SandboxFactory, clients: dict[str, HubSpotTransport]
+) -> None:
+    """HUBSPOT_API_TOKEN's account is among the known ones (after the stored tokens', before
+    the sandbox's), learnt with one look-up, and it is the reported account of a `hubspot`
+    simulation whose owner stored no token; an owner with a stored token keeps their own."""
+    crm = await sandbox_factory(tokens=(LEGACY, STORED), portal_id=717171)
+    twin = await sandbox_factory(portal_id=777001)
+    resolver = portals(
+        store,
+        await connect(clients, "hubspot", crm.url),
+        await connect(clients, "sb", twin.url),
+        keys=KEYS,
+        legacy=SecretStr(LEGACY),
+    )
+    row = await simulation(store, owner, "hubspot")
+    assert await resolver.portal_id(row) == "717171"
+    other, _key = await store.users.create("stored@example.com")
+    await store.credentials.put(other.id, STORED, TokenCipher(KEYS), portal_id=4242)
+    assert await resolver.known() == ["4242", "717171", "777001"]
+    asked = crm.stats().requests
+    assert await resolver.portal_id(await simulation(store, other, "hubspot")) == "4242"
+    assert await resolver.portal_id(row) == "717171"
+    assert crm.stats().requests == asked
