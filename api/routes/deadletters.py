@@ -13,7 +13,7 @@ from __future__ import annotations
 from pydantic import ConfigDict, Field
 
 from api.access import sim_keys, visible_simulation
-from api.appkeys import QUEUE, REDIS, REPLAY_LIMITER, SETTINGS, SIMULATION_SERVICE
+from api.appkeys import MODELS, QUEUE, REDIS, REPLAY_LIMITER, SETTINGS, SIMULATION_SERVICE
 from api.errors import TooManyRequests, Unavailable
 from api.live import RedisDown, live
 from api.routing import Call, Reply, Routes
@@ -162,6 +162,8 @@ async def replay(call: Call) -> Reply:
                 limit=body.limit,
                 dry_run=body.dry_run,
                 full_retry=body.use_full_retry,
+                model=await app[MODELS].model(row),
+                segment_ms=app[SETTINGS].runtime.segment_ms,
             )
         )
     except RedisDown:

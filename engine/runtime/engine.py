@@ -184,6 +184,7 @@ class Engine:
             createdate=CreatedatePolicy(enabled=settings.hubspot.write_createdate),
             clock=clock,
             search_lag_ms=settings.hubspot.search_lag_ms,
+            segment_ms=settings.runtime.segment_ms,
         )
         handlers = Handlers(context, registry=self.registry, planner=planner)
         self._handlers = handlers

@@ -12,7 +12,8 @@ while fewer than SIMCRM_BACKFILL_WINDOW of its jobs are live in the queue (the a
 from them come on top, so the queue may briefly hold a few times that).
 
 Progress is kept per segment in ``{s<id>}:segments`` (``lua/expand-2.lua``), so a pass repeated by
-another daemon, or after a crash, counts nothing twice.
+another daemon, or after a crash, counts nothing twice; the same hash holds how many of each
+segment's records were created and have settled (:mod:`.segment_counts`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from engine.runtime.context import as_text
 from engine.runtime.jobs import contact_job
 from engine.runtime.keys import SimKeys
 from engine.runtime.registry import Known
+from engine.runtime.segment_counts import CREATED, SETTLED, count_field
 from schema.simulations import SimulationStatus
 from streams import Job, Queue
 
@@ -63,6 +65,8 @@ class SegmentState:
     segment: Segment
     upto: int  # records [first, upto) are enqueued
     expanded_at_ms: int | None
+    created: int = 0  # contacts of its records that exist
+    settled: int = 0  # contact jobs of its records finished in any way (replays taken off)
 
     @property
     def done(self) -> bool:
@@ -178,6 +182,8 @@ def states_of(segments: Iterable[Segment], fields: Mapping[str, int]) -> list[Se
             segment,
             fields.get(f"{segment.number}:upto", segment.first),
             fields.get(f"{segment.number}:at"),
+            max(0, fields.get(count_field(segment.number, CREATED), 0)),
+            max(0, fields.get(count_field(segment.number, SETTLED), 0)),
         )
         for segment in segments
     ]
