@@ -75,12 +75,17 @@ class SummaryOut(Camel):
     simulations: dict[str, dict[str, int]] = Field(
         description="per simulation id, its dead letters by category"
     )
+    links: dict[str, str] = Field(
+        default_factory=dict,
+        description="per simulation id, the path of its dead letters (`GET` lists them, "
+        "`DELETE` purges, `POST …/replay` replays)",
+    )
 
 
 @routes.route(
     "GET",
     "/api/dlq/summary",
-    summary="Dead letters across every simulation",
+    summary="Dead letters across every simulation, by category, with a link to each one's",
     auth="boss",
     responses={200: SummaryOut},
 )
@@ -95,6 +100,7 @@ async def dead_letter_summary(call: Call) -> Reply:
         total=summary.total,
         by_category=dict(summary.by_category),
         simulations={scope: dict(counts) for scope, counts in summary.scopes.items()},
+        links={scope: f"/api/simulations/{scope}/dlq" for scope in summary.scopes},
     )
     return Reply(200, body)
 
