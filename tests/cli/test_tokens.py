@@ -71,6 +71,8 @@ async def test_a_token_is_added_listed_masked_and_removed(
         outputs.append(out)
         assert (code, out.strip()) == (1, "simcrm: no HubSpot token is stored")
     assert not [out for out in outputs if TOKEN in out]
+    checks = [entry for entry in logs if entry.get("path") == "/account-info/v3/details"]
+    assert checks, "the API's check with HubSpot was logged (so the logs were captured)"
     assert TOKEN not in repr(logs)
     assert TOKEN not in caplog.text
 
