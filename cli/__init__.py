@@ -26,6 +26,7 @@ from cli import (
     sandbox,
     serve,
     sim,
+    tokens,
     users,
     worker,
 )
@@ -38,6 +39,7 @@ COMMANDS = (
     migrate,
     users,
     keys,
+    tokens,
     doctor,
     sim,
     sandbox,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pydantic import ConfigDict, Field
 
 from api.access import sim_keys, visible_simulation
-from api.appkeys import QUEUE, REDIS, REPLAY_LIMITER, SETTINGS, SIMULATION_SERVICE
+from api.appkeys import MODELS, QUEUE, REDIS, REPLAY_LIMITER, SETTINGS, SIMULATION_SERVICE
 from api.errors import TooManyRequests, Unavailable
 from api.live import RedisDown, live
 from api.routing import Call, Reply, Routes
@@ -75,12 +75,17 @@ class SummaryOut(Camel):
     simulations: dict[str, dict[str, int]] = Field(
         description="per simulation id, its dead letters by category"
     )
+    links: dict[str, str] = Field(
+        default_factory=dict,
+        description="per simulation id, the path of its dead letters (`GET` lists them, "
+        "`DELETE` purges, `POST …/replay` replays)",
+    )
 
 
 @routes.route(
     "GET",
     "/api/dlq/summary",
-    summary="Dead letters across every simulation",
+    summary="Dead letters across every simulation, by category, with a link to each one's",
     auth="boss",
     responses={200: SummaryOut},
 )
@@ -95,6 +100,7 @@ async def dead_letter_summary(call: Call) -> Reply:
         total=summary.total,
         by_category=dict(summary.by_category),
         simulations={scope: dict(counts) for scope, counts in summary.scopes.items()},
+        links={scope: f"/api/simulations/{scope}/dlq" for scope in summary.scopes},
     )
     return Reply(200, body)
 
@@ -162,6 +168,8 @@ async def replay(call: Call) -> Reply:
                 limit=body.limit,
                 dry_run=body.dry_run,
                 full_retry=body.use_full_retry,
+                model=await app[MODELS].model(row),
+                segment_ms=app[SETTINGS].runtime.segment_ms,
             )
         )
     except RedisDown:

@@ -155,6 +155,13 @@ class SegmentOut(Camel):
     upto: int | None = Field(description="records [first, upto) are queued; null: unknown")
     expanded_at_ms: int | None
     done: bool | None
+    records: int = Field(description="records in the segment (stop - first)")
+    scheduled: int | None = Field(description="its records' contact jobs queued; null: unknown")
+    created: int | None = Field(description="its records' contacts created; null: unknown")
+    settled: int | None = Field(
+        description="its records' contact jobs finished (created, dead-lettered or skipped; "
+        "replayed ones count again once they finish); null: unknown"
+    )
 
 
 class SegmentsOut(Camel):
@@ -181,7 +188,8 @@ class SegmentsQuery(Camel):
 @routes.route(
     "GET",
     "/api/simulations/{id}/segments",
-    summary="Segment ranges (records per slice of simulated time) and their expansion state",
+    summary="Segment ranges (records per slice of simulated time), their expansion state and "
+    "how many of their records were queued, created and settled",
     query=SegmentsQuery,
     responses={200: SegmentsOut},
 )
@@ -226,6 +234,10 @@ def _segment_out(segment: Segment, state: SegmentState | None) -> SegmentOut:
         upto=None if state is None else state.upto,
         expanded_at_ms=None if state is None else state.expanded_at_ms,
         done=None if state is None else state.done,
+        records=segment.count,
+        scheduled=None if state is None else max(0, state.upto - segment.first),
+        created=None if state is None else state.created,
+        settled=None if state is None else state.settled,
     )
 
 

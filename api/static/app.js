@@ -75,6 +75,7 @@ async function signIn(key) {
   $("who").hidden = false;
   $("signin").hidden = true;
   $("app").hidden = false;
+  showOperatorEntries(state.me.role);
   fillForm();
   await loadList();
   state.listTimer = setInterval(() => loadList().catch(() => {}), LIST_POLL_MS);
@@ -168,6 +169,7 @@ function showCreate() {
   stopPolling();
   state.selected = null;
   renderList();
+  hideOperatorViews();
   $("hello").hidden = true;
   $("detail").hidden = true;
   $("create-panel").hidden = false;
@@ -212,6 +214,8 @@ $("create-form").addEventListener("submit", async (event) => {
 
 async function select(id) {
   stopPolling();
+  hideOperatorViews();
+  resetOperatorResults();
   $("create-panel").hidden = true;
   $("hello").hidden = true;
   $("detail").hidden = false;
@@ -269,7 +273,9 @@ async function pollSlow(id) {
   const tile = $("t-breaker");
   tile.textContent = breaker.replaceAll("_", "-");
   tile.className = `value ${breaker}`;
+  await pollSegments(id);
   if (state.me.role !== "boss") return;
+  renderLimiter(limits);
   const [dlq, thinning] = await Promise.all([
     api("GET", `/api/simulations/${id}/dlq`),
     api("GET", `/api/simulations/${id}/thinning-events?limit=20`),
@@ -496,6 +502,8 @@ for (const action of Object.keys(ACTIONS)) {
 }
 
 // ---------------------------------------------------------------------------------- start
+
+installOperatorViews();
 
 localStorage.removeItem(KEY_STORAGE); // where earlier versions kept the key for good
 const saved = sessionStorage.getItem(KEY_STORAGE);

@@ -137,6 +137,11 @@ class Schedule:
         indices = self.index_range(seg_start, seg_end)
         return Segment(number, seg_start, seg_end, indices.start, indices.stop)
 
+    def segment_of(self, index: int, length_ms: int = DEFAULT_SEGMENT_MS) -> int:
+        """The number of the segment record ``index`` falls in (the one whose range holds it)."""
+        number = (self.time_of(index) - self.start_ms) // length_ms
+        return max(0, min(number, self.segment_count(length_ms) - 1))
+
     def segment_count(self, length_ms: int = DEFAULT_SEGMENT_MS) -> int:
         return -(-(self.end_ms - self.start_ms) // length_ms)
 

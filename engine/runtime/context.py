@@ -18,6 +18,7 @@ from typing import Any
 
 from core.clock import Clock
 from core.lua import Scripts
+from engine.model import DEFAULT_SEGMENT_MS
 from engine.runtime.createdate import CreatedatePolicy
 from engine.runtime.keys import SimKeys
 from engine.runtime.outcomes import Outcomes
@@ -39,6 +40,7 @@ class HandlerContext:
     createdate: CreatedatePolicy
     clock: Clock
     search_lag_ms: int = DEFAULT_SEARCH_LAG_MS
+    segment_ms: int = DEFAULT_SEGMENT_MS  # segments' length, for the per-segment counts
 
     async def record(self, keys: SimKeys, job_type: str, ids: Mapping[str, str]) -> None:
         """Record created objects' ids; each counts once as ``<job_type>:created``."""

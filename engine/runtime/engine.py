@@ -238,6 +238,7 @@ class Engine:
             createdate=CreatedatePolicy(enabled=settings.hubspot.write_createdate),
             clock=clock,
             search_lag_ms=settings.hubspot.search_lag_ms,
+            segment_ms=settings.runtime.segment_ms,
         )
         self.handlers = Handlers(
             context,

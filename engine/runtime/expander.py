@@ -19,7 +19,8 @@ its schedule: how far (``late_ms``, and the most it ever was, ``late_max_ms``) i
 segments hash for the API and logged when it starts and ends.
 
 Progress is kept per segment in ``{s<id>}:segments`` (``lua/expand-2.lua``), so a pass repeated by
-another daemon, or after a crash, counts nothing twice.
+another daemon, or after a crash, counts nothing twice; the same hash holds how many of each
+segment's records were created and have settled (:mod:`.segment_counts`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from engine.runtime.context import as_text
 from engine.runtime.jobs import contact_job
 from engine.runtime.keys import SimKeys
 from engine.runtime.registry import Known
+from engine.runtime.segment_counts import CREATED, SETTLED, count_field
 from schema.simulations import SimulationStatus
 from streams import Job, Queue
 
@@ -74,6 +76,8 @@ class SegmentState:
     segment: Segment
     upto: int  # records [first, upto) are enqueued
     expanded_at_ms: int | None
+    created: int = 0  # contacts of its records that exist
+    settled: int = 0  # contact jobs of its records finished in any way (replays taken off)
 
     @property
     def done(self) -> bool:
@@ -213,6 +217,8 @@ def states_of(segments: Iterable[Segment], fields: Mapping[str, int]) -> list[Se
             segment,
             fields.get(f"{segment.number}:upto", segment.first),
             fields.get(f"{segment.number}:at"),
+            max(0, fields.get(count_field(segment.number, CREATED), 0)),
+            max(0, fields.get(count_field(segment.number, SETTLED), 0)),
         )
         for segment in segments
     ]

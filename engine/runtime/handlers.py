@@ -37,6 +37,7 @@ from engine.runtime.jobs import CONTACT, index_of, sim_of
 from engine.runtime.outcomes import Tally
 from engine.runtime.planning import Planner
 from engine.runtime.registry import Known, Registry
+from engine.runtime.segment_counts import increments
 from engine.runtime.updates import UPDATED_TYPES, Updates
 from engine.simulations import NoTokenSecret, Target, TargetUnavailable
 from limits.config import MAX_BATCH
@@ -178,6 +179,14 @@ class Handlers:
             pipe = self._ctx.redis.pipeline(transaction=False)
             for name, count in tally.counts.items():
                 pipe.hincrby(known.keys.metrics, name, count)
+            per_segment = increments(
+                known.model,
+                self._ctx.segment_ms,
+                settled=tally.settled_records,
+                created=tally.created,
+            )
+            for name, count in per_segment.items():
+                pipe.hincrby(known.keys.segments, name, count)
             mark_absent(pipe, known.keys.ids, tally.dead)
             await pipe.execute()
         return outcomes

@@ -35,6 +35,7 @@ import structlog
 
 from core.clock import Clock
 from engine.crm import CrmError, ErrorCategory, ItemResult, NetworkError, RateLimited, Throttled
+from engine.runtime.jobs import CONTACT, index_of
 from engine.runtime.metrics import Metric, field
 from streams import ACK, DeadLetter, Defer, Job, Outcome, Retry
 from streams.outcomes import clip_error
@@ -63,20 +64,29 @@ class DeadLetterCategory(StrEnum):
 
 
 class Tally:
-    """The metric increments of one batch, written in one round trip with its other writes, and
-    the ids of its jobs that failed for good (their objects are marked absent)."""
+    """The metric increments of one batch, written in one round trip with its other writes, the
+    ids of its jobs that failed for good (their objects are marked absent), and the indices of
+    the records whose contact job settled (``created`` too when the contact exists), which the
+    handlers count per segment."""
 
-    __slots__ = ("counts", "dead")
+    __slots__ = ("counts", "created", "dead", "settled_records")
 
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
         self.dead: list[str] = []
+        self.settled_records: list[int] = []
+        self.created: list[int] = []
 
     def add(self, kind: str, metric: Metric, n: int = 1) -> None:
         self.counts[field(kind, metric)] += n
 
-    def settled(self, n: int = 1) -> None:
-        self.counts[SETTLED] += n
+    def settled(self, job: Job, *, created: bool = False) -> None:
+        self.counts[SETTLED] += 1
+        if job.type == CONTACT and "i" in job.data:
+            index = index_of(job)
+            self.settled_records.append(index)
+            if created:
+                self.created.append(index)
 
 
 class Outcomes:
@@ -96,7 +106,7 @@ class Outcomes:
 
     def done(self, job: Job, tally: Tally) -> Outcome:
         """The job's object exists (its creation is counted where its id is recorded)."""
-        tally.settled()
+        tally.settled(job, created=True)
         return ACK
 
     def unanswered(self, job: Job, tally: Tally, wait_ms: int) -> Outcome:
@@ -108,12 +118,12 @@ class Outcomes:
 
     def updated(self, job: Job, tally: Tally) -> Outcome:
         tally.add(job.type, Metric.UPDATED)
-        tally.settled()
+        tally.settled(job)
         return ACK
 
     def skipped(self, job: Job, tally: Tally) -> Outcome:
         tally.add(job.type, Metric.SKIPPED)
-        tally.settled()
+        tally.settled(job)
         return ACK
 
     def failed(
@@ -139,7 +149,7 @@ class Outcomes:
             "job_dead_lettered", job_id=job.id, attempt=job.attempt, category=category.value
         )
         tally.add(job.type, Metric.DEAD)
-        tally.settled()
+        tally.settled(job)
         tally.dead.append(job.id)
         return DeadLetter(category, clip_error(message))
 

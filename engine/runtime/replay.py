@@ -15,8 +15,11 @@ from typing import Any
 
 import structlog
 
+from engine.model import DEFAULT_SEGMENT_MS, SimulationModel
+from engine.runtime.jobs import CONTACT, index_of
 from engine.runtime.keys import SimKeys
 from engine.runtime.metrics import Metric, field
+from engine.runtime.segment_counts import increments
 from engine.simulations import IllegalAction, Simulations
 from schema.simulations import Simulation
 from streams import Queue, ReplayResult
@@ -35,8 +38,13 @@ async def replay_dead_letters(
     limit: int | None = None,
     dry_run: bool = True,
     full_retry: bool = False,
+    model: SimulationModel | None = None,
+    segment_ms: int = DEFAULT_SEGMENT_MS,
 ) -> ReplayResult:
     """Replay (or, with ``dry_run``, only select) the dead letters of simulation ``row``.
+
+    With the simulation's ``model``, replayed contact jobs are taken off their segments'
+    ``settled`` counts too (segments of ``segment_ms``).
 
     The jobs are back in the queue before the simulation reopens, so a daemon that sees it
     running again also sees its live jobs and does not complete it before they ran.
@@ -54,6 +62,10 @@ async def replay_dead_letters(
     pipe = redis.pipeline(transaction=False)
     for job_type, count in by_type.items():
         pipe.hincrby(keys.metrics, field(job_type, Metric.REPLAYED), count)
+    if model is not None:
+        contacts = [index_of(job) for job in result.jobs if job.type == CONTACT]
+        for name, count in increments(model, segment_ms, settled=contacts, sign=-1).items():
+            pipe.hincrby(keys.segments, name, count)
     await pipe.execute()
     try:  # the store's status, not the caller's possibly cached row, decides
         await simulations.reopen(row.id)

@@ -141,12 +141,23 @@ class Stack:
 
 
 @pytest.fixture
-async def stack(database_file: str, redis_url: str, redis: Redis) -> AsyncIterator[Stack]:
+def hubspot_is_sandbox() -> bool:
+    """Whether the stack's HUBSPOT_BASE_URL is its sandbox (so HubSpot tokens can be stored);
+    a test module that needs it overrides this fixture."""
+    return False
+
+
+@pytest.fixture
+async def stack(
+    database_file: str, redis_url: str, redis: Redis, hubspot_is_sandbox: bool
+) -> AsyncIterator[Stack]:
     """The sandbox over HTTP, an in-process engine working the test Redis, and the API serving
-    the dashboard on a free loopback port (users: member, other, boss, boss2)."""
+    the dashboard on a free loopback port (users: member, other, boss, boss2). HubSpot is
+    unreachable unless ``hubspot_is_sandbox``."""
     keys = await make_users(database_file)
     async with Sandbox(SandboxConfig(tier=250, daily_limit=0, search_lag_ms=200)) as sandbox:
-        settings = runtime_settings(sandbox, METRICS_PROM_ENABLED=True, HUBSPOT_BASE_URL=DEAD_URL)
+        hubspot = sandbox.url if hubspot_is_sandbox else DEAD_URL
+        settings = runtime_settings(sandbox, METRICS_PROM_ENABLED=True, HUBSPOT_BASE_URL=hubspot)
         engine = await start_engine(settings, redis_url, database_file)
         try:
             running = await start_server(settings, redis_url=redis_url, database_url=database_file)

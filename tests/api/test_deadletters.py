@@ -53,7 +53,7 @@ async def test_members_may_not_use_boss_endpoints(api: Api) -> None:
 
 async def test_dead_letters_counts_samples_and_summary(api: Api, redis: Redis) -> None:
     """A boss sees a simulation's dead letters by category with samples, and the summary over
-    every simulation."""
+    every simulation, linking to each one's dead letters; without a key the summary is 401."""
     sim = await api.create("member")
     await dead_letter(redis, api.settings, sim["id"], 5)
     status, body = await api.call("boss", "GET", f"/api/simulations/{sim['id']}/dlq")
@@ -68,6 +68,11 @@ async def test_dead_letters_counts_samples_and_summary(api: Api, redis: Redis) -
     assert summary["total"] == 5
     assert summary["byCategory"] == {"server": 3, "validation": 2}
     assert summary["simulations"] == {str(sim["id"]): {"server": 3, "validation": 2}}
+    assert summary["links"] == {str(sim["id"]): f"/api/simulations/{sim['id']}/dlq"}
+    linked = await api.call("boss", "GET", summary["links"][str(sim["id"])])
+    assert linked[1]["total"] == 5
+    anonymous = await api.client.get("/api/dlq/summary")
+    assert anonymous.status == 401
 
 
 async def test_replay_dry_run_then_real_with_the_cap(make_api: ApiFactory, redis: Redis) -> None:

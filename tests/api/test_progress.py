@@ -81,7 +81,8 @@ async def test_a_running_simulation_reports_its_clock(api: Api) -> None:
 
 
 async def test_segments_show_ranges_and_expansion(api: Api, redis: Redis) -> None:
-    """Segments partition the records; their expansion state comes from the runtime's hash."""
+    """Segments partition the records; their expansion state and how many of their records
+    were queued, created and settled come from the runtime's hash (unknown before it runs)."""
     sim = await api.create()
     status, body = await api.call(
         "member", "GET", f"/api/simulations/{sim['id']}/segments?limit=1000"
@@ -98,6 +99,8 @@ async def test_segments_show_ranges_and_expansion(api: Api, redis: Redis) -> Non
         mapping={
             f"{busy['number']}:upto": busy["stop"],
             f"{busy['number']}:at": 123,
+            f"{busy['number']}:created": 1,
+            f"{busy['number']}:settled": 2,
             "next": 5,
             "late_ms": 4_200,  # the run is behind its schedule (the backlog cap held it back)
             "late_max_ms": 9_000,
@@ -108,6 +111,11 @@ async def test_segments_show_ranges_and_expansion(api: Api, redis: Redis) -> Non
     )
     first = page["segments"][0]
     assert (first["upto"], first["expandedAtMs"], first["done"]) == (busy["stop"], 123, True)
+    records = busy["stop"] - busy["first"]
+    assert (first["records"], first["scheduled"]) == (records, records)
+    assert (first["created"], first["settled"]) == (1, 2)
+    later = page["segments"][1]
+    assert (later["scheduled"], later["created"], later["settled"]) == (0, 0, 0)
     assert page["next"] == 5 and page["source"] == "redis"
     assert (page["lateMs"], page["lateMaxMs"]) == (4_200, 9_000)
     status, bad = await api.call("member", "GET", f"/api/simulations/{sim['id']}/segments?limit=0")
