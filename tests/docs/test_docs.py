@@ -1,9 +1,11 @@
 """The operator guides in docs/ name only what exists: every `simcrm …` command (and each of its
-options) parses with --help, so does every `python -m engine` option, and every Redis key pattern
-they show is one the code builds."""
+options) parses with --help, so does every `python -m engine` option, every Redis key pattern
+they show is one the code builds, and every `METHOD /api/…` route they (or the README) name is
+declared. The README's "Commands" table lists every `simcrm` command and action."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import inspect
 import io
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from api.app import ROUTE_TABLES
 from api.keys import UserKeys
 from cli import build_parser
 from core.keys import DEFAULT_KEY_PREFIX
@@ -31,6 +34,10 @@ COMMAND = re.compile(r"(?<![\w-])simcrm((?:\s+[a-z][a-z-]*)*)([^\n`#]*)")
 ENGINE = re.compile(r"python -m engine([^\n`#]*)")
 OPTION = re.compile(r"(?<![\w-])(--[a-z][a-z-]*)")
 KEY = re.compile(r"(?<![\w/])simcrm:[^\s'\"`,|)]+")
+ROUTE = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE) (/api/[^\s`?]*)")
+# Routes the application adds beside its declared tables (api/app.py).
+UNDECLARED_ROUTES = {("GET", "/api/openapi.json")}
+README = DOCS.parent / "README.md"
 SAMPLE_ARGUMENTS = {
     "shard": 0,
     "scope": "42",
@@ -159,3 +166,46 @@ def test_every_redis_key_the_guides_name_is_built_by_the_code() -> None:
         name for name in named if not any(pattern_of(name).fullmatch(key) for key in keys)
     )
     assert not unknown, unknown
+
+
+def test_every_api_route_the_guides_and_readme_name_is_declared() -> None:
+    """Each `METHOD /api/…` in the guides and the README is a route the API serves, by method and
+    path (query strings aside)."""
+    declared = UNDECLARED_ROUTES | {
+        (operation.method, operation.path)
+        for table in ROUTE_TABLES
+        for operation in table.operations
+    }
+    named = {
+        (match.group(1), match.group(2))
+        for text in [README, *GUIDES]
+        for code in code_of(text.read_text())
+        for match in ROUTE.finditer(code)
+    }
+    assert len(named) >= 20
+    unknown = sorted(f"{method} {path}" for method, path in named - declared)
+    assert not unknown, unknown
+
+
+def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The subcommands of ``parser`` by name (empty when it has none)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def test_the_readme_commands_table_lists_every_command() -> None:
+    """Every `simcrm COMMAND` and `simcrm COMMAND ACTION` appears in the README's "Commands"
+    section (actions may share one cell as `simcrm sim create\\|list\\|…`)."""
+    text = README.read_text()
+    section = text.split("\n## Commands\n", 1)[1].split("\n## ", 1)[0]
+    missing = []
+    for name, command in subcommands(build_parser()).items():
+        if f"simcrm {name}" not in section:
+            missing.append(name)
+        for action in subcommands(command):
+            listed = re.compile(rf"simcrm {name} (?:[a-z-]+\\\|)*{re.escape(action)}(?![\w-])")
+            if not listed.search(section):
+                missing.append(f"{name} {action}")
+    assert not missing, missing
