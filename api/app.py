@@ -7,13 +7,14 @@ that need Redis degrade as SPEC §7 describes (see :mod:`api.live`).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from importlib.metadata import version
 
 import structlog
 from aiohttp import web
 
-from api import dashboard, prometheus
+from api import dashboard, headers, prometheus
 from api.appkeys import (
     CLOCK,
     CLOCKS,
@@ -33,7 +34,8 @@ from api.appkeys import (
 )
 from api.auth import user_cache
 from api.cache import TtlCache
-from api.errors import ApiError, PayloadTooLarge
+from api.compute import ModelWorkers
+from api.errors import ApiError, DatabaseUnavailable, PayloadTooLarge
 from api.live import UNREACHABLE, open_client
 from api.openapi import build_document
 from api.plans import Models
@@ -46,11 +48,13 @@ from engine.crm import HubSpotTransport
 from engine.settings import Settings
 from engine.simulations import Portals, Simulations
 from limits import Limiter
+from schema.db import UNAVAILABLE, unavailable_reason
 from schema.store import Store
 from streams import Queue
 
 MAX_BODY_BYTES = 256 * 1024
 SIMULATION_CACHE_S = 1.0  # how stale a simulation row read by another process may be
+DATABASE_RETRY_AFTER_S = 5
 ROUTE_TABLES: tuple[Routes, ...] = (
     health.routes,
     me.routes,
@@ -74,6 +78,9 @@ async def error_middleware(
         return await handler(request)
     except ApiError as exc:
         return json_response(exc.status, exc.body(), headers=exc.headers or None)
+    except UNAVAILABLE as exc:
+        refusal = database_unavailable(request.app, exc)
+        return json_response(refusal.status, refusal.body(), headers=refusal.headers)
     except web.HTTPRequestEntityTooLarge:
         error = PayloadTooLarge(f"the body must be at most {MAX_BODY_BYTES} bytes")
         return json_response(error.status, error.body())
@@ -88,6 +95,19 @@ async def error_middleware(
         log.exception("api_unhandled_error", method=request.method, path=request.path)
         body = {"error": {"code": "internal_error", "message": "internal error", "details": None}}
         return json_response(500, body)
+
+
+def database_unavailable(app: web.Application, exc: BaseException) -> DatabaseUnavailable:
+    """The 503 for a database that is locked or unreachable: the request was not carried out
+    (its transaction rolled back), and may be sent again."""
+    name = app[STORE].name
+    reason = unavailable_reason(exc)
+    log.warning("database_unavailable", database=name, reason=reason, error=type(exc).__name__)
+    return DatabaseUnavailable(
+        f"the {name} is {reason}: the request was not carried out; try again later",
+        {"database": name, "reason": reason},
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+    )
 
 
 def _allow_header(exc: web.HTTPException) -> dict[str, str] | None:
@@ -111,7 +131,8 @@ def create_app(
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
     app[SETTINGS] = settings
     app[CLOCK] = now
-    app[MODELS] = Models()
+    workers = ModelWorkers(settings.api.model_workers)
+    app[MODELS] = Models(workers)
     app[USERS] = user_cache()
     app[SIMULATIONS] = TtlCache(SIMULATION_CACHE_S)
     app[CLOCKS] = TtlCache(1.0, size=1_000)
@@ -120,7 +141,10 @@ def create_app(
     document = build_document(operations, version=version("simcrm"))
 
     async def store_ctx(app: web.Application) -> AsyncIterator[None]:
-        async with Store.open(database_url or settings.database.resolved_url()) as store:
+        async with Store.open(
+            database_url or settings.database.resolved_url(),
+            timeout_ms=settings.database.timeout_ms,
+        ) as store:
             app[STORE] = store
             app[SIMULATION_SERVICE] = Simulations.from_settings(settings, store)
             yield
@@ -159,14 +183,19 @@ def create_app(
             )
             yield
 
+    async def workers_ctx(_app: web.Application) -> AsyncIterator[None]:
+        yield
+        await asyncio.to_thread(workers.close)
+
     async def openapi_json(_request: web.Request) -> web.Response:
         return json_response(200, document)
 
-    app.cleanup_ctx.extend([store_ctx, redis_ctx, crm_ctx])
+    app.cleanup_ctx.extend([store_ctx, redis_ctx, crm_ctx, workers_ctx])
     for table in tables:
         table.install(app)
     app.router.add_get("/api/openapi.json", openapi_json)
     if settings.observability.prometheus:
         prometheus.install(app)
     dashboard.install(app)
+    headers.install(app)
     return app

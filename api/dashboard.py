@@ -1,7 +1,8 @@
 """The dashboard: static HTML, CSS and JavaScript served from ``api/static`` (no build step).
 
 ``GET /`` is the page; ``/static/…`` its assets. The page signs in with an API key (kept in the
-browser's local storage) and talks to the same JSON API as everyone else.
+tab's session storage: gone when the tab closes) and talks to the same JSON API as everyone else.
+Its Content-Security-Policy and framing headers come from :mod:`api.headers`.
 """
 
 from __future__ import annotations

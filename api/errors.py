@@ -10,7 +10,8 @@
     ├── Unprocessable       422   validation_error  the body has bad fields; details name them
     ├── TooManyRequests     429   rate_limited      details carry ``retryAfterMs``
     ├── BadGateway          502   upstream_error    HubSpot (or the sandbox) refused or failed
-    └── Unavailable         503   unavailable       a backing service is down
+    ├── Unavailable         503   unavailable       a backing service is down
+    └── DatabaseUnavailable 503   database_unavailable  the database is locked or unreachable
 
 Anything else raised by a handler becomes a 500 ``internal_error`` whose traceback is logged, never
 sent.
@@ -92,6 +93,10 @@ class BadGateway(ApiError):
 class Unavailable(ApiError):
     status = 503
     code = "unavailable"
+
+
+class DatabaseUnavailable(Unavailable):
+    code = "database_unavailable"
 
 
 def field_error(field: str, message: str, where: str = "body") -> Unprocessable:

@@ -1,9 +1,11 @@
-"""Simulation models and plan summaries for the API, built off the event loop and remembered.
+"""Simulation models, plan summaries and previews for the API, built off the event loop.
 
 Building a :class:`SimulationModel` and summarising its plan is pure CPU work (milliseconds for a
-small simulation, a few seconds for a 100,000-record exact plan), so it runs in a worker thread and
-its result is kept per simulation (a definition never changes once created). Concurrent requests
-for the same simulation share one computation.
+small simulation, over a second for a 10M-record plan). A model (a fraction of a second, needed by
+the live metrics) is built on a worker thread; a plan or a preview runs in a model worker process
+(:mod:`api.compute`), so that many of them at once cannot stall the event loop. Models and plans
+are kept per simulation (a definition never changes once created); concurrent requests for the
+same simulation share one computation.
 
 The arrival curve counts arrivals in at most ``MAX_POINTS`` buckets of whole hours; each bucket also
 carries the index of its first record, so a client can lay the created count over the curve in
@@ -14,11 +16,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from engine.model import PlanSummary, SimulationModel, SimulationSpec, summarize
+from api.compute import ModelWorkers
+from engine.model import PlanSummary, SimulationInput, SimulationModel, SimulationSpec, summarize
 from schema.simulations import Simulation
 
 MAX_POINTS = 240
@@ -73,21 +76,52 @@ def plan_view(model: SimulationModel) -> PlanView:
     return PlanView(summarize(model, sample=PLAN_SAMPLE), arrival_curve(model))
 
 
-class Models:
-    """A bounded cache of models and plan views by simulation id (LRU)."""
+def plan_of(row: Simulation) -> PlanView:
+    """A stored simulation's plan (run in a model worker process)."""
+    return plan_view(SimulationModel(SimulationSpec.from_row(row)))
 
-    def __init__(self, size: int = CACHE_SIZE) -> None:
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    records: int
+    first_ms: int
+    last_ms: int
+    curve: list[CurveBucket]
+
+
+def preview_of(body: SimulationInput) -> Preview:
+    """A definition's arrival curve, nothing stored (run in a model worker process).
+
+    Raises:
+        DefinitionError: a whole-definition problem, naming the field.
+    """
+    model = SimulationModel(body.to_spec(0))
+    last = model.spec.total_records - 1
+    return Preview(last + 1, model.time_of(0), model.time_of(last), arrival_curve(model))
+
+
+class Models:
+    """A bounded cache of models and plan views by simulation id (LRU), and previews."""
+
+    def __init__(self, workers: ModelWorkers, size: int = CACHE_SIZE) -> None:
+        self.workers = workers
         self._size = size
         self._entries: OrderedDict[tuple[str, int], asyncio.Future[Any]] = OrderedDict()
 
     async def model(self, row: Simulation) -> SimulationModel:
         return await self._get(
-            ("model", row.id), lambda: SimulationModel(SimulationSpec.from_row(row))
+            ("model", row.id),
+            lambda: asyncio.to_thread(SimulationModel, SimulationSpec.from_row(row)),
         )
 
     async def plan(self, row: Simulation) -> PlanView:
-        model = await self.model(row)
-        return await self._get(("plan", row.id), lambda: plan_view(model))
+        """Raises :class:`~api.compute.Busy` when the model workers are full."""
+        return await self._get(("plan", row.id), lambda: self.workers.run(plan_of, row))
+
+    async def preview(self, body: SimulationInput) -> Preview:
+        """Raises :class:`~api.compute.Busy` when the model workers are full, and
+        DefinitionError for a definition that does not hold together."""
+        return await self.workers.run(preview_of, body)
 
     def cached_model(self, sim_id: int) -> SimulationModel | None:
         """The model if it is built already (never builds: for hot paths)."""
@@ -97,10 +131,10 @@ class Models:
         result: SimulationModel = entry.result()
         return result
 
-    async def _get(self, key: tuple[str, int], build: Callable[[], T]) -> T:
+    async def _get(self, key: tuple[str, int], build: Callable[[], Awaitable[T]]) -> T:
         entry = self._entries.get(key)
         if entry is None:
-            entry = asyncio.ensure_future(asyncio.to_thread(build))
+            entry = asyncio.ensure_future(build())
             self._entries[key] = entry
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)

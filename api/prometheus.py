@@ -1,5 +1,10 @@
 """``GET /metrics``: Prometheus text exposition (when METRICS_PROM_ENABLED).
 
+With ``METRICS_TOKEN`` set, a scrape must send ``Authorization: Bearer <METRICS_TOKEN>`` (401
+otherwise) and gets everything below. Without it the endpoint is open, and leaves out the series
+labelled by HubSpot account (``portal``): who the customers are and how hard they are pushed is
+not for anyone who can reach the port.
+
 Everything is read from Redis at scrape time, so one API instance reports for every daemon:
 
 - ``simcrm_job_duration_seconds{type}`` — histogram of handler time per job type, with
@@ -9,7 +14,8 @@ Everything is read from Redis at scrape time, so one API instance reports for ev
 - ``simcrm_queue_depth{shard}`` and the parts of it: ``simcrm_queue_waiting``/``_pending``
   ``{shard,stream}``, ``simcrm_queue_delayed{shard}``, ``simcrm_queue_dead_letters{shard}``,
   ``simcrm_queue_mover_lag_seconds{shard}``;
-- per HubSpot account known (label ``portal``): ``simcrm_limiter_window_used`` and ``_limit``,
+- per HubSpot account known (label ``portal``; only with METRICS_TOKEN):
+  ``simcrm_limiter_window_used`` and ``_limit``,
   ``simcrm_limiter_daily_used``, ``simcrm_limiter_bucket_tokens`` and ``_capacity{kind}``,
   ``simcrm_limiter_cooldown_seconds``, ``simcrm_limiter_breaker_state`` (0 closed, 1 half-open,
   2 open), ``simcrm_limiter_breaker_trips``;
@@ -20,6 +26,7 @@ The process's own metrics (the default registry: CPU, memory, GC) follow.
 
 from __future__ import annotations
 
+import hmac
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -37,6 +44,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
 from api.appkeys import LIMITER, PORTALS, QUEUE, REDIS, SETTINGS
+from api.errors import Unauthorized
 from api.live import UNREACHABLE
 from engine.telemetry import JobStats, JobTelemetry, TelemetryKeys
 from limits import BreakerState, LimiterState
@@ -150,7 +158,8 @@ def _limits(states: list[LimiterState]) -> Iterator[Metric]:
     yield from (used, limit, daily, tokens, capacity, cooldown, breaker, trips)
 
 
-async def take_snapshot(app: web.Application) -> Snapshot:
+async def take_snapshot(app: web.Application, *, accounts: bool = True) -> Snapshot:
+    """What Redis says now; ``accounts``: with each known account's limiter state."""
     snapshot = Snapshot()
     settings = app[SETTINGS]
     telemetry = JobTelemetry(
@@ -159,7 +168,7 @@ async def take_snapshot(app: web.Application) -> Snapshot:
     try:
         snapshot.jobs = await telemetry.read()
         snapshot.shards = await app[QUEUE].stats()
-        for portal in await app[PORTALS].known():
+        for portal in await app[PORTALS].known() if accounts else ():
             snapshot.limits.append(await app[LIMITER].state(portal))
     except UNREACHABLE as exc:
         log.info("metrics_redis_unreachable", error=type(exc).__name__)
@@ -167,9 +176,24 @@ async def take_snapshot(app: web.Application) -> Snapshot:
     return snapshot
 
 
+def _scraper_authorized(request: web.Request) -> bool:
+    """True when METRICS_TOKEN is set and sent; Unauthorized when it is set and not sent."""
+    token = request.app[SETTINGS].observability.metrics_token
+    if token is None:
+        return False
+    scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
+    expected = token.get_secret_value().encode()
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        sent.strip().encode(errors="surrogateescape"), expected
+    ):
+        raise Unauthorized("send METRICS_TOKEN as 'Authorization: Bearer <token>'")
+    return True
+
+
 async def metrics(request: web.Request) -> web.Response:
+    accounts = _scraper_authorized(request)
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(SnapshotCollector(await take_snapshot(request.app)))
+    registry.register(SnapshotCollector(await take_snapshot(request.app, accounts=accounts)))
     body = generate_latest(registry) + generate_latest(REGISTRY)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from api.app import create_app
+from api.protocol import ApiRunner
 from engine.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
 class RunningServer:
-    runner: web.AppRunner
+    runner: ApiRunner
     url: str
 
     async def close(self) -> None:
@@ -43,7 +44,7 @@ async def start_server(
         StoreError: the database cannot be opened or is not migrated.
     """
     app = create_app(settings, redis_url=redis_url, database_url=database_url)
-    runner = web.AppRunner(app, access_log=None)
+    runner = ApiRunner(app, access_log=None)
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)

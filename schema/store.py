@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from schema import migrate
 from schema.counters import CountersRepo
 from schema.credentials import CredentialsRepo
-from schema.db import create_engine
+from schema.db import DEFAULT_TIMEOUT_MS, create_engine, database_name
 from schema.errors import SchemaOutOfDate
 from schema.simulations import SimulationsRepo
 from schema.users import UsersRepo
@@ -27,6 +27,7 @@ class Store:
 
     def __init__(self, engine: AsyncEngine, *, now: Callable[[], datetime] = utc_now) -> None:
         self.engine = engine
+        self.name = database_name(engine.url.render_as_string())
         self.users = UsersRepo(engine, now)
         self.credentials = CredentialsRepo(engine, now)
         self.simulations = SimulationsRepo(engine, now)
@@ -35,14 +36,20 @@ class Store:
     @classmethod
     @asynccontextmanager
     async def open(
-        cls, url: str, *, now: Callable[[], datetime] = utc_now, require_schema: bool = True
+        cls,
+        url: str,
+        *,
+        now: Callable[[], datetime] = utc_now,
+        require_schema: bool = True,
+        timeout_ms: int = DEFAULT_TIMEOUT_MS,
     ) -> AsyncIterator[Store]:
         """Connect to ``url``; with ``require_schema`` refuse a database that is not migrated.
+        No statement waits longer than ``timeout_ms`` for a lock or a connection.
 
         Raises:
             SchemaOutOfDate: the database is not at this code's newest revision.
         """
-        engine = create_engine(url)
+        engine = create_engine(url, timeout_ms=timeout_ms)
         try:
             store = cls(engine, now=now)
             if require_schema:
@@ -70,3 +77,11 @@ class Store:
         """One round trip to the database; raises what the driver raises when it is down."""
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
+
+    async def probe_write(self) -> None:
+        """Take the write lock and give it back (an update rolled back): a database another
+        connection holds locked fails this within the timeout, where a read may still pass.
+        Needs a migrated database."""
+        async with self.engine.connect() as conn:
+            await conn.execute(text("UPDATE alembic_version SET version_num = version_num"))
+            await conn.rollback()

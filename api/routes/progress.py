@@ -8,7 +8,6 @@ Segments and limiter state live only in Redis: with Redis down they answer
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 
 from pydantic import ConfigDict, Field
@@ -18,7 +17,7 @@ from api.appkeys import CLOCK, CLOCKS, LIMITER, MODELS, PORTALS, REDIS, SETTINGS
 from api.cache import TtlCache
 from api.errors import field_error
 from api.live import RedisDown, live
-from api.plans import CurveBucket, arrival_curve
+from api.plans import CurveBucket
 from api.routing import Call, Reply, Routes
 from api.schemas import Camel, LimiterView, Source
 from engine.model import DefinitionError, Segment, SimulationInput, SimulationModel
@@ -269,6 +268,7 @@ class PlanOut(Camel):
     "/api/simulations/{id}/plan",
     summary="The simulation's plan: arrival curve and planned objects per type",
     responses={200: PlanOut},
+    errors=(503,),
 )
 async def get_plan(call: Call) -> Reply:
     """Computed once per simulation and kept: activities are exact up to 5,000 records and
@@ -311,24 +311,23 @@ class PreviewOut(Camel):
     summary="Preview a definition's arrival curve without creating anything",
     body=SimulationInput,
     responses={200: PreviewOut},
+    errors=(503,),
 )
 async def preview(call: Call) -> Reply:
-    """For the dashboard's live preview while a simulation is being defined."""
+    """For the dashboard's live preview while a simulation is being defined. Computed in a model
+    worker process: 503 ``busy`` with Retry-After when they all have work queued already."""
     body = call.body_as(SimulationInput)
-
-    def build() -> PreviewOut:
-        model = SimulationModel(body.to_spec(0))
-        return PreviewOut(
-            records=model.spec.total_records,
-            first_arrival=from_epoch_ms(model.time_of(0)),
-            last_arrival=from_epoch_ms(model.time_of(model.spec.total_records - 1)),
-            curve=[CurveOut.of(bucket) for bucket in arrival_curve(model)],
-        )
-
     try:
-        return Reply(200, await asyncio.to_thread(build))
+        shown = await call.request.app[MODELS].preview(body)
     except DefinitionError as exc:
         raise field_error(exc.field, exc.reason) from None
+    out = PreviewOut(
+        records=shown.records,
+        first_arrival=from_epoch_ms(shown.first_ms),
+        last_arrival=from_epoch_ms(shown.last_ms),
+        curve=[CurveOut.of(bucket) for bucket in shown.curve],
+    )
+    return Reply(200, out)
 
 
 class LimitsOut(Camel):

@@ -68,7 +68,7 @@ function el(tag, attrs = {}, ...children) {
 async function signIn(key) {
   state.key = key;
   state.me = await api("GET", "/api/me");
-  localStorage.setItem(KEY_STORAGE, key);
+  sessionStorage.setItem(KEY_STORAGE, key);
   state.catalog = await api("GET", "/api/catalog");
   $("who-email").textContent = state.me.email;
   $("who-role").textContent = state.me.role;
@@ -81,7 +81,7 @@ async function signIn(key) {
 }
 
 function signOut() {
-  localStorage.removeItem(KEY_STORAGE);
+  sessionStorage.removeItem(KEY_STORAGE);
   location.reload();
 }
 
@@ -497,10 +497,11 @@ for (const action of Object.keys(ACTIONS)) {
 
 // ---------------------------------------------------------------------------------- start
 
-const saved = localStorage.getItem(KEY_STORAGE);
+localStorage.removeItem(KEY_STORAGE); // where earlier versions kept the key for good
+const saved = sessionStorage.getItem(KEY_STORAGE);
 if (saved) {
   signIn(saved).catch(() => {
-    localStorage.removeItem(KEY_STORAGE);
+    sessionStorage.removeItem(KEY_STORAGE);
     state.key = null;
   });
 }

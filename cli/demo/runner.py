@@ -24,6 +24,7 @@ from aiohttp import web
 from rich.console import Console
 
 from api.app import create_app
+from api.protocol import ApiRunner
 from cli.demo.view import LiveProgress, Summary, render_summary
 from engine.redis_endpoint import RedisEndpoint, connect_redis, redis_endpoint
 from engine.runtime import metrics
@@ -183,7 +184,7 @@ async def _summary(
 async def _serve_api(settings: Settings, redis_url: str, port: int) -> AsyncIterator[str]:
     """The API and dashboard on 127.0.0.1 (``port``, or any free one when it is taken)."""
     app = create_app(settings, redis_url=redis_url, database_url=settings.database.resolved_url())
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    runner = ApiRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     try:
         try:

@@ -25,3 +25,7 @@ class DefinitionError(ModelError, ValueError):
         super().__init__(f"{field}: {reason}" if field else reason)
         self.field = field
         self.reason = reason
+
+    def __reduce__(self) -> tuple[type[DefinitionError], tuple[str, str]]:
+        # Rebuilt from both fields when it crosses a process boundary (the API's model workers).
+        return type(self), (self.field, self.reason)

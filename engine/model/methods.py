@@ -16,6 +16,8 @@ back_loaded   ``half_life`` 0.25                          mirror image: exponent
 poisson       —                                           iid uniform arrivals, exactly N
 ============  ==========================================  =====================================
 
+Rates are relative (only their ratios matter), each from 0 to ``MAX_RATE`` and not all 0.
+
 Every method but ``poisson`` is sampled by stratified quantiles; ``poisson`` draws iid quantiles
 (the order statistics of N uniforms), which is a Poisson process conditioned on N arrivals.
 """
@@ -38,6 +40,7 @@ from engine.model.shapes import (
 )
 
 FIELD = "distribution_params"
+MAX_RATE = 1e9  # relative rates: any ratio a user means fits, and sums of rates stay finite
 
 
 class DistributionMethod(StrEnum):
@@ -72,17 +75,25 @@ def _fraction(params: Mapping[str, Any], name: str, default: float, *, open_low:
     return value
 
 
-def _rates(start: float, end: float) -> PiecewiseLinear:
-    if start < 0 or end < 0 or start + end == 0:
-        raise DefinitionError(FIELD, "start_rate and end_rate must be >= 0 and not both 0")
-    return PiecewiseLinear((0.0, 1.0), (start, end))
+def _in_rate_range(rate: float) -> bool:
+    return 0 <= rate <= MAX_RATE
+
+
+def _rate(params: Mapping[str, Any], name: str, default: float) -> float:
+    value = _number(params, name, default)
+    if not _in_rate_range(value):
+        raise DefinitionError(f"{FIELD}.{name}", f"must be from 0 to {MAX_RATE:g} (got {value})")
+    return value
 
 
 def _ramp(default_start: float, default_end: float) -> Callable[[Mapping[str, Any]], Shape]:
     def build(params: Mapping[str, Any]) -> Shape:
-        return _rates(
-            _number(params, "start_rate", default_start), _number(params, "end_rate", default_end)
-        )
+        start = _rate(params, "start_rate", default_start)
+        end = _rate(params, "end_rate", default_end)
+        shape = PiecewiseLinear((0.0, 1.0), (start, end))
+        if not shape.mass > 0:
+            raise DefinitionError(FIELD, "start_rate and end_rate must not both be 0")
+        return shape
 
     return build
 
@@ -102,8 +113,10 @@ def _stages(params: Mapping[str, Any]) -> Shape:
         ):
             raise DefinitionError(f"{name}[{n}]", "must be a [position, rate] pair of numbers")
         position, rate = float(point[0]), float(point[1])
-        if not (math.isfinite(position) and math.isfinite(rate)) or rate < 0:
-            raise DefinitionError(f"{name}[{n}]", "needs a finite position and a rate >= 0")
+        if not math.isfinite(position) or not _in_rate_range(rate):
+            raise DefinitionError(
+                f"{name}[{n}]", f"needs a finite position and a rate from 0 to {MAX_RATE:g}"
+            )
         if positions and position <= positions[-1]:
             raise DefinitionError(f"{name}[{n}]", "positions must increase")
         positions.append(position)
@@ -111,7 +124,7 @@ def _stages(params: Mapping[str, Any]) -> Shape:
     if positions[0] != 0 or positions[-1] != 1:
         raise DefinitionError(name, "the first position must be 0 and the last 1")
     shape = PiecewiseLinear(tuple(positions), tuple(rates))
-    if shape.cdf(1.0) <= 0 or all(r == 0 for r in rates):
+    if not shape.mass > 0:  # before anything calls cdf, which divides by it
         raise DefinitionError(name, "at least one rate must be above 0")
     return shape
 

@@ -64,6 +64,11 @@ class PiecewiseLinear:
             cumulative.append(cumulative[-1] + (self.rates[k] + self.rates[k + 1]) * width / 2)
         object.__setattr__(self, "_masses", tuple(cumulative))
 
+    @property
+    def mass(self) -> float:
+        """The area under the rate: the shape is a density only when it is above 0."""
+        return self._masses[-1]
+
     def cdf(self, u: float) -> float:
         u = _unit(u)
         masses = self._masses

@@ -213,9 +213,9 @@ class SimulationInput(BaseModel):
     timezone: str = "UTC"
     start_time: datetime
     end_time: datetime
-    total_records: Annotated[int, Field(ge=1, le=MAX_RECORDS)]
+    total_records: Annotated[int, Field(strict=True, ge=1, le=MAX_RECORDS)]
     calendar: dict[str, Any] = Field(default_factory=dict)
-    seed: Annotated[int, Field(ge=0, lt=MAX_SEED)] | None = None
+    seed: Annotated[int, Field(strict=True, ge=0, lt=MAX_SEED)] | None = None
     time_scale: Annotated[float, Field(ge=1)] = 1.0
     backfill: bool = False
     target: Literal["hubspot", "sandbox"] = "sandbox"

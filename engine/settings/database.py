@@ -2,7 +2,8 @@
 
 ``DATABASE_URL`` wins (``sqlite://…`` or ``mysql://…``, the asyncio drivers filled in by the
 store); else the original's ``DB_HOST``, ``DB_PORT``, ``DB_USER``, ``DB_PASS`` and ``DB_NAME``
-make a MySQL URL; with neither, a SQLite file ``./simcrm.db``.
+make a MySQL URL; with neither, a SQLite file ``./simcrm.db``. ``DATABASE_TIMEOUT_MS`` bounds how
+long a statement waits for a lock or a connection before the database counts as unavailable.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pydantic import BeforeValidator, SecretStr
 
 from engine.settings import parsers
 from engine.settings.section import Section, variable
+from schema.db import DEFAULT_TIMEOUT_MS
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./simcrm.db"
 DEFAULT_MYSQL_PORT = 3306
@@ -32,6 +34,9 @@ class DatabaseSettings(Section):
     user: str | None = variable("DB_USER")
     password: SecretStr | None = variable("DB_PASS")
     name: str | None = variable("DB_NAME")
+    timeout_ms: Annotated[int, parsers.between(100, 600_000)] = variable(
+        "DATABASE_TIMEOUT_MS", default=DEFAULT_TIMEOUT_MS
+    )
 
     @property
     def configured(self) -> bool:

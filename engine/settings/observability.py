@@ -1,12 +1,13 @@
 """What SimCRM tells about itself: live progress in Redis (``REDIS_PROGRESS``), Prometheus metrics
-(``METRICS_PROM_ENABLED``, ``PROM_DEFAULT_BUCKETS`` in ms) and logs (``LOG_LEVEL``,
+(``METRICS_PROM_ENABLED``, ``PROM_DEFAULT_BUCKETS`` in ms, ``METRICS_TOKEN`` the bearer token a
+scraper must send to see them — per-account limiter series included) and logs (``LOG_LEVEL``,
 ``LOG_FORMAT``: ``json`` or ``console``, by default console on a terminal and JSON otherwise)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, SecretStr
 from pydantic_settings import NoDecode
 
 from engine.logs import DEFAULT_LEVEL, FORMATS
@@ -26,6 +27,7 @@ class ObservabilitySettings(Section):
         NoDecode,
         BeforeValidator(parsers.number_list(float, "a comma-separated list of milliseconds")),
     ] = variable("PROM_DEFAULT_BUCKETS", default=DEFAULT_BUCKETS_MS)
+    metrics_token: SecretStr | None = variable("METRICS_TOKEN")
     log_level: Annotated[str, BeforeValidator(parsers.lower)] = variable(
         "LOG_LEVEL", default=DEFAULT_LEVEL
     )

@@ -41,7 +41,9 @@ def require_chromium() -> None:
 async def test_a_simulation_runs_to_100_percent_in_the_dashboard(stack: Stack) -> None:
     """A boss signs in with an API key, sees the arrival-curve preview while defining a small
     backfill against the sandbox, creates and starts it, and the page shows 100 % with every
-    record created; bad input shows the API's message naming the field."""
+    record created; bad input shows the API's message naming the field. The page is served with
+    a Content-Security-Policy it never violates, may not be framed, and keeps the key in the
+    tab's session storage only."""
     require_chromium()
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
@@ -49,13 +51,24 @@ async def test_a_simulation_runs_to_100_percent_in_the_dashboard(stack: Stack) -
         )
         try:
             page = await browser.new_page(viewport={"width": 1440, "height": 1100})
-            await page.goto(stack.url)
+            console: list[str] = []
+            page.on("console", lambda message: console.append(message.text))
+            response = await page.goto(stack.url)
+            assert response is not None
+            served = await response.all_headers()
+            assert "frame-ancestors 'none'" in served["content-security-policy"]
+            assert served["x-frame-options"] == "DENY"
+            assert served["x-content-type-options"] == "nosniff"
             await page.fill("#api-key", "sk_simcrm_not-a-key")
             await page.click("#sign-in")
             await expect(page.locator("#signin-error")).to_contain_text("not valid")
             await page.fill("#api-key", stack.keys["boss"])
             await page.click("#sign-in")
             await expect(page.locator("#who-role")).to_have_text("boss")
+            stored = await page.evaluate(
+                "[sessionStorage.getItem('simcrm.apiKey'), localStorage.length]"
+            )
+            assert stored == [stack.keys["boss"], 0]
 
             await page.click("#new-sim")
             await page.fill("#f-name", "Dashboard demo")
@@ -79,6 +92,7 @@ async def test_a_simulation_runs_to_100_percent_in_the_dashboard(stack: Stack) -
             await expect(page.locator("#t-breaker")).to_have_text("closed", timeout=10_000)
             await page.click("#replay-dry")
             await expect(page.locator("#replay-result")).to_contain_text("Dry run")
+            assert not [text for text in console if "Content Security Policy" in text]
             if TAKE_SCREENSHOT:
                 await page.screenshot(path=str(SCREENSHOT), full_page=True)
         finally:

@@ -168,5 +168,8 @@ async def test_limits_and_health_report_the_sandbox_account(
     health = await client.get("/api/health")
     report = await health.json()
     assert health.status == 200
+    assert report["limits"] is None  # only a boss sees limits
+    boss = {"Authorization": f"Bearer {keys['boss']}"}
+    report = await (await client.get("/api/health", headers=boss)).json()
     assert [view["portal"] for view in report["limits"]] == ["777001"]
     assert report["limits"][0]["breaker"]["state"] == "open"

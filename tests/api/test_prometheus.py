@@ -19,6 +19,8 @@ from streams import ACK, Batched, DeadLetter, Job, PerJob, Queue
 from streams import Outcome as JobOutcome
 from tests.api.conftest import SECRET, Api, ApiFactory, api_settings
 
+SCRAPER = "scrape-token-0123456789"
+
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """Every sample of an exposition, by (name, sorted labels)."""
@@ -47,7 +49,9 @@ async def test_metrics_exposes_jobs_queue_and_limits(make_api: ApiFactory, redis
     """After instrumented workers ran jobs, /metrics has the latency histogram and outcome counts
     per type, the queue's depth per shard, and the limiter gauges of a stored token's account
     (breaker open after failures)."""
-    api: Api = await make_api(PROM_DEFAULT_BUCKETS=(50, 100, 250, 500, 1000, 2000))
+    api: Api = await make_api(
+        PROM_DEFAULT_BUCKETS=(50, 100, 250, 500, 1000, 2000), METRICS_TOKEN=SecretStr(SCRAPER)
+    )
     settings = api_settings()
     queue = Queue(redis, settings.queue_config())
     await queue.open()
@@ -80,7 +84,7 @@ async def test_metrics_exposes_jobs_queue_and_limits(make_api: ApiFactory, redis
     for _ in range(settings.limits.breaker_failures + 1):
         await limiter.report("5150", Outcome.FAILED)
 
-    response = await api.client.get("/metrics")
+    response = await api.client.get("/metrics", headers={"Authorization": f"Bearer {SCRAPER}"})
     assert response.status == 200
     assert response.headers["Content-Type"].startswith("text/plain")
     found = samples(await response.text())
@@ -109,3 +113,39 @@ async def test_metrics_is_absent_unless_enabled(make_api: ApiFactory) -> None:
     response = await api.client.get("/metrics")
     assert response.status == 404
     assert (await response.json())["error"]["code"] == "not_found"
+
+
+async def account_with_open_breaker(api: Api, redis: Redis) -> None:
+    member = await api.store.users.by_email("member@example.com")
+    assert member is not None
+    cipher = TokenCipher(api_settings().security.token_keys())
+    await api.store.credentials.put(member.id, "pat-na1-0000-9999", cipher, portal_id=5150)
+    limiter = Limiter(redis, api.settings.limits.config())
+    for _ in range(api.settings.limits.breaker_failures + 1):
+        await limiter.report("5150", Outcome.FAILED)
+
+
+async def test_without_a_token_no_account_is_listed(make_api: ApiFactory, redis: Redis) -> None:
+    """With METRICS_TOKEN unset, /metrics is open but names no HubSpot account: no series
+    carries a portal label, and the portal id appears nowhere in the text."""
+    api = await make_api()
+    await account_with_open_breaker(api, redis)
+    response = await api.client.get("/metrics")
+    text = await response.text()
+    assert response.status == 200
+    assert "5150" not in text and "portal=" not in text
+    assert samples(text)[("simcrm_redis_up", ())] == 1
+
+
+async def test_metrics_token_is_required_when_set(make_api: ApiFactory, redis: Redis) -> None:
+    """With METRICS_TOKEN set, a scrape without it (or with a wrong one, or an API key) is a 401
+    JSON error; the right one sees the per-account series."""
+    api = await make_api(METRICS_TOKEN=SecretStr(SCRAPER))
+    await account_with_open_breaker(api, redis)
+    for headers in ({}, {"Authorization": "Bearer wrong"}, api.auth("boss")):
+        response = await api.client.get("/metrics", headers=headers)
+        assert response.status == 401
+        assert (await response.json())["error"]["code"] == "unauthorized"
+    response = await api.client.get("/metrics", headers={"Authorization": f"Bearer {SCRAPER}"})
+    assert response.status == 200
+    assert 'portal="5150"' in await response.text()

@@ -48,7 +48,7 @@ async def test_every_endpoint_answers_while_redis_is_down(
 
     server.stop(kill=True)
 
-    health = await api.client.get("/api/health")
+    health = await api.client.get("/api/health", headers=api.auth("boss"))
     report = await health.json()
     assert health.status == 503
     assert report["status"] == "degraded" and report["down"] == ["redis"]

@@ -56,6 +56,36 @@ async def test_each_bad_field_is_named(api: Api, change: dict[str, Any], field: 
     assert error["message"].startswith(f"{field}: ")
 
 
+@pytest.mark.parametrize("path", ["/api/simulations", "/api/simulations/preview"])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (
+            {"distribution_method": "stages", "distribution_params": {"points": [[0, 0], [1, 0]]}},
+            "distribution_params.points",
+        ),
+        (
+            {
+                "distribution_method": "ramp_up",
+                "distribution_params": {"start_rate": 1e308, "end_rate": 1e308},
+            },
+            "distribution_params.start_rate",
+        ),
+        ({"total_records": "100"}, "total_records"),
+        ({"total_records": True}, "total_records"),
+    ],
+)
+async def test_degenerate_rates_and_loose_types_are_named(
+    api: Api, path: str, change: dict[str, Any], field: str
+) -> None:
+    """All-zero stage rates, rates too large to add up, and a record count that is a string or a
+    boolean are 422s naming the field, on create and on preview alike (never a 500)."""
+    status, body = await api.call("member", "POST", path, {**BODY, **change})
+    error = error_of(body)
+    assert status == 422, body
+    assert [detail["field"] for detail in error["details"]] == [field]
+
+
 async def test_a_missing_required_field_is_named(api: Api) -> None:
     """Leaving out total_records is a 422 naming it."""
     body = {k: v for k, v in BODY.items() if k != "total_records"}

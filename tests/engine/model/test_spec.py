@@ -29,6 +29,36 @@ BAD: list[tuple[dict[str, Any], str]] = [
         {"distribution_method": "stages", "distribution_params": {"points": [[0, 1], [0.5, 1]]}},
         "distribution_params.points",
     ),
+    (
+        {"distribution_method": "stages", "distribution_params": {"points": [[0, 0], [1, 0]]}},
+        "distribution_params.points",
+    ),
+    (
+        {
+            "distribution_method": "stages",
+            "distribution_params": {"points": [[0, 5e-324], [1, 0]]},
+        },
+        "distribution_params.points",
+    ),
+    (
+        {"distribution_method": "stages", "distribution_params": {"points": [[0, 1e308], [1, 1]]}},
+        "distribution_params.points[0]",
+    ),
+    (
+        {"distribution_method": "ramp_up", "distribution_params": {"start_rate": 1e308}},
+        "distribution_params.start_rate",
+    ),
+    (
+        {
+            "distribution_method": "ramp_up",
+            "distribution_params": {"start_rate": 1, "end_rate": 1e308},
+        },
+        "distribution_params.end_rate",
+    ),
+    (
+        {"distribution_method": "ramp_down", "distribution_params": {"start_rate": -1}},
+        "distribution_params.start_rate",
+    ),
     ({"timezone": "Europe/Atlantis"}, "timezone"),
     (
         {"scenario_overrides": {"activities": {"note": {"cap": 1, "kap": 2}}}},
@@ -57,7 +87,11 @@ BAD: list[tuple[dict[str, Any], str]] = [
         },
         "calendar",
     ),
+    ({"total_records": "100"}, "total_records"),
+    ({"total_records": True}, "total_records"),
+    ({"total_records": 100.0}, "total_records"),
     ({"seed": -1}, "seed"),
+    ({"seed": True}, "seed"),
     ({"time_scale": 0.5}, "time_scale"),
     ({"target": "salesforce"}, "target"),
     ({"owner": 3}, "owner"),
