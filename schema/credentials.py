@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from schema.crypto import TokenCipher
@@ -77,6 +77,11 @@ class CredentialsRepo:
         if row is None:
             return None
         return cipher.decrypt(bytes(row.ciphertext), row.key_id, context=_context(user_id))
+
+    async def count(self) -> int:
+        """How many users have a token stored."""
+        async with self._engine.connect() as conn:
+            return int((await conn.execute(select(func.count()).select_from(creds))).scalar_one())
 
     async def portal_ids(self) -> list[int]:
         """The distinct HubSpot accounts (portal ids) of the stored tokens, ascending."""

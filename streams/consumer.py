@@ -32,14 +32,23 @@ RETRY_PAUSE_S = 0.5
 PENDING_PAGE = 1_000
 
 
-def _payload_of(fields: Any) -> Any:
-    """The ``j`` value of a stream entry's fields (a flat list, or a dict from redis-py)."""
+def _field(fields: Any, name: str) -> Any:
+    """One value of a stream entry's fields (a flat list, or a dict from redis-py)."""
     if isinstance(fields, dict):
-        return fields.get(b"j", fields.get("j"))
+        return fields.get(name.encode(), fields.get(name))
     for index in range(0, len(fields) - 1, 2):
-        if fields[index] in (b"j", "j"):
+        if fields[index] in (name.encode(), name):
             return fields[index + 1]
     return None
+
+
+def _deliveries_of(fields: Any) -> int:
+    """This read's delivery number: 1, plus the deliveries before a hand-back (field ``d``)."""
+    before = _field(fields, "d")
+    try:
+        return 1 + max(0, int(before)) if before is not None else 1
+    except ValueError:
+        return 1
 
 
 class ShardConsumer:
@@ -97,7 +106,7 @@ class ShardConsumer:
         finally:
             self._slots.give_back(wanted - got)
         if entries:
-            self._start([(p, entry[0], _payload_of(entry[1]), 1) for p, entry in entries])
+            self._start([(p, e[0], _field(e[1], "j"), _deliveries_of(e[1])) for p, e in entries])
         elif block:
             await self._wait_for_entries(reply[2], reply[3])
         return got
@@ -127,8 +136,10 @@ class ShardConsumer:
                 await asyncio.sleep(RETRY_PAUSE_S)
             except (RedisError, OSError) as exc:
                 raise_if_cancelling()
-                self._log.error("queue_read_failed", error=str(exc))
+                self._ctx.trouble(self._log, "queue_read_failed", exc)
                 await asyncio.sleep(RETRY_PAUSE_S)
+            else:
+                self._ctx.redis_health.succeeded()
 
     # -- running ---------------------------------------------------------------------------
 
@@ -216,8 +227,9 @@ class ShardConsumer:
                 break
             except (RedisError, OSError) as exc:
                 raise_if_cancelling()
-                self._log.error("queue_settle_failed", error=str(exc))
+                self._ctx.trouble(self._log, "queue_settle_failed", exc)
                 await asyncio.sleep(RETRY_PAUSE_S)
+        self._ctx.redis_health.succeeded()
         self.totals = self.totals + counts
         settled = 0
         for priority, records in batches:
@@ -289,8 +301,9 @@ class ShardConsumer:
         return total
 
     async def release(self) -> int:
-        """Hand every entry still pending for this consumer back to the group, claimable at once
-        and without counting the interrupted delivery. Used at shutdown."""
+        """Hand every entry still pending for this consumer back to the group, as new entries
+        that any consumer's next read takes at once, without counting the interrupted delivery.
+        Used at shutdown."""
         released = 0
         for stream in self._streams:
             while True:
@@ -304,7 +317,7 @@ class ShardConsumer:
                     await self._ctx.scripts.run(
                         "release",
                         [stream],
-                        [GROUP, self.consumer, self._ctx.config.visibility_ms, *ids],
+                        [GROUP, self.consumer, *ids],
                     )
                 )
                 if len(ids) < PENDING_PAGE:

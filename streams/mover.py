@@ -76,9 +76,10 @@ class DelayedMover:
                 result = await self.promote(shards)
             except (RedisError, OSError) as exc:
                 raise_if_cancelling()
-                log.error("delayed_promote_failed", error=str(exc))
+                self._ctx.trouble(log, "delayed_promote_failed", exc)
                 await asyncio.sleep(ERROR_PAUSE_S)
                 continue
+            self._ctx.redis_health.succeeded()
             wait_ms = self._ctx.config.mover_interval_ms
             if result.next_due_ms is not None:
                 wait_ms = min(wait_ms, max(1, result.next_due_ms - self._ctx.clock.now_ms()))

@@ -20,6 +20,7 @@ from typing import Any
 
 from core.clock import Clock, SystemClock
 from core.lua import Scripts, lua_folder
+from core.outages import Dependency
 from streams.config import QueueConfig
 from streams.consumer import ensure_groups
 from streams.context import QueueContext
@@ -46,6 +47,7 @@ class Queue:
         policies: Mapping[str, RetryPolicy] | None = None,
         default_policy: RetryPolicy = DEFAULT_POLICY,
         clock: Clock | None = None,
+        redis_health: Dependency | None = None,
     ) -> None:
         self.client = client
         self.config = config or QueueConfig()
@@ -54,7 +56,10 @@ class Queue:
         self.policies: Mapping[str, RetryPolicy] = dict(policies or {})
         self.default_policy = default_policy
         self.scripts = Scripts(client, lua_folder("streams"))
-        self.context = QueueContext(client, self.keys, self.scripts, self.config, self.clock)
+        self.redis_health = redis_health or Dependency("redis", self.clock)
+        self.context = QueueContext(
+            client, self.keys, self.scripts, self.config, self.clock, self.redis_health
+        )
         self.mover = DelayedMover(self.context)
         self.producer = Producer(self.context, on_delayed=self._nudge_movers)
         self.dead_letters = DeadLetters(self.context)

@@ -7,9 +7,10 @@ Lifecycle::
         await worker.run_until_signal()            # SIGINT / SIGTERM → stop()
 
 :meth:`Worker.stop` stops reading and reclaiming, lets in-flight jobs finish for ``grace_ms``,
-cancels the rest, settles everything that finished, and hands every entry it still holds back to
-the group (claimable at once, the interrupted delivery not counted), so another worker takes them
-over; nothing is lost. A cancelled job must tolerate being run again (at-least-once).
+cancels the rest, settles everything that finished, and hands every entry it still holds back:
+each is added again to its stream as a new entry (the interrupted delivery not counted), so any
+other worker's next read takes it at once, without waiting for the reclaim idle time; nothing is
+lost. A cancelled job must tolerate being run again (at-least-once).
 """
 
 from __future__ import annotations
@@ -224,7 +225,7 @@ class Worker:
                 await action()
             except (RedisError, OSError) as exc:
                 raise_if_cancelling()
-                log.error("worker_periodic_failed", worker=self.name, error=str(exc))
+                self._ctx.trouble(log, "worker_periodic_failed", exc)
 
     # -- numbers ---------------------------------------------------------------------------
 

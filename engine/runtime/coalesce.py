@@ -10,6 +10,11 @@ at the latest after ``max_wait_ms``. The caller keeps ``min_fill`` at 1 while re
 plentiful (latency stays low) and raises it while the rate limiter refuses calls, so that scarce
 requests go to full batches and rare types wait to be gathered. Each caller gets back the outcomes
 of its own jobs.
+
+A batch call runs in a task of its own, apart from the jobs waiting for it, so cancelling a job
+does not cut a request other jobs share. :meth:`Coalescer.close` ends them all at shutdown: the
+calls still in flight are cancelled (their requests are cut by us, not failed by the server) and
+batches not yet sent are dropped; their jobs, cancelled too, go back to the queue.
 """
 
 from __future__ import annotations
@@ -50,13 +55,30 @@ class Coalescer(Generic[T, R]):
         self._max_wait_s = max_wait_ms / 1000
         self._open: dict[Hashable, _Batch[T, R]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
+
+    async def close(self) -> None:
+        """Cancel every batch call in flight and send nothing more (see the module docstring)."""
+        self._closed = True
+        for batch in self._open.values():
+            batch.sealed = True
+            batch.future.cancel()
+        self._open.clear()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def submit(self, key: Hashable, items: Sequence[T], send: Send[T, R]) -> list[R]:
         """Send ``items`` with whatever else is submitted under ``key`` meanwhile.
 
         ``send`` receives at most ``size`` items and returns one result per item, in order; its
-        exception is raised to every caller whose items were in that call.
+        exception is raised to every caller whose items were in that call. After :meth:`close`
+        it raises :class:`asyncio.CancelledError`.
         """
+        if self._closed:
+            raise asyncio.CancelledError
         slices: list[tuple[_Batch[T, R], int, int]] = []
         remaining = list(items)
         while remaining:
@@ -92,7 +114,7 @@ class Coalescer(Generic[T, R]):
     def _seal(self, key: Hashable, batch: _Batch[T, R], send: Send[T, R]) -> None:
         if self._open.get(key) is batch:
             del self._open[key]
-        if batch.sealed:
+        if batch.sealed or self._closed:
             return
         batch.sealed = True
         task = asyncio.create_task(self._send(batch, send))
@@ -104,6 +126,9 @@ class Coalescer(Generic[T, R]):
         try:
             results = await send(batch.items)
         except BaseException as exc:  # handed to every waiting caller, not lost in a task
+            if isinstance(exc, asyncio.CancelledError):
+                batch.future.cancel()
+                raise
             batch.future.set_exception(exc)
             if not isinstance(exc, Exception):
                 raise

@@ -18,8 +18,20 @@ asks the time or waits on it: the queue (due times, backoff), the limiter, both 
 the runtime's planning, expansion and outcome rules, and the control loop's ticks. A test that
 hands in a :class:`~core.clock.ManualClock` decides when time passes.
 
+Redis and the database may be away — at start (the engine waits for them) or later (every loop
+tries again): each outage is logged once when it starts and once when it ends
+(:mod:`core.outages`). The counters' flush runs beside the control loop, never in its way: while
+the database is locked or gone, expansion and every simulation go on, and the flush is tried again
+at its next turn (the counters stay in Redis meanwhile, so nothing is lost).
+
+A worker without TOKEN_ENC_SECRET refuses to start while the store holds HubSpot tokens
+(:class:`MissingTokenSecret`); if a token is stored after it started, the first job that needs it
+stops the worker instead (exit code :data:`EXIT_MISCONFIGURED`), its jobs handed back unspent —
+the simulation is never failed for a worker's configuration.
+
 Shutdown (SIGINT/SIGTERM): stop reading, let in-flight jobs finish within the grace period, hand
-the rest back to the group for another daemon, flush counters, close connections.
+the rest back to the group for another daemon, cancel the HubSpot calls still in flight (cut by
+us, they are not reported to the limiter as failures), flush counters, close connections.
 """
 
 from __future__ import annotations
@@ -35,8 +47,10 @@ import structlog
 
 from core.clock import Clock, SystemClock
 from core.lua import Scripts, lua_folder
+from core.outages import Outages
 from engine.crm import HubSpotTransport
 from engine.redis_endpoint import connect_redis
+from engine.runtime.availability import DATABASE_AWAY, REDIS_AWAY, away, when_available
 from engine.runtime.context import HandlerContext
 from engine.runtime.createdate import CreatedatePolicy
 from engine.runtime.expander import Expander
@@ -47,7 +61,7 @@ from engine.runtime.planning import Planner
 from engine.runtime.pressure import Pressure
 from engine.runtime.registry import Registry
 from engine.runtime.retention import SWEEP_MS, Retention
-from engine.simulations import HubSpotTokens, Portals, Simulations
+from engine.simulations import HubSpotTokens, NoTokenSecret, Portals, Simulations
 from engine.telemetry.jobs import JobTelemetry
 from engine.telemetry.keys import TelemetryKeys
 from limits import Limiter
@@ -63,6 +77,11 @@ log = structlog.get_logger()
 TICK_MS = 250
 REFRESH_MS = 500
 PRESSURE_MS = 1_000
+EXIT_MISCONFIGURED = 3  # the worker's settings cannot serve what the store holds
+
+
+class MissingTokenSecret(Exception):
+    """HubSpot tokens are stored and this worker has no TOKEN_ENC_SECRET to read them."""
 
 
 def due(now_ms: int, last_ms: int | None, every_ms: int) -> bool:
@@ -88,6 +107,10 @@ class Engine:
         self._stack = contextlib.AsyncExitStack()
         self._pressure = Pressure()
         self._stop = asyncio.Event()
+        self.outages = Outages.create(self.clock)
+        self.exit_code = 0
+        self._flushing: asyncio.Task[None] | None = None
+        self._misconfigured = False
 
     # -- set-up and tear-down -----------------------------------------------------------------
 
@@ -110,8 +133,24 @@ class Engine:
     async def _open(self) -> None:
         settings = self.settings
         stack = self._stack
-        self.store = await stack.enter_async_context(Store.open(self._database_url))
-        self.redis = await connect_redis(self._redis_url)
+        self.store = await when_available(
+            self.outages.database,
+            lambda: stack.enter_async_context(Store.open(self._database_url)),
+            DATABASE_AWAY,
+            self._stop,
+        )
+        tokens = HubSpotTokens.from_settings(settings, self.store)
+        if not tokens.can_decrypt and (stored := await tokens.stored_count()):
+            raise MissingTokenSecret(
+                f"TOKEN_ENC_SECRET is not set, and {stored} stored HubSpot token(s) need it to "
+                "run hubspot simulations: give this worker the same TOKEN_ENC_SECRET as the API"
+            )
+        self.redis = await when_available(
+            self.outages.redis,
+            lambda: connect_redis(self._redis_url, **settings.redis.client_options()),
+            REDIS_AWAY,
+            self._stop,
+        )
         stack.push_async_callback(self.redis.aclose)
         clock = self.clock
         self.limiter = Limiter(self.redis, settings.limits.config(), clock=clock)
@@ -124,7 +163,6 @@ class Engine:
                 settings, limiter=self.limiter, base_url=settings.runtime.sandbox_url, clock=clock
             )
         )
-        tokens = HubSpotTokens.from_settings(settings, self.store)
         self.simulations = Simulations(self.store, tokens)
         self.registry = Registry(
             self.store,
@@ -146,6 +184,7 @@ class Engine:
                 policies=settings.retries.policies(),
                 default_policy=settings.retries.default_policy,
                 clock=clock,
+                redis_health=self.outages.redis,
             )
         )
         self.retention = Retention(
@@ -185,8 +224,14 @@ class Engine:
             clock=clock,
             search_lag_ms=settings.hubspot.search_lag_ms,
         )
-        handlers = Handlers(context, registry=self.registry, planner=planner)
-        table: Mapping[str, Handler] = handlers.table()
+        self.handlers = Handlers(
+            context,
+            registry=self.registry,
+            planner=planner,
+            misconfigured=self._token_secret_missing,
+            redis_health=self.outages.redis,
+        )
+        table: Mapping[str, Handler] = self.handlers.table()
         if settings.observability.prometheus:
             telemetry = JobTelemetry(
                 self.redis,
@@ -199,8 +244,17 @@ class Engine:
     # -- running ------------------------------------------------------------------------------
 
     def request_stop(self) -> None:
-        """Ask :meth:`run` to stop (safe from a signal handler)."""
+        """Ask :meth:`run` to stop (safe from a signal handler); also ends a wait for Redis or
+        the database at start (``__aenter__`` then raises StartAborted)."""
         self._stop.set()
+
+    def _token_secret_missing(self, exc: NoTokenSecret) -> None:
+        """A job needs a stored token this worker cannot read: stop, handing the work back."""
+        if not self._misconfigured:
+            self._misconfigured = True
+            log.error("worker_misconfigured", variable="TOKEN_ENC_SECRET", error=str(exc))
+        self.exit_code = EXIT_MISCONFIGURED
+        self.request_stop()
 
     async def run(self) -> None:
         """Run until :meth:`request_stop`, then shut down gracefully."""
@@ -210,7 +264,10 @@ class Engine:
             await self._control_loop()
         finally:
             await self.worker.stop()
-            await self._flush_all()
+            # Before the HubSpot sessions close: a request cut by closing its connection would
+            # be reported to the limiter as a failure and count towards the account's breaker.
+            await self.handlers.close()
+            await self._last_flush()
             log.info("engine_stopped")
 
     async def run_until_signal(
@@ -238,26 +295,36 @@ class Engine:
             try:
                 if due(now, last_refresh, REFRESH_MS):
                     await self.registry.refresh()
+                    self.outages.database.succeeded()
                     last_refresh = now
                 if due(now, last_pressure, PRESSURE_MS):
                     await self._measure_pressure()
+                    self.outages.redis.succeeded()
                     last_pressure = now
                 if due(now, last_sweep, SWEEP_MS):
                     await self.retention.sweep()
                     last_sweep = now
             except Exception as exc:  # a failed pass is retried on the next tick
-                log.exception("control_pass_failed", error=type(exc).__name__)
+                self._pass_failed("control_pass_failed", exc)
             for sim in self.registry.active():
                 try:  # one simulation's trouble must not hold up the others
                     await self.lifecycle.prepare(sim)
                     await self.expander.expand(sim)
                     await self.lifecycle.check_completed(sim)
                 except Exception as exc:
-                    log.exception("simulation_pass_failed", sim_id=sim.id, error=type(exc).__name__)
-            if due(now, last_flush, flush_every):
-                await self._flush_all()
+                    self._pass_failed("simulation_pass_failed", exc, sim_id=sim.id)
+            if due(now, last_flush, flush_every) and (
+                self._flushing is None or self._flushing.done()
+            ):
+                # Beside the loop, not in it: a locked database holds up the flush only.
+                self._flushing = asyncio.create_task(self._flush_all())
                 last_flush = now
             await self._tick()
+
+    def _pass_failed(self, event: str, exc: Exception, **fields: object) -> None:
+        """Log a failed pass: an outage once (see core.outages), anything else in full."""
+        if away(self.outages, exc) is None:
+            log.error(event, error=type(exc).__name__, exc_info=exc, **fields)
 
     async def _tick(self) -> None:
         """Wait one tick of the clock, or less when a stop is requested."""
@@ -282,8 +349,25 @@ class Engine:
         )
 
     async def _flush_all(self) -> None:
+        """Raise every known simulation's durable counters to its live ones. A failure leaves
+        the live counters in Redis for the next flush: nothing is lost, only later."""
         for sim in self.registry.known():
             try:
                 await self.lifecycle.flush(sim)
             except Exception as exc:
-                log.warning("counters_flush_failed", sim_id=sim.id, error=type(exc).__name__)
+                if away(self.outages, exc) is None:
+                    log.warning("counters_flush_failed", sim_id=sim.id, error=type(exc).__name__)
+            else:
+                self.outages.redis.succeeded()
+                self.outages.database.succeeded()
+
+    async def _last_flush(self) -> None:
+        """The flush at shutdown, after the one still running; each waits at most the database
+        timeout (what is not flushed stays in Redis for another worker)."""
+        bound = self.settings.database.timeout_ms / 1000 + 1.0
+        if self._flushing is not None:
+            await asyncio.wait([self._flushing], timeout=bound)
+        try:
+            await asyncio.wait_for(self._flush_all(), bound)
+        except TimeoutError:
+            log.warning("counters_flush_unfinished", waited_ms=round(bound * 1000))

@@ -26,6 +26,7 @@ from redis.exceptions import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from core.outages import Dependency
 from engine.crm import BatchResult, CrmError, ErrorCategory, ObjectType, Throttled, UpsertInput
 from engine.model import ActivityType
 from engine.runtime.coalesce import Coalescer
@@ -36,7 +37,7 @@ from engine.runtime.outcomes import Tally
 from engine.runtime.planning import Planner
 from engine.runtime.registry import Known, Registry
 from engine.runtime.updates import UPDATED_TYPES, Updates
-from engine.simulations import Target, TargetUnavailable
+from engine.simulations import NoTokenSecret, Target, TargetUnavailable
 from limits.config import MAX_BATCH
 from schema.simulations import SimulationStatus
 from streams import Batched, Defer, Job, Outcome
@@ -72,8 +73,12 @@ class Handlers:
         *,
         registry: Registry,
         planner: Planner,
+        misconfigured: Callable[[NoTokenSecret], None] = lambda exc: None,
+        redis_health: Dependency | None = None,
     ) -> None:
         self._ctx = context
+        self._redis_health = redis_health or Dependency("redis", context.clock)
+        self._misconfigured = misconfigured
         self._registry = registry
         self._planner = planner
         self._creates = ActivityCreates(context)
@@ -81,6 +86,11 @@ class Handlers:
         self._coalescer: Coalescer[Job, Outcome] = Coalescer(
             linger_ms=LINGER_MS, size=MAX_BATCH, min_fill=self._min_fill, max_wait_ms=MAX_WAIT_MS
         )
+
+    async def close(self) -> None:
+        """Cut the batch calls still in flight (shutdown, after the worker stopped): their
+        requests end cancelled — by us, not failed by HubSpot — and their jobs were handed back."""
+        await self._coalescer.close()
 
     def _min_fill(self) -> int:
         since = self._ctx.clock.now_ms() - self._ctx.outcomes.last_throttled_ms
@@ -124,7 +134,7 @@ class Handlers:
 
         Losing Redis midway (a restart, a failover, a dropped connection) is not the jobs'
         failure: they come back after a pause without spending an attempt, for as long as Redis
-        stays away (each pause is logged). Whatever the batch
+        stays away (the outage is logged once, when it starts). Whatever the batch
         already did is found again then — recorded ids, uncertain marks, unique keys — so an
         object created just before Redis went away is recorded, not created twice, and its job
         is not dead-lettered for an outage.
@@ -134,13 +144,7 @@ class Handlers:
         except REDIS_REFUSING:
             raise
         except REDIS_AWAY as exc:
-            log.warning(
-                "redis_unavailable_jobs_deferred",
-                sim_id=sim_id,
-                job_type=jobs[0].type,
-                jobs=len(jobs),
-                error=type(exc).__name__,
-            )
+            self._redis_health.failed(exc)
             return [Defer(REDIS_RECHECK_MS) for _ in jobs]
 
     async def _process_once(self, sim_id: int, send: Send, jobs: list[Job]) -> list[Outcome]:
@@ -166,6 +170,11 @@ class Handlers:
         try:
             target = await self._registry.target(known)
             return await send(known, target, jobs, tally)
+        except NoTokenSecret as exc:
+            # This process cannot read the token; the simulation is fine. Its jobs go back
+            # without spending an attempt, for a correctly configured worker to run.
+            self._misconfigured(exc)
+            return [Defer(PAUSED_RECHECK_MS) for _ in jobs]
         except TargetUnavailable as exc:
             await self._registry.fail(known, str(exc))
             return [

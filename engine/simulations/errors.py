@@ -10,8 +10,10 @@ Hierarchy::
     │                               draft, resuming a completed one …); carries the row as it is
     └── TargetUnavailable           the simulation's CRM account cannot be used: no token, or a
         │                           stored token this process cannot read
-        └── MissingToken            a ``hubspot`` simulation's owner stored no token and no
-                                    HUBSPOT_API_TOKEN is set
+        ├── MissingToken            a ``hubspot`` simulation's owner stored no token and no
+        │                           HUBSPOT_API_TOKEN is set
+        └── NoTokenSecret           a token is stored, but this process has no TOKEN_ENC_SECRET:
+                                    its configuration, not the simulation, is at fault
 
 No message ever contains a token.
 """
@@ -76,6 +78,12 @@ class IllegalAction(SimulationError):
 
 class TargetUnavailable(SimulationError):
     """The simulation's CRM account cannot be used (no token, or a token that cannot be read)."""
+
+
+class NoTokenSecret(TargetUnavailable):
+    """The owner's token is stored encrypted and this process has no TOKEN_ENC_SECRET to read it.
+
+    The process is misconfigured; the simulation is fine and another process can run it."""
 
 
 class MissingToken(TargetUnavailable):

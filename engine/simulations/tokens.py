@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
-from engine.simulations.errors import MissingToken, TargetUnavailable
+from engine.simulations.errors import MissingToken, NoTokenSecret, TargetUnavailable
 from schema.crypto import TokenCipher
 from schema.errors import TokenDecryptError
 from schema.store import Store
@@ -56,13 +56,14 @@ class HubSpotTokens:
 
         Raises:
             MissingToken: the owner stored none and HUBSPOT_API_TOKEN is not set.
-            TargetUnavailable: the stored token cannot be read (no TOKEN_ENC_SECRET, or the
-                wrong one); the message never contains the token.
+            NoTokenSecret: a token is stored and this process has no TOKEN_ENC_SECRET.
+            TargetUnavailable: the stored token cannot be read (the wrong key); the message
+                never contains the token.
         """
         info = await self._store.credentials.info(owner_id)
         if info is not None:
             if not self._keys:
-                raise TargetUnavailable(
+                raise NoTokenSecret(
                     "the owner's HubSpot token is stored encrypted, and this process has no "
                     "TOKEN_ENC_SECRET to read it"
                 )
@@ -77,6 +78,15 @@ class HubSpotTokens:
         if self._legacy is not None:
             return self._legacy, None
         raise MissingToken(NOTHING_STORED)
+
+    @property
+    def can_decrypt(self) -> bool:
+        """Whether this process has a key (TOKEN_ENC_SECRET) to read stored tokens with."""
+        return bool(self._keys)
+
+    async def stored_count(self) -> int:
+        """How many owners have a token stored (encrypted)."""
+        return await self._store.credentials.count()
 
     async def stored_portal_id(self, owner_id: int) -> str | None:
         """The portal id stored beside the owner's token (None: no token, or none recorded)."""

