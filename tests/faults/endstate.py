@@ -26,9 +26,9 @@ from tests.faults.stack import Stack
 FLUSH_WAIT_S = 20.0
 
 
-async def start_run(stack: Stack, total_records: int) -> int:
-    """Create and start a backfill run to HubSpot (the sandbox) through the API; its id."""
-    body = {
+def run_body(total_records: int) -> dict[str, object]:
+    """A backfill run of ``total_records`` to HubSpot (the sandbox)."""
+    return {
         "name": "fault matrix",
         "scenario": "b2b_saas",
         "distribution_method": "uniform",
@@ -38,7 +38,11 @@ async def start_run(stack: Stack, total_records: int) -> int:
         "backfill": True,
         "target": "hubspot",
     }
-    status, created = await stack.call("POST", "/api/simulations", body)
+
+
+async def start_run(stack: Stack, total_records: int) -> int:
+    """Create and start a run through the API; its id."""
+    status, created = await stack.call("POST", "/api/simulations", run_body(total_records))
     assert status == 201, created
     status, started = await stack.call("POST", f"/api/simulations/{created['id']}/start")
     assert status == 200, started
@@ -94,7 +98,7 @@ async def assert_counters_match_crm(stack: Stack, store: Store, sim_id: int) -> 
         if durable == in_crm or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.2)
-    assert durable == in_crm
+    assert durable == in_crm, (durable, in_crm)
 
 
 async def assert_nothing_left_forever(redis: Redis, store: Store, sim_id: int) -> None:

@@ -21,11 +21,11 @@ from api.app import MAX_BODY_BYTES
 from sandbox import Fault
 from streams import QueueConfig
 from streams.keys import QueueKeys
+from tests.faults.endstate import run_body
 from tests.faults.stack import Stack
 
 Inject = Callable[[Stack, int], Awaitable[None]]
 OUTAGE_S = 2.5
-CLOSED_PORT_URL = "mysql+asyncmy://root@127.0.0.1:9/simcrm"  # the discard port: nothing answers
 
 
 @dataclass(frozen=True)
@@ -37,11 +37,20 @@ class Case:
     records: int = 200
     slow: bool = False
     thinning_allowed: bool = False  # the breaker may open (HubSpot's own failures) and thin
+    database: str = "sqlite"  # or "mariadb", reached through a proxy the case can cut
+    known_failure: str = ""  # why the case fails today (strict: it must fail until fixed)
 
 
-async def assert_error(stack: Stack, method: str, path: str, status: int, code: str) -> None:
-    got, body = await stack.call(method, path, {} if method == "POST" else None)
-    assert (got, body["error"]["code"]) == (status, code), body
+async def assert_database_unavailable(stack: Stack, sim_id: int) -> None:
+    """Create and pause refused with a 503 naming the database; health reports it down."""
+    for path, body in (
+        ("/api/simulations", run_body(10)),
+        (f"/api/simulations/{sim_id}/pause", None),
+    ):
+        status, answer = await stack.call("POST", path, body)
+        assert (status, answer["error"]["code"]) == (503, "database_unavailable"), answer
+    status, report = await health(stack)
+    assert status == 503 and report["down"] == ["database"], report
 
 
 async def health(stack: Stack) -> tuple[int, Any]:
@@ -102,35 +111,18 @@ async def database_locked(stack: Stack, sim_id: int) -> None:
     """The database locked by another connection: writes are refused with a 503 naming it (within
     DATABASE_TIMEOUT_MS), health says so; the worker keeps running and flushes later."""
     with sqlite_locked(stack.database_url):
-        await assert_error(stack, "POST", "/api/simulations", 503, "database_unavailable")
-        await assert_error(stack, "POST", f"/api/simulations/{sim_id}/pause", 503, "database_unavailable")
-        status, report = await health(stack)
-        assert status == 503 and report["down"] == ["database"], report
+        await assert_database_unavailable(stack, sim_id)
         await asyncio.sleep(OUTAGE_S)
 
 
 async def database_gone(stack: Stack, sim_id: int) -> None:
-    """An API and a worker whose database cannot be reached at all: the API answers 503 naming
-    the database and reports it in health; the worker waits instead of exiting; both stop
-    cleanly. The deployment's own run is not disturbed."""
-    stack.settings["DATABASE_URL"] = CLOSED_PORT_URL
-    try:
-        lost_worker = await stack.start_worker(DATABASE_URL=CLOSED_PORT_URL)
-        good_api, good_url = stack.api, stack.api_url
-        lost_api = await stack.start_api()
-        try:
-            await assert_error(stack, "POST", "/api/simulations", 503, "database_unavailable")
-            status, report = await health(stack)
-            assert status == 503 and "database" in report["down"], report
-            await asyncio.sleep(OUTAGE_S)
-            assert lost_worker.running, lost_worker.text()
-        finally:
-            stack.api, stack.api_url = good_api, good_url
-            assert await lost_api.signal(signal.SIGTERM) == 0
-            assert await lost_worker.signal(signal.SIGTERM) == 0
-            stack.workers.remove(lost_worker)
-    finally:
-        del stack.settings["DATABASE_URL"]
+    """MariaDB unreachable mid-run (open connections dropped, new ones refused): the same 503s
+    and health report; the worker waits and the run goes on when the database is back."""
+    assert stack.proxy is not None
+    await stack.proxy.cut()
+    await assert_database_unavailable(stack, sim_id)
+    await asyncio.sleep(OUTAGE_S)
+    await stack.proxy.start()
 
 
 # -- processes ----------------------------------------------------------------------------------
@@ -205,7 +197,7 @@ async def poison_entries(stack: Stack, sim_id: int) -> None:
     """Entries no producer of ours writes, added to every ready stream: each is settled (logged,
     or a dead letter of its own scope) and the worker reads on."""
     config = QueueConfig()
-    keys = QueueKeys(config.prefix, config.shards)
+    keys = QueueKeys(shards=config.shards, prefix=config.prefix)
     client: Redis = Redis.from_url(stack.redis.url)
     try:
         for shard in range(config.shards):
@@ -266,11 +258,20 @@ async def hostile_requests(stack: Stack, sim_id: int) -> None:
 
 CASES: tuple[Case, ...] = (
     Case("redis-stopped", redis_stopped),
-    Case("redis-frozen", redis_frozen),
-    Case("redis-crashed-aof", redis_crashed),
+    Case("redis-frozen", redis_frozen, slow=True),
+    Case("redis-crashed-aof", redis_crashed, slow=True),
     Case("database-locked", database_locked),
-    Case("database-gone", database_gone),
-    Case("worker-sigterm", worker_terminated, sandbox={"latency_ms": 300}),
+    Case(
+        "database-gone",
+        database_gone,
+        database="mariadb",
+        slow=True,
+        known_failure=(
+            "MariaDB refuses every counter flush of a run with deal stage updates: "
+            "simulation_counters.object_type holds 16 characters, 'deal_stage_update' has 17"
+        ),
+    ),
+    Case("worker-sigterm", worker_terminated, sandbox={"latency_ms": 300}, slow=True),
     Case("worker-sigkill", worker_killed),
     Case("api-sigterm", api_terminated),
     Case("api-sigkill", api_killed),
@@ -283,12 +284,14 @@ CASES: tuple[Case, ...] = (
             "faults": (Fault.BAD_GATEWAY, Fault.UNAVAILABLE, Fault.GATEWAY_TIMEOUT),
             "seed": 5,
         },
+        slow=True,
         thinning_allowed=True,
     ),
     Case(
         "hubspot-lost-answers",
         hubspot_faulty,
         sandbox={"error_rate": 0.05, "faults": (Fault.LOST,), "seed": 3},
+        slow=True,
         thinning_allowed=True,
     ),
     Case(

@@ -24,6 +24,7 @@ import orjson
 from sandbox import Sandbox
 from schema.store import Store
 from schema.users import Role
+from tests.faults.proxy import Proxy
 from tests.support.servers import RedisServer
 
 BIN = Path(sys.executable).parent
@@ -92,6 +93,7 @@ class Stack:
     sandbox: Sandbox
     redis: RedisServer
     database_url: str
+    proxy: Proxy | None = None  # between the deployment and MariaDB, when it runs on one
     secrets: Secrets = field(default_factory=Secrets)
     settings: dict[str, str] = field(default_factory=dict)
     api: Service | None = None
@@ -177,7 +179,9 @@ class Stack:
         """Stop every process still running; the exit status of each one stopped."""
         services = [s for s in [*self.workers, self.api] if s is not None and s.running]
         codes = await asyncio.gather(*(service.close() for service in services))
-        return {f"{s.name}-{n}": code for n, (s, code) in enumerate(zip(services, codes, strict=True))}
+        return {
+            f"{s.name}-{n}": code for n, (s, code) in enumerate(zip(services, codes, strict=True))
+        }
 
     def said(self) -> str:
         """Everything the deployment wrote or answered: its processes' output, HTTP answers."""

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
+from sqlalchemy.engine import make_url
 
 from core.keys import DEFAULT_KEY_PREFIX
 from engine.crm import ObjectType
@@ -32,6 +33,7 @@ from tests.faults.endstate import (
     wait_for_end,
 )
 from tests.faults.faults import CASES, Case
+from tests.faults.proxy import Proxy
 from tests.faults.stack import Stack
 from tests.support.servers import RedisServer
 
@@ -39,56 +41,67 @@ MID_RUN_NOTES = 40  # the fault strikes once this many notes exist: the run is w
 
 
 @pytest.fixture
-async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
+async def stack(case: Case, tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Stack]:
+    """The deployment for ``case``: its own redis-server (AOF on), sandbox and database."""
+    proxy = None
+    database_url = f"sqlite+aiosqlite:///{tmp_path}/db.sqlite"
+    if case.database == "mariadb":
+        url = make_url(request.getfixturevalue("mysql_server").new_database())
+        proxy = await Proxy(url.host or "127.0.0.1", url.port or 3306).start()
+        database_url = url.set(host="127.0.0.1", port=proxy.port).render_as_string(False)
     redis = RedisServer(appendonly=True)
     redis.start()
     try:
         config = SandboxConfig(tier=250, daily_limit=0, search_lag_ms=200)
         async with Sandbox(config) as sandbox:
-            deployment = Stack(tmp_path, sandbox, redis, f"sqlite+aiosqlite:///{tmp_path}/db.sqlite")
+            deployment = Stack(tmp_path, sandbox, redis, database_url, proxy=proxy)
             try:
                 yield deployment
             finally:
                 await deployment.close()
     finally:
         redis.close()
+        if proxy is not None:
+            await proxy.cut()
+
+
+def marks(case: Case) -> list[pytest.MarkDecorator]:
+    found = [pytest.mark.slow] if case.slow else []
+    if case.known_failure:
+        found.append(pytest.mark.xfail(reason=case.known_failure, raises=AssertionError))
+    return found
 
 
 def params() -> list[object]:
-    return [
-        pytest.param(case, id=case.name, marks=[pytest.mark.slow] if case.slow else [])
-        for case in CASES
-    ]
+    return [pytest.param(case, id=case.name, marks=marks(case)) for case in CASES]
 
 
 @pytest.mark.parametrize("case", params())
 async def test_fault(case: Case, stack: Stack) -> None:
-    import time as _t; T0=_t.monotonic(); P=lambda m: print(f"{_t.monotonic()-T0:6.2f} {m}")
     stack.settings.update(case.settings)
     await stack.open()
-    P("open"); stack.sandbox.reconfigure(**case.sandbox)
+    stack.sandbox.reconfigure(**case.sandbox)
     sim_id = await start_run(stack, case.records)
     await wait_until(lambda: len(stack.sandbox.objects(ObjectType.NOTE)) >= MID_RUN_NOTES, 60)
 
-    P("mid"); await case.inject(stack, sim_id); P("injected")
+    await case.inject(stack, sim_id)
 
     assert await wait_for_end(stack, sim_id) == "completed"
-    P("ended"); assert all(worker.running for worker in stack.workers if not worker.exit_codes), [
-        worker.text()[-2_000:] for worker in stack.workers
-    ]
+    survivors = [worker for worker in stack.workers if not worker.exit_codes]
+    assert all(worker.running for worker in survivors), [w.text()[-2_000:] for w in survivors]
     redis: Redis = Redis.from_url(stack.redis.url)
     try:
         async with Store.open(stack.database_url) as store:
             row = await store.simulations.get(sim_id)
             await assert_exactly_once(stack, row, redis)
+            if not case.thinning_allowed:
+                live = await metrics.read(redis, SimKeys(sim_id, DEFAULT_KEY_PREFIX))
+                assert not any(counts.get("thinned") for counts in live.values()), live
+            await scrape_metrics(stack)
+            stopped = await stack.close()
+            assert set(stopped.values()) == {0}, stopped  # every process stops gracefully
+            assert_no_secret(stack)
             await assert_counters_match_crm(stack, store, sim_id)
-            P("checked"); await assert_nothing_left_forever(redis, store, sim_id); P("swept")
-        if not case.thinning_allowed:
-            live = await metrics.read(redis, SimKeys(sim_id, DEFAULT_KEY_PREFIX))
-            assert not any(counts.get("thinned") for counts in live.values()), live
+            await assert_nothing_left_forever(redis, store, sim_id)
     finally:
         await redis.aclose()
-    await scrape_metrics(stack)
-    P("metrics"); stopped = await stack.close(); P("closed")
-    assert set(stopped.values()) == {0}, stopped  # a graceful stop at the end, for all
-    assert_no_secret(stack)
