@@ -19,8 +19,9 @@ from sqlalchemy.engine import make_url
 
 from api.app import MAX_BODY_BYTES
 from sandbox import Fault
-from streams import QueueConfig
+from streams import Queue, QueueConfig
 from streams.keys import QueueKeys
+from tests.engine.runtime.harness import wait_until
 from tests.faults.endstate import run_body
 from tests.faults.stack import Stack
 
@@ -194,16 +195,27 @@ POISON: tuple[dict[bytes, bytes], ...] = (
 
 
 async def poison_entries(stack: Stack, sim_id: int) -> None:
-    """Entries no producer of ours writes, added to every ready stream: each is settled (logged,
-    or a dead letter of its own scope) and the worker reads on."""
+    """Entries no producer of ours writes, added to every ready stream: an undecodable one is
+    settled and logged (``job_payload_invalid``, without its bytes), a job of a type no worker
+    handles becomes a dead letter of its own scope (``unknown``); the worker reads on."""
     config = QueueConfig()
     keys = QueueKeys(shards=config.shards, prefix=config.prefix)
+    streams = [stream for shard in range(config.shards) for stream in keys.streams(shard)]
     client: Redis = Redis.from_url(stack.redis.url)
     try:
-        for shard in range(config.shards):
-            for stream in keys.streams(shard):
-                for fields in POISON:
-                    await client.xadd(stream, fields)  # type: ignore[arg-type]
+        for stream in streams:
+            for fields in POISON:
+                await client.xadd(stream, fields)  # type: ignore[arg-type]
+        queue = Queue(client, config)
+
+        async def settled() -> bool:
+            invalid = sum(
+                1 for w in stack.workers for e in w.events() if e["event"] == "job_payload_invalid"
+            )
+            dead = await queue.dead_letters.scope("poison")
+            return invalid == 3 * len(streams) and dict(dead.counts) == {"unknown": len(streams)}
+
+        await wait_until(settled, 30)
     finally:
         await client.aclose()
 
