@@ -26,6 +26,10 @@ from tests.faults.stack import Stack
 FLUSH_WAIT_S = 20.0
 
 
+class CountersBehind(AssertionError):
+    """The database's counters differ from what the CRM holds."""
+
+
 def run_body(total_records: int) -> dict[str, object]:
     """A backfill run of ``total_records`` to HubSpot (the sandbox)."""
     return {
@@ -98,7 +102,8 @@ async def assert_counters_match_crm(stack: Stack, store: Store, sim_id: int) -> 
         if durable == in_crm or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.2)
-    assert durable == in_crm, (durable, in_crm)
+    if durable != in_crm:
+        raise CountersBehind(f"database {durable}, CRM {in_crm}")
 
 
 async def assert_nothing_left_forever(redis: Redis, store: Store, sim_id: int) -> None:
