@@ -121,7 +121,7 @@ class Stack:
                 "REDIS_SOCKET_TIMEOUT_MS": "2000",
                 "DATABASE_TIMEOUT_MS": "1000",
                 "METRICS_PROM_ENABLED": "1",
-                "LOG_LEVEL": "info",
+                "LOG_LEVEL": "debug",  # everything a process can say is scanned for secrets
                 "LOG_FORMAT": "json",
                 **self.settings,
             }
