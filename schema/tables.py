@@ -118,6 +118,9 @@ simulations = Table(
     Index(None, "status"),
 )
 
+# Job types and metrics name the counters; the longest today is ``deal_stage_update`` (17).
+COUNTER_NAME_LENGTH = 32
+
 simulation_counters = Table(
     "simulation_counters",
     metadata,
@@ -127,7 +130,7 @@ simulation_counters = Table(
         ForeignKey("simulations.id", ondelete="CASCADE"),
         primary_key=True,
     ),
-    Column("object_type", String(16), primary_key=True),
-    Column("metric", String(16), primary_key=True),
+    Column("object_type", String(COUNTER_NAME_LENGTH), primary_key=True),
+    Column("metric", String(COUNTER_NAME_LENGTH), primary_key=True),
     Column("value", BigInteger, nullable=False),
 )

@@ -39,7 +39,6 @@ class Case:
     slow: bool = False
     thinning_allowed: bool = False  # the breaker may open (HubSpot's own failures) and thin
     database: str = "sqlite"  # or "mariadb", reached through a proxy the case can cut
-    known_failure: str = ""  # why the case fails today (strict: it must fail until fixed)
 
 
 async def assert_database_unavailable(stack: Stack, sim_id: int) -> None:
@@ -271,10 +270,6 @@ CASES: tuple[Case, ...] = (
         database_gone,
         database="mariadb",
         slow=True,
-        known_failure=(
-            "MariaDB refuses every counter flush of a run with deal stage updates: "
-            "simulation_counters.object_type holds 16 characters, 'deal_stage_update' has 17"
-        ),
     ),
     Case("worker-sigterm", worker_terminated, sandbox={"latency_ms": 300}, slow=True),
     Case("worker-sigkill", worker_killed),

@@ -24,7 +24,6 @@ from sandbox import Sandbox, SandboxConfig
 from schema.store import Store
 from tests.engine.runtime.harness import wait_until
 from tests.faults.endstate import (
-    CountersBehind,
     assert_counters_match_crm,
     assert_exactly_once,
     assert_no_secret,
@@ -67,10 +66,7 @@ async def stack(case: Case, tmp_path: Path, request: pytest.FixtureRequest) -> A
 
 
 def marks(case: Case) -> list[pytest.MarkDecorator]:
-    found = [pytest.mark.slow] if case.slow else []
-    if case.known_failure:
-        found.append(pytest.mark.xfail(reason=case.known_failure, raises=CountersBehind))
-    return found
+    return [pytest.mark.slow] if case.slow else []
 
 
 def params() -> list[object]:

@@ -305,6 +305,15 @@ async def test_counter_increments_are_atomic(store: Store) -> None:
     }
 
 
+async def test_counters_keep_the_longest_job_type(store: Store) -> None:
+    """A run's counters include ``deal_stage_update`` (17 characters), which MariaDB refused in a
+    16-character column: every flush of such a run failed there."""
+    owner, _ = await store.users.create("long@b.c")
+    sim = await store.simulations.create(new_sim(owner.id))
+    await store.counters.raise_to(sim.id, {("deal_stage_update", "rate_limited"): 4})
+    assert await store.counters.get(sim.id) == {"deal_stage_update": {"rate_limited": 4}}
+
+
 async def test_counters_raise_to_never_lower(store: Store) -> None:
     """Flushing live counts raises counters to them, never lowers one, and repeats harmlessly."""
     owner, _ = await store.users.create("flush@b.c")
