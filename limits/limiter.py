@@ -85,9 +85,13 @@ class Limiter:
             return
         self._zones[portal] = zone
         state = PortalKeys(portal).state
-        if await self._redis.hexists(state, "daily_reset_at"):
-            reset = self.config.next_daily_reset_ms(self._now(now_ms), zone)
-            await self._redis.hset(state, "daily_reset_at", reset)
+        scheduled = await self._redis.hget(state, "daily_reset_at")
+        if scheduled is not None:
+            now = self._now(now_ms)
+            moved: list[str | int] = ["daily_reset_at", self.config.next_daily_reset_ms(now, zone)]
+            if now >= int(scheduled):  # the reset is due and not yet made: make it
+                moved += ["daily_used", 0]
+            await self._redis.hset(state, items=moved)
 
     def time_zone(self, portal: str) -> str:
         """The zone ``portal``'s daily budget resets in."""

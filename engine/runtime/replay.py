@@ -66,6 +66,11 @@ async def replay_dead_letters(
         contacts = [index_of(job) for job in result.jobs if job.type == CONTACT]
         for name, count in increments(model, segment_ms, settled=contacts, sign=-1).items():
             pipe.hincrby(keys.segments, name, count)
+    # A finished simulation's keys carry the retention's expiry (see .retention); the replayed
+    # jobs need them for as long as they run, so they lose it. The next sweep after the run
+    # ends again sets it anew.
+    for key in keys.all():
+        pipe.persist(key)
     await pipe.execute()
     try:  # the store's status, not the caller's possibly cached row, decides
         await simulations.reopen(row.id)

@@ -7,9 +7,11 @@ recorded ids, the planned bitmap and the budgets to stay exactly-once, and to cl
 (``simcrm cleanup`` archives from the recorded ids). Then they go:
 
 * every key of the simulation carries an expiry at ``finished_at + retention`` (PEXPIREAT, set
-  again on each sweep, so a key a late job writes anew — a cancelled run's jobs being skipped, a
-  replay — expires with the others), set only after its live counters were written to the
-  database;
+  again on each sweep, so a key a late job writes anew — a cancelled run's jobs being skipped —
+  expires with the others), set only after its live counters were written to the database. A
+  replay reopens the simulation and takes the expiry off its keys (:mod:`.replay`) while the
+  replayed jobs run; the sweep skips a simulation that is no longer finished, and sets the expiry
+  again, from the new end, once it has ended again;
 * the first sweep after the retention ended deletes whatever is left and purges its dead letters
   (the dead-letter stream is shared by the shard, so its entries cannot expire on their own).
 
@@ -86,6 +88,12 @@ class Retention:
 
     async def _retire(self, row: Simulation, now: int) -> None:
         if row.id in self._forgotten:
+            return
+        try:
+            current = await self._store.simulations.get(row.id)
+        except NotFound:
+            return
+        if current.status not in FINAL_STATUSES:  # reopened by a replay since it was listed
             return
         keys = SimKeys(row.id, self._prefix)
         ends = self.ends_ms(row)

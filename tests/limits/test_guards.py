@@ -159,3 +159,19 @@ async def test_late_answers_from_before_the_trip_change_nothing(
     stale = await limiter.report(portal, Outcome.OK, acquired_at_ms=early.at_ms)
     assert stale.event is LimiterEvent.NOTHING
     assert (await limiter.state(portal)).breaker is BreakerState.HALF_OPEN
+
+
+async def test_a_new_process_learning_the_time_zone_makes_a_due_daily_reset(
+    make_limiter: LimiterFactory, portal: str, manual_clock: ManualClock
+) -> None:
+    """Yesterday's usage is not carried into today when a process that starts after midnight
+    learns the account's time zone before its first request: the due reset is made, not moved."""
+    first = await make_limiter(daily_limit=2)
+    for _ in range(2):
+        assert (await first.acquire(portal, "contact")).allowed
+    assert (await first.acquire(portal, "contact")).reason is Reason.DAILY
+    manual_clock.advance(25 * 3600 * 1000)  # past the next midnight, in any zone
+    restarted = await make_limiter(daily_limit=2)
+    await restarted.set_time_zone(portal, "America/New_York")
+    assert (await restarted.state(portal)).daily_used == 0
+    assert (await restarted.acquire(portal, "contact")).allowed

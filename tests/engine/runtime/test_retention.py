@@ -11,6 +11,7 @@ from core.keys import DEFAULT_KEY_PREFIX
 from engine.crm import ObjectType
 from engine.runtime import metrics
 from engine.runtime.keys import SimKeys
+from engine.runtime.replay import replay_dead_letters
 from engine.runtime.retention import SWEEP_MS
 from sandbox import Sandbox
 from schema.simulations import SimulationStatus
@@ -85,6 +86,19 @@ async def test_completed_run_keeps_replay_state_for_the_retention_then_forgets_i
             assert RETENTION_MS - 600_000 < ttl <= RETENTION_MS, (name, ttl)
         assert await dead_total(queue, row.id) > 0, "no dead letters: the test proves nothing"
         await durable_equals_live(runtime_store, redis, keys)
+
+        # A replay within the retention runs the simulation again: its keys lose their expiry
+        # while the replayed jobs run, and get it back once it has completed again.
+        ended = await runtime_store.simulations.get(row.id)
+        replayed = await replay_dead_letters(
+            redis, queue, simulations(runtime_store), keys, ended, dry_run=False, limit=1
+        )
+        assert replayed.replayed == 1
+        assert (await runtime_store.simulations.get(row.id)).status is SimulationStatus.RUNNING
+        during = await present(redis, keys)
+        assert all(during[name] == -1 for name in REPLAY_NEEDS), during
+        await drive(running.engine, completed, step_ms=SECOND_MS)
+        await drive(running.engine, all_expiring, step_ms=SWEEP_MS // 4)
 
         clock.advance(RETENTION_MS)
 
