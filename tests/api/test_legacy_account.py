@@ -9,6 +9,7 @@ from tests.api.conftest import ApiFactory
 from tests.support.sandboxes import SandboxFactory
 
 LEGACY = "pat-na1-legacy-2222-3333"
+SCRAPER = "scraper-token-for-the-legacy-test"
 
 
 async def test_the_legacy_tokens_account_is_reported(
@@ -18,7 +19,11 @@ async def test_the_legacy_tokens_account_is_reported(
     once) shows in health's limits, as the account of a member's `hubspot` simulation, and in the
     limiter gauges; the token itself appears nowhere."""
     crm = await sandbox_factory(tokens=(LEGACY,), portal_id=717171)
-    api = await make_api(HUBSPOT_BASE_URL=crm.url, HUBSPOT_API_TOKEN=SecretStr(LEGACY))
+    api = await make_api(
+        HUBSPOT_BASE_URL=crm.url,
+        HUBSPOT_API_TOKEN=SecretStr(LEGACY),
+        METRICS_TOKEN=SecretStr(SCRAPER),  # accounts are named only to the scraper
+    )
     sim = await api.create("member", target="hubspot")
 
     status, health = await api.call("boss", "GET", "/api/health")
@@ -30,7 +35,7 @@ async def test_the_legacy_tokens_account_is_reported(
     assert limits["portal"] == "717171"
     assert limits["state"]["portal"] == "717171"
 
-    response = await api.client.get("/metrics", headers=api.auth("boss"))
+    response = await api.client.get("/metrics", headers={"Authorization": f"Bearer {SCRAPER}"})
     text = await response.text()
     assert response.status == 200
     assert 'simcrm_limiter_breaker_state{portal="717171"} 0.0' in text

@@ -1,5 +1,5 @@
 """The command-line client's tests drive a whole stack: the API tests' fixtures, shared."""
 
-from tests.api.conftest import database_file, stack
+from tests.api.conftest import database_file, hubspot_is_sandbox, stack
 
-__all__ = ["database_file", "stack"]
+__all__ = ["database_file", "hubspot_is_sandbox", "stack"]
