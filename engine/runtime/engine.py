@@ -157,7 +157,9 @@ class Engine:
             )
         self.redis = await when_available(
             self.outages.redis,
-            lambda: connect_redis(self._redis_url, **settings.redis.client_options()),
+            lambda: connect_redis(
+                self._redis_url, **settings.redis.client_options(self._redis_url)
+            ),
             REDIS_AWAY,
             self._stop,
         )

@@ -41,13 +41,16 @@ class RedisSettings(Section):
         "REDIS_SOCKET_TIMEOUT_MS", default=DEFAULT_SOCKET_TIMEOUT_MS
     )
 
-    def client_options(self) -> dict[str, Any]:
-        """redis-py options for a worker's client: replies and connections bounded by the socket
-        timeout, keepalive on, and idle connections checked before use."""
+    def client_options(self, url: str) -> dict[str, Any]:
+        """redis-py options for a worker's client of ``url``: replies and connections bounded by
+        the socket timeout, idle connections checked before use, and TCP keepalive on a TCP
+        connection (a unix socket has none: redis-py refuses the option there)."""
         seconds = self.socket_timeout_ms / 1000
-        return {
+        options: dict[str, Any] = {
             "socket_timeout": seconds,
             "socket_connect_timeout": seconds,
-            "socket_keepalive": True,
             "health_check_interval": HEALTH_CHECK_INTERVAL_S,
         }
+        if not url.startswith("unix:"):
+            options["socket_keepalive"] = True
+        return options

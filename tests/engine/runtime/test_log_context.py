@@ -9,6 +9,7 @@ from typing import Any
 from structlog.contextvars import merge_contextvars
 from structlog.testing import capture_logs
 
+from engine.crm import ObjectType
 from sandbox import Sandbox
 from schema.store import Store
 from tests.engine.runtime.harness import (
@@ -33,10 +34,10 @@ def names_job(entry: MutableMapping[str, Any]) -> bool:
 async def test_a_jobs_log_lines_carry_its_simulation_and_id(
     sandbox: Sandbox, runtime_store: Store, database_file: str, redis_url: str
 ) -> None:
-    """With the CRM failing some requests and one attempt per job, the dead-lettered jobs' lines
-    and the refused requests' lines each carry sim_id, the job's id (job_id, or job_ids for a
-    batch), job_type and shard; no line naming a job lacks its simulation."""
-    sandbox.reconfigure(error_rate=0.15)
+    """With the CRM refusing notes (a missing scope) and one attempt per job, the dead-lettered
+    jobs' lines and the refused requests' lines each carry sim_id, the job's id (job_id, or
+    job_ids for a batch), job_type and shard; no line naming a job lacks its simulation."""
+    sandbox.reconfigure(denied_types=(ObjectType.NOTE,))
     row = await create_simulation(runtime_store, total_records=60)
     settings = runtime_settings(sandbox, **ONE_ATTEMPT)
     with capture_logs(processors=[merge_contextvars]) as logs:
