@@ -59,14 +59,15 @@ class Membership:
 
     async def keep(self) -> None:
         """Renew every third of ``ttl_ms`` until cancelled (real time: registrations lapse by
-        Redis's clock, whatever clock the process runs on). A failed renewal is logged and the
-        next one makes up for it."""
+        Redis's clock, whatever clock the process runs on). A failed renewal is logged at debug
+        level (the process's outage logging reports Redis being away) and the next one makes up
+        for it."""
         while True:
             await asyncio.sleep(self.ttl_ms / 3_000)
             try:
                 await self.renew()
             except Exception as exc:
-                log.warning("queue_membership_not_renewed", error=type(exc).__name__)
+                log.debug("queue_membership_not_renewed", error=type(exc).__name__)
 
 
 async def live_members(client: Any, keys: QueueKeys) -> list[tuple[str, int]]:

@@ -12,16 +12,37 @@ unique where it must be) before the first object is written.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from functools import partial
+from typing import Any, TypeVar
 
-from engine.crm import ObjectType, Pipeline, PortalClient, UnusableProperty
+from engine.crm import CrmError, ObjectType, Pipeline, PortalClient, UnusableProperty
 from engine.crm.objects import simcrm_properties
 from engine.crm.portal import check_unique_properties
 from engine.model import WRITES, ActivityType, Scenario
 from engine.model.engagements import TICKET_PIPELINE, TICKET_STAGE
 
 LIFECYCLE = "lifecyclestage"
+
+
+T = TypeVar("T")
+CHECK_ATTEMPTS = 5  # one call of the start's account check, when HubSpot fails it transiently
+CHECK_RETRY_S = 0.2
+
+
+async def _transient_retried(call: Callable[[], Awaitable[T]]) -> T:
+    """``call()``, sent again (a few times, waiting a little longer each time) while HubSpot fails
+    it in a way that may pass: a 5xx, a 524, a lost answer. Reads and idempotent property set-up
+    only; anything else is raised at once."""
+    for attempt in range(1, CHECK_ATTEMPTS):
+        try:
+            return await call()
+        except CrmError as exc:
+            if not exc.retryable or exc.status == 429:
+                raise
+        await asyncio.sleep(CHECK_RETRY_S * attempt)
+    return await call()
 
 
 def written_types(scenario: Scenario) -> list[ObjectType]:
@@ -40,7 +61,7 @@ async def portal_problems(portal: PortalClient, scenario: Scenario) -> list[str]
     problems: list[str] = []
     definitions: dict[ObjectType, Mapping[str, Mapping[str, Any]]] = {}
     for object_type in written_types(scenario):
-        definitions[object_type] = await portal.properties(object_type)
+        definitions[object_type] = await _transient_retried(partial(portal.properties, object_type))
         try:
             check_unique_properties(
                 object_type, simcrm_properties(object_type), definitions[object_type]
@@ -51,13 +72,15 @@ async def portal_problems(portal: PortalClient, scenario: Scenario) -> list[str]
     deals = scenario.deals
     if scenario.has_deals:
         stages = [*deals.stages, deals.won_stage, deals.lost_stage]
+        pipelines = await _transient_retried(partial(portal.pipelines, ObjectType.DEAL))
         problems += _pipeline_problems(
-            await portal.pipelines(ObjectType.DEAL), "deal", deals.pipeline, stages,
+            pipelines, "deal", deals.pipeline, stages,
             "the scenario's deals.pipeline", "deals.stages, won_stage and lost_stage",
         )  # fmt: skip
     if scenario.rule(ActivityType.TICKET) is not None:
+        pipelines = await _transient_retried(partial(portal.pipelines, ObjectType.TICKET))
         problems += _pipeline_problems(
-            await portal.pipelines(ObjectType.TICKET), "ticket", TICKET_PIPELINE, [TICKET_STAGE],
+            pipelines, "ticket", TICKET_PIPELINE, [TICKET_STAGE],
             "tickets are created in the default ticket pipeline", "its first stage",
         )  # fmt: skip
     return problems
@@ -66,7 +89,7 @@ async def portal_problems(portal: PortalClient, scenario: Scenario) -> list[str]
 async def prepare_portal(portal: PortalClient, scenario: Scenario) -> None:
     """Create SimCRM's properties on every type ``scenario`` writes (once per transport)."""
     for object_type in written_types(scenario):
-        await portal.ensure_simcrm_properties(object_type)
+        await _transient_retried(partial(portal.ensure_simcrm_properties, object_type))
 
 
 def _lifecycle_problems(definition: Mapping[str, Any] | None, scenario: Scenario) -> list[str]:

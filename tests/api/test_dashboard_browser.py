@@ -63,7 +63,6 @@ async def test_a_simulation_runs_to_100_percent_in_the_dashboard(stack: Stack) -
     shows its dry run first, asks before deleting and deletes them; the limiter reset asks and
     reports."""
     require_chromium()
-    stack.sandbox.reconfigure(denied_types=(ObjectType.NOTE,))
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
@@ -102,6 +101,9 @@ async def test_a_simulation_runs_to_100_percent_in_the_dashboard(stack: Stack) -
             await page.click("#create")
             await expect(page.locator("#d-status")).to_have_text("draft")
             await page.click("#action-start")
+            await expect(page.locator("#d-status")).to_have_text("running")
+            # Only now: a start checks the account, and refuses one that cannot take notes.
+            stack.sandbox.reconfigure(denied_types=(ObjectType.NOTE,))
             await expect(page.locator("#progress-percent")).to_have_text("100 %", timeout=90_000)
             await expect(page.locator("#d-status")).to_have_text("completed")
             await expect(page.locator("#t-records")).to_have_text("60 / 60")
