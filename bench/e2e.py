@@ -351,8 +351,8 @@ def _parser() -> argparse.ArgumentParser:
         "--cluster",
         type=_positive,
         metavar="N",
-        help="run on a private loopback Redis Cluster of N masters (the redis-server on PATH), "
-        "stopped afterwards",
+        help="run on a private loopback Redis Cluster of N masters (the redis-server on PATH, "
+        "else the embedded 6.2 binary), stopped afterwards",
     )
     parser.add_argument(
         "--adversarial",
@@ -377,20 +377,27 @@ def main(argv: Sequence[str]) -> int:
     configure_logging("warning")
     # SIGTERM unwinds like Ctrl-C: daemons, sandbox and a private cluster are stopped.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    with ExitStack() as stack:
-        url, source = _redis(stack, args)
-        for daemons in (int(d) for d in args.daemons.split(",") if d):
-            outcome = run(
-                args.records,
-                daemons,
-                url,
-                args.timeout,
-                portal_count=args.portals,
-                adversarial=args.adversarial,
-            )
-            result = {**asyncio.run(outcome), "redis": source, **_versions()}
-            if args.json:
-                print(orjson.dumps(result).decode(), flush=True)
-            else:
-                print(_summary(result), flush=True)
+    try:
+        with ExitStack() as stack:
+            url, source = _redis(stack, args)
+            for daemons in (int(d) for d in args.daemons.split(",") if d):
+                outcome = run(
+                    args.records,
+                    daemons,
+                    url,
+                    args.timeout,
+                    portal_count=args.portals,
+                    adversarial=args.adversarial,
+                )
+                result = {**asyncio.run(outcome), "redis": source, **_versions()}
+                if args.json:
+                    print(orjson.dumps(result).decode(), flush=True)
+                else:
+                    print(_summary(result), flush=True)
+    except KeyboardInterrupt:
+        print(
+            "bench e2e: interrupted; the daemons, the sandbox and any private Redis were stopped",
+            file=sys.stderr,
+        )
+        return 130
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
@@ -40,3 +41,24 @@ async def test_cluster_is_detected_and_spreads_slots(redis_cluster: RedisCluster
     assert all(size > 0 for size in sizes)
     assert sum(sizes) == 30
     await client.aclose()
+
+
+async def test_cluster_of_any_size_starts_and_leaves_nothing_behind() -> None:
+    """A private cluster of two masters (fewer than ``redis-cli --cluster create`` accepts)
+    reports ``cluster_state:ok`` on every node and takes writes on both; leaving its block stops
+    every node and removes its files."""
+    with RedisClusterServers(2) as cluster:
+        assert all(cluster.cluster_info(node)["cluster_state"] == "ok" for node in cluster.nodes)
+        client = await connect_redis(cluster.url)
+        assert isinstance(client, RedisCluster)
+        for tag in range(20):
+            await client.set(f"{{t{tag}}}:k", "1")
+        await client.aclose()
+        pids = [node.pid for node in cluster.nodes]
+        folders = [node.dir for node in cluster.nodes]
+        for node in cluster.nodes:
+            node_client: Redis = Redis.from_url(node.url)
+            assert await node_client.dbsize() > 0
+            await node_client.aclose()
+    assert not any(Path(f"/proc/{pid}").exists() for pid in pids)
+    assert not any(folder.exists() for folder in folders)
