@@ -55,10 +55,10 @@ from bench._e2e_portals import (
     verify,
 )
 from bench._redis_figures import NodeSample, RedisNodes, figures
+from bench._redis_server import private_cluster
 from bench.limits import start_sandbox_process
 from engine.logs import configure_logging
 from engine.redis_endpoint import EmbeddedRedis
-from engine.redis_servers import RedisClusterServers
 from engine.runtime import metrics
 from engine.runtime.keys import SimKeys
 from engine.settings import Settings
@@ -367,8 +367,7 @@ def _redis(stack: ExitStack, args: argparse.Namespace) -> tuple[str, str]:
     if args.redis_url:
         return args.redis_url, "url"
     if args.cluster:
-        cluster = RedisClusterServers(args.cluster, binary=shutil.which("redis-server"))
-        return stack.enter_context(cluster).url, "cluster"
+        return stack.enter_context(private_cluster(args.cluster)).url, "cluster"
     return stack.enter_context(EmbeddedRedis()).url, "embedded"
 
 

@@ -72,7 +72,8 @@ def _ping(port: int) -> bool:
 
 class RedisServer:
     """One redis-server on a loopback TCP port. ``stop()`` then ``start()`` keeps its data dir,
-    so with ``appendonly=True`` the data survives a restart, as on a production server."""
+    so with ``appendonly=True`` the data survives a restart, as on a production server;
+    ``with`` starts it and closes it."""
 
     def __init__(
         self,
@@ -100,9 +101,21 @@ class RedisServer:
             raise RuntimeError("the private redis-server is not running")
         return self._process.pid
 
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
+    def __enter__(self) -> RedisServer:
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
     def start(self) -> None:
         args = [
