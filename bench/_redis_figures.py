@@ -3,7 +3,7 @@ the maximum) over every master of a standalone Redis or a Redis Cluster.
 
 Each master is asked with a plain client of its own (``INFO everything``, one call per sample),
 so the figures are the servers' own counts: ``used_cpu_sys`` + ``used_cpu_user``, the
-``commandstats`` calls (a script's own ``redis.call``\\ s are counted as commands too, as Redis
+``commandstats`` calls (the commands a script runs with ``redis.call`` count too, as Redis
 counts them), ``total_net_input_bytes`` / ``total_net_output_bytes`` and memory. A run's figure
 is the difference between a sample taken when it starts and one taken when it ends; the INFO
 calls the benchmark made in between are taken off the ``info`` count.
