@@ -11,6 +11,12 @@ plentiful (latency stays low) and raises it while the rate limiter refuses calls
 requests go to full batches and rare types wait to be gathered. Each caller gets back the outcomes
 of its own jobs.
 
+A send may raise :class:`Hold`: the server cannot take the call for a moment (the rate limiter's
+window is full). The jobs of that call then wait here and join the key's next batch — they are
+not handed back to the queue, and they fill the next call instead of making a small one of their
+own. Each part of a caller's jobs is held for at most ``hold_max_ms`` in all; after that,
+``expired`` gives their results (the caller decides what a job refused that long becomes).
+
 A batch call runs in a task of its own, apart from the jobs waiting for it, so cancelling a job
 does not cut a request other jobs share. :meth:`Coalescer.close` ends them all at shutdown: the
 calls still in flight are cancelled (their requests are cut by us, not failed by the server) and
@@ -27,6 +33,15 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 Send = Callable[[list[T]], Awaitable[Sequence[R]]]
+
+
+class Hold(Exception):
+    """Raised by a send whose call must wait ``wait_ms`` before it can go (see the module
+    docstring): its items are sent again, with whatever else gathered meanwhile."""
+
+    def __init__(self, wait_ms: int) -> None:
+        super().__init__(f"hold for {wait_ms} ms")
+        self.wait_ms = wait_ms
 
 
 class _Batch(Generic[T, R]):
@@ -48,8 +63,12 @@ class Coalescer(Generic[T, R]):
         size: int = 100,
         min_fill: Callable[[], int] = lambda: 1,
         max_wait_ms: int = 5_000,
+        hold_max_ms: int = 0,
+        expired: Callable[[list[T], int], Sequence[R]] | None = None,
     ) -> None:
         self._linger_s = linger_ms / 1000
+        self._hold_max_ms = hold_max_ms
+        self._expired = expired
         self.size = size
         self._min_fill = min_fill
         self._max_wait_s = max_wait_ms / 1000
@@ -77,6 +96,11 @@ class Coalescer(Generic[T, R]):
         exception is raised to every caller whose items were in that call. After :meth:`close`
         it raises :class:`asyncio.CancelledError`.
         """
+        return await self._submit(key, items, send, held_ms=0)
+
+    async def _submit(
+        self, key: Hashable, items: Sequence[T], send: Send[T, R], held_ms: int
+    ) -> list[R]:
         if self._closed:
             raise asyncio.CancelledError
         slices: list[tuple[_Batch[T, R], int, int]] = []
@@ -96,9 +120,25 @@ class Coalescer(Generic[T, R]):
                 self._seal(key, batch, send)
         results: list[R] = []
         for batch, start, stop in slices:
-            outcome = await asyncio.shield(batch.future)
-            results.extend(outcome[start:stop])
+            try:
+                outcome = await asyncio.shield(batch.future)
+            except Hold as hold:
+                part = batch.items[start:stop]
+                results.extend(await self._held(key, part, send, held_ms, hold.wait_ms))
+            else:
+                results.extend(outcome[start:stop])
         return results
+
+    async def _held(
+        self, key: Hashable, items: list[T], send: Send[T, R], held_ms: int, wait_ms: int
+    ) -> Sequence[R]:
+        """Items whose call was held: sent again after ``wait_ms``, or expired."""
+        if self._expired is None or held_ms + wait_ms > self._hold_max_ms:
+            if self._expired is None:
+                raise Hold(wait_ms)
+            return self._expired(items, wait_ms)
+        await asyncio.sleep(wait_ms / 1000)
+        return await self._submit(key, items, send, held_ms + wait_ms)
 
     def _lingered(self, key: Hashable, batch: _Batch[T, R], send: Send[T, R]) -> None:
         """The linger is over: send if full enough or old enough, else linger again."""

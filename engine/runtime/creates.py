@@ -120,7 +120,7 @@ class Creates:
             await self._send(batch)
         except UnusableProperty:
             raise  # the account cannot take the simulation: it fails (see handlers)
-        except (CrmError, Throttled) as exc:
+        except CrmError as exc:  # a limiter refusal is the handlers' to decide (held or deferred)
             for position, job in enumerate(jobs):
                 if position not in batch.outcomes:
                     batch.outcomes[position] = self._ctx.outcomes.of_error(job, tally, exc)

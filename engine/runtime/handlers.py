@@ -4,7 +4,9 @@ The queue hands each handler the ready jobs of its type from one read. They are 
 simulation (so by CRM account), merged with other reads' jobs of the same simulation and type into
 batches of up to 100 (:mod:`.coalesce`), checked against the simulation's status (paused →
 deferred, cancelled → skipped), sent as one batch call, and settled one by one from their own
-item's result. Contacts and activities are created by :mod:`.creates` (exactly once, whatever
+item's result. A call the rate limiter refuses for a moment (its window or bucket is full) is held
+in the process and its jobs join the next batch of their kind (for up to ``HOLD_MAX_MS``), so
+the request, when it comes, goes to a fuller batch and nothing goes back through the queue. Contacts and activities are created by :mod:`.creates` (exactly once, whatever
 answers get lost); once a record's contact is recorded in ``{s<id>}:ids`` its activities are
 planned (:mod:`.planning`). Progressions are applied by :mod:`.updates`.
 """
@@ -30,7 +32,7 @@ from structlog.contextvars import bind_contextvars, unbind_contextvars
 from core.outages import Dependency
 from engine.crm import CrmError, ErrorCategory, Throttled, UnusableProperty
 from engine.model import ActivityType
-from engine.runtime.coalesce import Coalescer
+from engine.runtime.coalesce import Coalescer, Hold
 from engine.runtime.context import HandlerContext, mark_absent
 from engine.runtime.creates import Creates
 from engine.runtime.jobs import CONTACT, index_of, sim_of
@@ -51,6 +53,11 @@ LINGER_MS = 100  # how long a part-filled batch waits for more jobs of its kind
 SATURATED_MIN_FILL = 50  # while the limiter refuses calls, smaller batches keep waiting …
 MAX_WAIT_MS = 5_000  # … for at most this long
 SATURATED_FOR_MS = 3_000  # "refusing" means: refused a call this recently
+# A batch the limiter refuses for a moment (its window or bucket is full) waits in the process
+# and then joins the batch of its kind being gathered, rather than going back through the queue:
+# for at most HOLD_MAX_MS in all, after which its jobs are deferred as any refused call's are.
+HOLD_REASONS = frozenset({"window", "bucket"})
+HOLD_MAX_MS = 3_000
 PAUSED_RECHECK_MS = 1_000
 REDIS_RECHECK_MS = 1_000  # how long jobs wait after Redis failed under them
 # Redis being away (down, restarting, loading, failing over), as opposed to refusing us: bad
@@ -88,13 +95,22 @@ class Handlers:
         self._creates = Creates(context, on_recorded=self._plan)
         self._updates = Updates(context)
         self._coalescer: Coalescer[Job, Outcome] = Coalescer(
-            linger_ms=LINGER_MS, size=MAX_BATCH, min_fill=self._min_fill, max_wait_ms=MAX_WAIT_MS
+            linger_ms=LINGER_MS,
+            size=MAX_BATCH,
+            min_fill=self._min_fill,
+            max_wait_ms=MAX_WAIT_MS,
+            hold_max_ms=HOLD_MAX_MS,
+            expired=self._held_too_long,
         )
 
     async def close(self) -> None:
         """Cut the batch calls still in flight (shutdown, after the worker stopped): their
         requests end cancelled — by us, not failed by HubSpot — and their jobs were handed back."""
         await self._coalescer.close()
+
+    def _held_too_long(self, jobs: list[Job], wait_ms: int) -> list[Outcome]:
+        """Jobs whose batch the limiter kept refusing: back to the queue until ``wait_ms``."""
+        return [self._ctx.outcomes.defer(wait_ms) for _ in jobs]
 
     def _min_fill(self) -> int:
         since = self._ctx.clock.now_ms() - self._ctx.outcomes.last_throttled_ms
@@ -213,7 +229,12 @@ class Handlers:
             return [
                 outcomes.failed(job, tally, category, str(exc), retryable=False) for job in jobs
             ]
-        except (CrmError, Throttled) as exc:
+        except Throttled as exc:
+            if exc.reason in HOLD_REASONS and exc.wait_ms <= HOLD_MAX_MS:
+                outcomes.last_throttled_ms = self._ctx.clock.now_ms()
+                raise Hold(exc.wait_ms) from None
+            return [outcomes.of_error(job, tally, exc) for job in jobs]
+        except CrmError as exc:
             return [outcomes.of_error(job, tally, exc) for job in jobs]
 
     # -- contacts --------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import structlog
 
-from engine.crm import CrmError, ObjectType, Throttled, UpdateInput
+from engine.crm import CrmError, ObjectType, UpdateInput
 from engine.model import ActivityType, object_key
 from engine.runtime.context import WAIT_FOR_PARENT_MS, HandlerContext, recorded_id
 from engine.runtime.jobs import CONTACT, activity_of, index_of
@@ -66,7 +66,7 @@ class Updates:
             ]
             try:
                 result = await target.portal.batch_update(object_type, inputs)
-            except (CrmError, Throttled) as exc:
+            except CrmError as exc:  # a limiter refusal is the handlers' to decide
                 for position in step:
                     outcomes[position] = self._ctx.outcomes.of_error(jobs[position], tally, exc)
                 return [outcomes[position] for position in range(len(jobs))]

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from engine.runtime.coalesce import Coalescer
+from engine.runtime.coalesce import Coalescer, Hold
 
 
 async def test_close_cancels_calls_in_flight_and_sends_nothing_more() -> None:
@@ -41,3 +41,54 @@ async def test_close_cancels_calls_in_flight_and_sends_nothing_more() -> None:
     assert sent == [[1, 2]]
     with pytest.raises(asyncio.CancelledError):
         await coalescer.submit("k", [4], slow_send)
+
+
+async def test_a_held_call_joins_the_next_batch_and_each_item_goes_once() -> None:
+    """A call the server cannot take for a moment (Hold) is not failed: its items wait, then go
+    out with what gathered meanwhile. A caller whose items spanned a held call and a call that
+    went through gets each result once, and no item is ever sent twice."""
+    coalescer: Coalescer[int, str] = Coalescer(
+        linger_ms=10,
+        size=3,
+        max_wait_ms=60_000,
+        hold_max_ms=1_000,
+        expired=lambda items, wait_ms: ["expired" for _ in items],
+    )
+    sent: list[list[int]] = []
+    refusals = [True]
+
+    async def send(items: list[int]) -> list[str]:
+        if refusals and items[0] == 1:
+            refusals.pop()
+            raise Hold(20)
+        sent.append(items)
+        return [f"ok{item}" for item in items]
+
+    first = asyncio.create_task(coalescer.submit("k", [1, 2, 3, 4], send))  # [1,2,3] held, [4]
+    await asyncio.sleep(0.005)
+    second = asyncio.create_task(coalescer.submit("k", [5], send))  # joins [4]
+    assert await first == ["ok1", "ok2", "ok3", "ok4"]
+    assert await second == ["ok5"]
+    items = sorted(item for call in sent for item in call)
+    assert items == [1, 2, 3, 4, 5]  # each once
+    assert [4, 5] in sent
+
+
+async def test_a_call_held_too_long_gives_the_expired_results() -> None:
+    """Past ``hold_max_ms`` in all, the held items get what ``expired`` says (the handlers hand
+    them back to the queue) instead of being sent."""
+    coalescer: Coalescer[int, str] = Coalescer(
+        linger_ms=5,
+        size=10,
+        hold_max_ms=50,
+        expired=lambda items, wait_ms: [f"later{item}:{wait_ms}" for item in items],
+    )
+    calls = 0
+
+    async def always_full(items: list[int]) -> list[str]:
+        nonlocal calls
+        calls += 1
+        raise Hold(30)
+
+    assert await coalescer.submit("k", [1, 2], always_full) == ["later1:30", "later2:30"]
+    assert calls == 2  # held once (30 ms), then 60 ms would pass the 50 ms allowed
