@@ -52,8 +52,8 @@ def test_every_script_touches_one_slot() -> None:
     for portal in ("1", "62515000", "987654321012", "42"):
         keys = PortalKeys(portal)
         for script_keys in (
-            [keys.window, keys.state],
-            [keys.search, keys.state],
+            [keys.window, keys.state, keys.senders, keys.wanting],
+            [keys.search, keys.state, keys.senders, keys.wanting],
             [keys.window, keys.failures, keys.state],
             list(keys.all()),
         ):
@@ -104,9 +104,9 @@ def test_every_script_has_a_header_matching_its_name() -> None:
     (the loader itself is tested in tests/core)."""
     scripts = read_scripts(lua_folder("limits"))
     assert {name: (s.fixed_keys, s.variadic) for name, s in scripts.items()} == {
-        "acquire": (2, False),
+        "acquire": (4, False),
         "report": (3, False),
-        "state": (4, False),
+        "state": (6, False),
     }
 
 
