@@ -10,9 +10,15 @@ from __future__ import annotations
 import random
 from collections import Counter
 
+import pytest
+from redis.asyncio import Redis
+
 from core.clock import ManualClock
-from limits import Limiter, Reason
+from engine.crm import HubSpotTransport, ObjectInput, ObjectType, PortalClient, Throttled
+from limits import LimitConfig, Limiter, Reason
+from sandbox import Sandbox
 from tests.limits.conftest import LimiterFactory
+from tests.support.sandboxes import PORTAL, TOKEN
 
 LIMIT = 20
 WINDOW_MS = 1_000
@@ -129,3 +135,29 @@ async def test_a_sender_over_its_share_leaves_the_free_slot_to_one_that_wants_ro
     assert (await limiter.acquire(portal, "other", sender="B")).allowed
     manual_clock.advance(refused.wait_ms)
     assert (await limiter.acquire(portal, "other", sender="A")).allowed
+
+
+async def test_simulations_clients_name_their_sender_to_the_limiter(
+    sandbox: Sandbox, redis: Redis, manual_clock: ManualClock
+) -> None:
+    """Through the HubSpot client: each simulation's PortalClient names it, so the one at its
+    share is refused with Throttled(reason 'share') before anything is sent, while the other
+    one's request goes through."""
+    limiter = Limiter(redis, LimitConfig(window_limit=4), clock=manual_clock)
+    await limiter.load()
+    async with HubSpotTransport(sandbox.url, limiter=limiter, clock=manual_clock) as transport:
+        large = PortalClient(transport, PORTAL, TOKEN, sender="1")
+        small = PortalClient(transport, PORTAL, TOKEN, sender="2")
+        await small.create(ObjectType.CONTACT, ObjectInput({"email": "s0@example.com"}))
+        for n in range(3):
+            manual_clock.advance(10)
+            await large.create(ObjectType.CONTACT, ObjectInput({"email": f"l{n}@example.com"}))
+        with pytest.raises(Throttled) as refused:
+            await small.create(ObjectType.CONTACT, ObjectInput({"email": "s1@example.com"}))
+        assert refused.value.reason == Reason.WINDOW
+        manual_clock.advance((await limiter.state(PORTAL)).window_ms - 30)
+        with pytest.raises(Throttled) as refused:
+            await large.create(ObjectType.CONTACT, ObjectInput({"email": "l3@example.com"}))
+        assert refused.value.reason == Reason.SHARE
+        assert (await small.create(ObjectType.CONTACT, ObjectInput({"email": "s1@example.com"}))).ok
+    assert sandbox.stats().requests == 5
