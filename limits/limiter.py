@@ -126,8 +126,9 @@ class Limiter:
 
         ``sender`` names who asks (a simulation): senders of one account share its burst window
         fairly — one that holds its share while another wants room is refused with
-        :attr:`Reason.SHARE` until one of its own admissions leaves the window. Requests
-        without a sender count in the window but take no part in the sharing.
+        :attr:`Reason.SHARE`, to wait until enough of its own admissions have left the window
+        to bring it below its share. Requests without a sender count in the window but take no
+        part in the sharing.
 
         Raises:
             UnknownKind: ``kind`` is none of the above.
