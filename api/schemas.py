@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from limits import BreakerState, LimiterState
@@ -27,7 +27,11 @@ class Camel(BaseModel):
 class Window(Camel):
     limit: int
     used: int
-    ms: int
+    ms: int = Field(description="HubSpot's window plus the margin learnt so far")
+    margin_ms: int = Field(description="the safety margin learnt from HubSpot's answers")
+    senders: int = Field(description="simulations that asked for this window recently")
+    wanting: int = Field(description="of those, the ones refused room recently")
+    share: int = Field(description="each sender's fair share while all want more")
 
 
 class Usage(Camel):

@@ -46,7 +46,9 @@ DEFAULT_TIMEZONE = "UTC"
 MAX_BATCH = 100  # inputs per HubSpot batch call: the largest cost one request can carry
 
 DEFAULT_WINDOW_MS = 10_000
-DEFAULT_WINDOW_MARGIN_MS = 500
+DEFAULT_WINDOW_MARGIN_MS = 500  # the cap of the learnt margin (HUBSPOT_WINDOW_MARGIN_MS)
+DEFAULT_WINDOW_MARGIN_FLOOR_MS = 100  # the learnt margin never shrinks below this …
+DEFAULT_WINDOW_MARGIN_STEP_MS = 10  # … and shrinks by this much per answer that agrees with us
 DEFAULT_REFILL_MS = 60_000
 DEFAULT_COOLDOWN_MS = 15_000
 DEFAULT_SEARCH_PER_SECOND = 4
@@ -54,6 +56,7 @@ DEFAULT_BREAKER_FAILURES = 8
 DEFAULT_BREAKER_WINDOW_MS = 60_000
 DEFAULT_BREAKER_OPEN_MS = 30_000
 DEFAULT_PROBE_TIMEOUT_MS = 30_000
+SENDER_GRACE_MS = 1_000  # a sender stays active this long past a window after it last asked
 REPORT_HORIZON_MS = 30_000  # how old an admission may be when its response is reported
 
 
@@ -82,6 +85,8 @@ class LimitConfig:
     window_limit: int = DEFAULT_TIER
     window_ms: int = DEFAULT_WINDOW_MS
     window_margin_ms: int = DEFAULT_WINDOW_MARGIN_MS
+    window_margin_floor_ms: int = DEFAULT_WINDOW_MARGIN_FLOOR_MS
+    window_margin_step_ms: int = DEFAULT_WINDOW_MARGIN_STEP_MS
     daily_limit: int | None = DAILY_BY_TIER[DEFAULT_TIER]
     timezone: str = DEFAULT_TIMEZONE
     buckets: Mapping[str, int] = field(default_factory=dict)
@@ -112,8 +117,13 @@ class LimitConfig:
         for name, value in positive.items():
             if value < 1:
                 raise LimitConfigError(f"{name} must be at least 1 (got {value})")
-        if self.window_margin_ms < 0:
-            raise LimitConfigError(f"window_margin_ms must be >= 0 (got {self.window_margin_ms})")
+        for name, value in {
+            "window_margin_ms": self.window_margin_ms,
+            "window_margin_floor_ms": self.window_margin_floor_ms,
+            "window_margin_step_ms": self.window_margin_step_ms,
+        }.items():
+            if value < 0:
+                raise LimitConfigError(f"{name} must be >= 0 (got {value})")
         if self.daily_limit is not None and self.daily_limit < 1:
             raise LimitConfigError(
                 f"daily_limit must be at least 1 or None (got {self.daily_limit})"
@@ -147,14 +157,31 @@ class LimitConfig:
 
     @property
     def effective_window_ms(self) -> int:
-        """The span the burst window is enforced over: HubSpot's 10 s plus the safety margin.
+        """The longest span the burst window is enforced over: HubSpot's 10 s plus the margin's
+        cap (``window_margin_ms``).
 
         The margin absorbs the time between our admission and HubSpot's receipt, which varies
         from request to request (event-loop lag, a new TLS connection, network jitter); without
-        it two requests a limit apart could land in one of HubSpot's windows. 500 ms costs under
-        5 % of the window; one 429 costs a 15 s cooldown.
+        it two requests a limit apart could land in one of HubSpot's windows. The limiter learns
+        it per account (see :attr:`margin_floor_ms`): it starts at the cap, and comes back to it
+        whenever HubSpot counts more than we do or answers a ten-secondly 429.
         """
         return self.window_ms + self.window_margin_ms
+
+    @property
+    def margin_floor_ms(self) -> int:
+        """The least margin learnt: ``window_margin_floor_ms``, or the cap when that is lower.
+        The longest round trip of the last two windows raises it further (report-3.lua): a
+        request's transit to HubSpot is shorter than its round trip, so two admissions a
+        window plus that margin apart can never reach HubSpot within one window."""
+        return min(self.window_margin_floor_ms, self.window_margin_ms)
+
+    @property
+    def active_sender_ms(self) -> int:
+        """How long a sender counts as active (sharing the window) after it last asked: the
+        longest window and a second of grace, since a refused sender is told to come back
+        within a window (plus the queue's rounding of its delay)."""
+        return self.effective_window_ms + SENDER_GRACE_MS
 
     @property
     def idle_ttl_ms(self) -> int:

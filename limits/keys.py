@@ -4,9 +4,14 @@ All keys of one account (portal) share the hash tag ``{p<portal>}``, so every sc
 them runs on one Cluster slot::
 
     simcrm:limits:{p<portal>}:window    sorted set: admissions of the 10-second burst window
-                                        (member = admission id, score = admission ms)
+                                        (member = admission id, or ``<id>:<sender>`` when the
+                                        admission named its sender; score = admission ms)
     simcrm:limits:{p<portal>}:search    sorted set: admissions of the search window (1 s)
     simcrm:limits:{p<portal>}:failures  sorted set: 5xx / network failures of the breaker window
+    simcrm:limits:{p<portal>}:senders   sorted set: senders (simulations) sharing the burst window
+                                        (member = sender, score = ms it last asked)
+    simcrm:limits:{p<portal>}:wanting   sorted set: senders refused room in the burst window
+                                        (member = sender, score = ms of its last such refusal)
     simcrm:limits:{p<portal>}:state     hash, fields:
         seq                    admission id counter
         bucket:<kind>          tokens left in the kind's bucket (float)
@@ -15,6 +20,10 @@ them runs on one Cluster slot::
         daily_reset_at         ms of the next daily reset
         daily_max              daily limit reported by HubSpot's headers
         window_max             burst limit reported by HubSpot's headers
+        margin                 the learnt safety margin of the burst window, ms (absent: the cap)
+        rtt, rtt_prev          longest round trip (admission → answer) of this window-long period
+                               and of the one before, ms
+        rtt_period             the period ``rtt`` belongs to (now ÷ window)
         cooldown_until         ms until which a 429 holds every request back
         cooldown_policy        ``window`` or ``daily``: which 429 set the cooldown
         search_cooldown_until  ms until which a search 429 holds searches back
@@ -69,5 +78,13 @@ class PortalKeys:
     def state(self) -> str:
         return f"{PREFIX}:{portal_tag(self.portal)}:state"
 
-    def all(self) -> tuple[str, str, str, str]:
-        return (self.window, self.search, self.failures, self.state)
+    @property
+    def senders(self) -> str:
+        return f"{PREFIX}:{portal_tag(self.portal)}:senders"
+
+    @property
+    def wanting(self) -> str:
+        return f"{PREFIX}:{portal_tag(self.portal)}:wanting"
+
+    def all(self) -> tuple[str, str, str, str, str, str]:
+        return (self.window, self.search, self.failures, self.state, self.senders, self.wanting)

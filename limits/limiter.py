@@ -5,7 +5,7 @@ any number of machines see one consistent state::
 
     limiter = Limiter(redis, LimitConfig.for_tier(190))
     await limiter.load()                                   # at boot: scripts checked and loaded
-    decision = await limiter.acquire("4411", "contact", cost=100)
+    decision = await limiter.acquire("4411", "contact", cost=100, sender="17")
     if not decision.allowed:
         reschedule(after_ms=decision.wait_ms)              # decision.reason says why
     ...                                                    # send the request, then:
@@ -14,7 +14,12 @@ any number of machines see one consistent state::
 Guarantees, for requests that go through :meth:`acquire`:
 
 - the burst window never admits more than the limit in any span of ``window_ms`` plus the
-  safety margin, whatever the number of processes (admissions are logged, not estimated);
+  safety margin, whatever the number of processes (admissions are logged, not estimated); the
+  margin is learnt from HubSpot's answers, between its floor (or the longest recent round trip)
+  and its cap, and goes back to the cap when HubSpot counts more than we did or answers a
+  ten-secondly 429;
+- senders (simulations) sharing an account's burst window get equal shares of it while they
+  all want more than that; a sender alone, or beside idle or served ones, gets all of it;
 - each kind's bucket never goes below zero, and refills at its capacity per refill period;
 - nothing is admitted during a 429 cooldown, nor while the breaker is open; in half-open state
   exactly one request (the probe) is admitted until it is reported or its timeout passes;
@@ -105,13 +110,25 @@ class Limiter:
         return self._clock.now_ms() if now_ms is None else now_ms
 
     async def acquire(
-        self, portal: str, kind: str, cost: int = 1, now_ms: int | None = None
+        self,
+        portal: str,
+        kind: str,
+        cost: int = 1,
+        now_ms: int | None = None,
+        *,
+        sender: str | None = None,
     ) -> Decision:
         """Take one request for ``portal``, of ``kind``, costing ``cost`` bucket units.
 
         ``kind`` is an object type (``contact`` … ``task``: burst window plus that type's bucket),
         ``search`` (the search window) or ``other`` (burst window only). A batch of n records is
         one request costing n. Nothing is taken when the answer is a refusal.
+
+        ``sender`` names who asks (a simulation): senders of one account share its burst window
+        fairly — one that holds its share while another wants room is refused with
+        :attr:`Reason.SHARE`, to wait until enough of its own admissions have left the window
+        to bring it below its share. Requests without a sender count in the window but take no
+        part in the sharing.
 
         Raises:
             UnknownKind: ``kind`` is none of the above.
@@ -123,16 +140,18 @@ class Limiter:
             raise CostTooLarge(
                 f"cost must be from 1 to {capacity or 'any'} for {kind} (got {cost})"
             )
+        if sender is not None and not sender:
+            raise ValueError("sender must be a non-empty name, or None")
         now = self._now(now_ms)
         keys = PortalKeys(portal)
         search = kind == SEARCH
         raw = await self._scripts.run(
             "acquire",
-            [keys.search if search else keys.window, keys.state],
+            [keys.search if search else keys.window, keys.state, keys.senders, keys.wanting],
             [
                 now,
                 config.search_limit if search else config.window_limit,
-                config.search_window_ms if search else config.effective_window_ms,
+                config.search_window_ms if search else config.window_ms,
                 kind if capacity else "",
                 capacity,
                 config.refill_ms,
@@ -144,6 +163,9 @@ class Limiter:
                 config.idle_ttl_ms,
                 "0" if search else "1",
                 0 if search else REPORT_HORIZON_MS,
+                config.window_margin_ms,
+                sender or "",
+                config.active_sender_ms,
             ],
         )
         allowed, wait, extra = (int(value) for value in raw)
@@ -160,6 +182,7 @@ class Limiter:
         retry_after_ms: int | None = None,
         usage: Usage | None = None,
         acquired_at_ms: int | None = None,
+        kind: str | None = None,
         now_ms: int | None = None,
     ) -> ReportEffect:
         """Tell the limiter what an admitted request met.
@@ -171,7 +194,10 @@ class Limiter:
                 connections (they feed the circuit breaker).
             usage: the ``X-HubSpot-RateLimit-*`` values, when the response carried them.
             acquired_at_ms: ``Decision.at_ms`` of the request: lets HubSpot's count be compared
-                with ours, and tells the half-open probe's answer from late answers.
+                with ours, tells the half-open probe's answer from late answers, and times the
+                round trip that the learnt margin may not undercut.
+            kind: the request's kind as acquired; a search's round trip (searches are not in
+                the burst window) does not bound the margin.
         """
         config = self.config
         now = self._now(now_ms)
@@ -189,7 +215,7 @@ class Limiter:
                 config.search_cooldown_ms,
                 config.next_daily_reset_ms(now, self._zones.get(portal)),
                 _opt(acquired_at_ms),
-                config.effective_window_ms,
+                config.window_ms,
                 _opt(usage.window_max),
                 _opt(usage.window_remaining),
                 _opt(usage.daily_max),
@@ -199,6 +225,10 @@ class Limiter:
                 config.breaker_open_ms,
                 config.idle_ttl_ms,
                 REPORT_HORIZON_MS,
+                config.window_margin_ms,
+                config.margin_floor_ms,
+                config.window_margin_step_ms,
+                "0" if kind == SEARCH else "1",
             ],
         )
         event, open_until, cooldown_until = (int(value) for value in raw)
@@ -225,8 +255,9 @@ class Limiter:
             )
 
     async def state(self, portal: str, now_ms: int | None = None) -> LimiterState:
-        """A read-only snapshot of ``portal``'s limits: windows, buckets, daily use, cooldown,
-        breaker. An account never seen reads as fresh (full buckets, breaker closed)."""
+        """A read-only snapshot of ``portal``'s limits: windows (with the learnt margin and the
+        senders sharing the burst window), buckets, daily use, cooldown, breaker. An account
+        never seen reads as fresh (full buckets, margin at its cap, breaker closed)."""
         config = self.config
         now = self._now(now_ms)
         keys = PortalKeys(portal)
@@ -239,10 +270,12 @@ class Limiter:
             list(keys.all()),
             [
                 now,
-                config.effective_window_ms,
+                config.window_ms,
                 config.search_window_ms,
                 config.breaker_window_ms,
                 config.refill_ms,
+                config.window_margin_ms,
+                config.active_sender_ms,
                 *bucket_args,
             ],
         )
@@ -250,9 +283,9 @@ class Limiter:
         (
             window_used, search_used, failures, open_until, _probe_until, cooldown_until,
             cooldown_daily, search_cooldown_until, daily_used, daily_reset_at, window_max,
-            daily_max, trips,
-        ) = values[:13]  # fmt: skip
-        tokens = values[13:]
+            daily_max, trips, margin, senders, wanting,
+        ) = values[:16]  # fmt: skip
+        tokens = values[16:]
         if open_until == 0:
             breaker = BreakerState.CLOSED
         elif now < open_until:
@@ -269,7 +302,10 @@ class Limiter:
             at_ms=now,
             window_limit=window_limit,
             window_used=window_used,
-            window_ms=config.effective_window_ms,
+            window_ms=config.window_ms + margin,
+            window_margin_ms=margin,
+            window_senders=senders,
+            window_wanting=wanting,
             search_limit=config.search_limit,
             search_used=search_used,
             daily_limit=daily_limit,

@@ -16,16 +16,18 @@ class Reason(StrEnum):
     DAILY = "daily"  # the daily budget is spent, or HubSpot said so with a DAILY 429
     COOLDOWN = "cooldown"  # a 429 asked us to back off
     BREAKER = "breaker"  # too many server or network failures: the circuit breaker is open
+    SHARE = "share"  # the sender holds its share of the burst window while others want room
 
 
 class ReasonCode(IntEnum):
-    """The reason codes acquire-2.lua returns."""
+    """The reason codes acquire-4.lua returns."""
 
     WINDOW = 1
     BUCKET = 2
     DAILY = 3
     COOLDOWN = 4
     BREAKER = 5
+    SHARE = 6
 
     @property
     def reason(self) -> Reason:
@@ -117,7 +119,10 @@ class LimiterState:
     at_ms: int
     window_limit: int
     window_used: int
-    window_ms: int
+    window_ms: int  # HubSpot's window plus the margin learnt so far
+    window_margin_ms: int
+    window_senders: int  # senders (simulations) that asked for the burst window recently
+    window_wanting: int  # … and of those, the ones refused room recently
     search_limit: int
     search_used: int
     daily_limit: int | None
@@ -132,6 +137,11 @@ class LimiterState:
     recent_failures: int
     breaker_trips: int
 
+    @property
+    def window_share(self) -> int:
+        """Each active sender's share of the burst window (the whole window for one or none)."""
+        return self.window_limit // max(1, self.window_senders)
+
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (for ``/api/health``)."""
         return {
@@ -141,6 +151,10 @@ class LimiterState:
                 "limit": self.window_limit,
                 "used": self.window_used,
                 "ms": self.window_ms,
+                "margin_ms": self.window_margin_ms,
+                "senders": self.window_senders,
+                "wanting": self.window_wanting,
+                "share": self.window_share,
             },
             "search": {"limit": self.search_limit, "used": self.search_used},
             "daily": {

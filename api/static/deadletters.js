@@ -122,7 +122,8 @@ function renderLimiter(limits) {
   const s = limits.state;
   const until = s.cooldown.untilMs;
   const cooldown = until ? `cooldown until ${new Date(until).toISOString().slice(11, 19)} UTC` : "no cooldown";
-  const burst = `${fmt(s.window.used)} of ${fmt(s.window.limit)} requests in the burst window`;
+  const shared = s.window.senders > 1 ? `, shared by ${s.window.senders} simulations (${fmt(s.window.share)} each while all want more)` : "";
+  const burst = `${fmt(s.window.used)} of ${fmt(s.window.limit)} requests in the burst window${shared} (margin ${s.window.marginMs} ms)`;
   line.textContent = `HubSpot account ${limits.portal} · breaker ${s.breaker.state.replaceAll("_", "-")} · ${cooldown} · ${burst}`;
 }
 

@@ -117,18 +117,26 @@ class SearchPage:
 class PortalClient:
     """One account's CRM operations, authenticated with ``token``, over a shared transport.
 
-    Cheap to make: build one per account (or per use) over the process's transport.
+    Cheap to make: build one per account (or per use) over the process's transport. A client
+    made for one simulation names it as ``sender``: its requests then take that simulation's fair
+    share of the account's burst window (see :mod:`limits`).
     """
 
     def __init__(
-        self, transport: HubSpotTransport, portal_id: str | int, token: SecretStr | str
+        self,
+        transport: HubSpotTransport,
+        portal_id: str | int,
+        token: SecretStr | str,
+        *,
+        sender: str | None = None,
     ) -> None:
         self._transport = transport
         self.portal_id = str(portal_id)
         self._token = secret_token(token)
+        self.sender = sender
 
     def __repr__(self) -> str:
-        return f"PortalClient(portal_id={self.portal_id!r}, token=***)"
+        return f"PortalClient(portal_id={self.portal_id!r}, sender={self.sender!r}, token=***)"
 
     async def _send(
         self,
@@ -149,6 +157,7 @@ class PortalClient:
             cost=cost,
             json=json,
             params=params,
+            sender=self.sender,
         )
 
     # -- single objects ----------------------------------------------------------------------

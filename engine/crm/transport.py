@@ -2,8 +2,10 @@
 
 Every request for an account goes: ``Limiter.acquire`` (refused → :class:`Throttled`, or a
 sleep when the transport waits for limits) → send → ``Limiter.report`` with what it met (the
-``X-HubSpot-RateLimit-*`` headers, a 429's policy and Retry-After, a failure for the breaker)
-→ the body, or the classified :class:`CrmError`. Tokens travel only in the Authorization header:
+``X-HubSpot-RateLimit-*`` headers, a 429's policy and Retry-After, a failure for the breaker,
+the round trip for the learnt margin) → the body, or the classified :class:`CrmError`. A request
+names its *sender* (the simulation it is made for) when it has one, so that simulations on one
+account share its burst window fairly. Tokens travel only in the Authorization header:
 they are never logged, put in an error or shown by a repr.
 
 The transport knows methods, paths and JSON bodies, not CRM objects: the operations on an account
@@ -195,8 +197,12 @@ class HubSpotTransport:
         cost: int = 1,
         json: Any = None,
         params: Mapping[str, str] | None = None,
+        sender: str | None = None,
     ) -> Response:
         """Send one request (through the limiter when there is one and ``portal`` is known).
+
+        ``sender`` names who the request is made for (a simulation): the limiter shares the
+        account's burst window fairly between senders.
 
         Raises:
             Throttled: the limiter refused (and the transport does not wait).
@@ -210,10 +216,10 @@ class HubSpotTransport:
         waited = 0
         while True:
             async with self._in_flight:
-                decision = await self._acquire(portal, kind, cost)
+                decision = await self._acquire(portal, kind, cost, sender)
                 if decision is None or decision.allowed:
                     return await self._send(
-                        session, token, portal, decision, method, path, json, params
+                        session, token, portal, decision, kind, method, path, json, params
                     )
             reason = str(decision.reason)
             if not self._wait or waited + decision.wait_ms > self._max_wait_ms:
@@ -227,6 +233,7 @@ class HubSpotTransport:
         token: SecretStr,
         portal: str | None,
         decision: Decision | None,
+        kind: str,
         method: str,
         path: str,
         json: Any,
@@ -246,7 +253,7 @@ class HubSpotTransport:
                 status, answer_headers = resp.status, resp.headers
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             lost = _network_error(exc)
-            await self._report(portal, decision, Outcome.FAILED)
+            await self._report(portal, decision, kind, Outcome.FAILED)
             log.warning(
                 "crm_request_failed", method=method, path=path, portal=portal, error=str(lost)
             )
@@ -255,7 +262,7 @@ class HubSpotTransport:
         usage = usage_from_headers(answer_headers)
         body = _json(raw)
         if 200 <= status < 300:
-            await self._report(portal, decision, Outcome.OK, usage=usage)
+            await self._report(portal, decision, kind, Outcome.OK, usage=usage)
             log.debug("crm_request", method=method, path=path, status=status, ms=elapsed_ms)
             if raw and body is None:
                 raise UnexpectedResponse(
@@ -263,7 +270,7 @@ class HubSpotTransport:
                 )
             return Response(status, body, answer_headers, usage)
         error = classify(status, body if isinstance(body, dict) else {}, answer_headers)
-        await self._report_error(portal, decision, error, usage)
+        await self._report_error(portal, decision, kind, error, usage)
         log.info(
             "crm_request_refused",
             method=method,
@@ -275,15 +282,20 @@ class HubSpotTransport:
         )
         raise error
 
-    async def _acquire(self, portal: str | None, kind: str, cost: int) -> Decision | None:
+    async def _acquire(
+        self, portal: str | None, kind: str, cost: int, sender: str | None
+    ) -> Decision | None:
         if self.limiter is None or portal is None:
             return None
-        return await self.limiter.acquire(portal, kind, cost, now_ms=self._clock.now_ms())
+        return await self.limiter.acquire(
+            portal, kind, cost, now_ms=self._clock.now_ms(), sender=sender
+        )
 
     async def _report(
         self,
         portal: str | None,
         decision: Decision | None,
+        kind: str,
         outcome: Outcome,
         *,
         usage: Usage | None = None,
@@ -299,25 +311,32 @@ class HubSpotTransport:
             retry_after_ms=retry_after_ms,
             usage=usage,
             acquired_at_ms=decision.at_ms,
+            kind=kind,
             now_ms=self._clock.now_ms(),
         )
 
     async def _report_error(
-        self, portal: str | None, decision: Decision | None, error: CrmError, usage: Usage | None
+        self,
+        portal: str | None,
+        decision: Decision | None,
+        kind: str,
+        error: CrmError,
+        usage: Usage | None,
     ) -> None:
         if isinstance(error, RateLimited):
             await self._report(
                 portal,
                 decision,
+                kind,
                 Outcome.RATE_LIMITED,
                 usage=usage,
                 policy=_POLICIES[error.policy],
                 retry_after_ms=error.retry_after_ms,
             )
         elif isinstance(error, ServerError) and (error.status or 0) >= 500:
-            await self._report(portal, decision, Outcome.FAILED, usage=usage)
+            await self._report(portal, decision, kind, Outcome.FAILED, usage=usage)
         else:
-            await self._report(portal, decision, Outcome.OK, usage=usage)
+            await self._report(portal, decision, kind, Outcome.OK, usage=usage)
 
 
 def _json(raw: bytes) -> Any:

@@ -3,9 +3,11 @@
 ``HUBSPOT_TIER`` is the burst limit per 10 s (:data:`limits.TIERS`); every number left unset
 follows the tier's published defaults (:meth:`LimitConfig.for_tier`), the daily limit included
 (``HUBSPOT_DAILY_LIMIT=0`` means none, as for OAuth apps). The rest adjust the limiter:
-``HUBSPOT_TIMEZONE`` (daily reset), ``HUBSPOT_WINDOW_MARGIN_MS``, ``HUBSPOT_BUCKET_<KIND>`` and
-``HUBSPOT_BUCKET_REFILL_MS``, ``HUBSPOT_SEARCH_PER_SECOND``, ``HUBSPOT_COOLDOWN_MS`` and the
-breaker's ``HUBSPOT_BREAKER_FAILURES``, ``_WINDOW_MS``, ``_OPEN_MS`` and ``_PROBE_MS``.
+``HUBSPOT_TIMEZONE`` (daily reset), ``HUBSPOT_WINDOW_MARGIN_MS`` (the cap of the burst window's
+safety margin, which the limiter learns from HubSpot's answers down to 100 ms),
+``HUBSPOT_BUCKET_<KIND>`` and ``HUBSPOT_BUCKET_REFILL_MS``, ``HUBSPOT_SEARCH_PER_SECOND``,
+``HUBSPOT_COOLDOWN_MS`` and the breaker's ``HUBSPOT_BREAKER_FAILURES``, ``_WINDOW_MS``,
+``_OPEN_MS`` and ``_PROBE_MS``.
 """
 
 from __future__ import annotations

@@ -101,15 +101,16 @@ class Portals:
             TargetUnavailable: naming what is missing (never the token).
             CrmError: the account look-up failed (the CRM refused or could not be reached).
         """
+        sender = str(row.id)  # the simulation's requests share the account's window fairly
         if row.target == "sandbox":
             token = self._sandbox_token
             portal_id = await self._learn(self._sandbox, token)
-            return Target(PortalClient(self._sandbox, portal_id, token))
+            return Target(PortalClient(self._sandbox, portal_id, token, sender=sender))
         token, stored = await self._tokens.token(row.owner_id)
         if stored is None:
             portal_id = await self._learn(self._hubspot, token)
-            return Target(PortalClient(self._hubspot, portal_id, token))
-        portal = PortalClient(self._hubspot, stored, token)
+            return Target(PortalClient(self._hubspot, portal_id, token, sender=sender))
+        portal = PortalClient(self._hubspot, stored, token, sender=sender)
         # The stored id spares the look-up, but the account's time zone (when its daily limit
         # resets) is still learnt once per process.
         await self._hubspot.once(("account", stored), portal.account)

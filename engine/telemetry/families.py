@@ -10,7 +10,9 @@ same series, so one dashboard reads either:
   is) and ``simcrm_queue_oldest_age_seconds{shard,stream}`` (how long the oldest entry of a ready
   stream has been there);
 - per HubSpot account (label ``portal``): ``simcrm_limiter_window_used`` and ``_limit``,
-  ``simcrm_limiter_daily_used``, ``simcrm_limiter_bucket_tokens`` and ``_capacity{kind}``,
+  ``simcrm_limiter_window_margin_seconds`` (the margin learnt), ``simcrm_limiter_window_senders``
+  (simulations sharing the window), ``simcrm_limiter_daily_used``,
+  ``simcrm_limiter_bucket_tokens`` and ``_capacity{kind}``,
   ``simcrm_limiter_cooldown_seconds``, ``simcrm_limiter_breaker_state`` (0 closed, 1 half-open,
   2 open), ``simcrm_limiter_breaker_trips``.
 """
@@ -70,6 +72,12 @@ def limiter_families(states: Sequence[LimiterState]) -> Iterator[Metric]:
 
     used = gauge("simcrm_limiter_window_used", "Requests admitted in the rolling burst window")
     limit = gauge("simcrm_limiter_window_limit", "The burst window's limit")
+    margin = gauge(
+        "simcrm_limiter_window_margin_seconds", "The burst window's margin learnt from HubSpot"
+    )
+    senders = gauge(
+        "simcrm_limiter_window_senders", "Simulations sharing the burst window (asked recently)"
+    )
     daily = gauge("simcrm_limiter_daily_used", "Requests admitted since the daily reset")
     tokens = gauge("simcrm_limiter_bucket_tokens", "Tokens left in a kind's bucket", ("kind",))
     capacity = gauge("simcrm_limiter_bucket_capacity", "A kind's bucket capacity", ("kind",))
@@ -80,6 +88,8 @@ def limiter_families(states: Sequence[LimiterState]) -> Iterator[Metric]:
         portal = state.portal
         used.add_metric([portal], state.window_used)
         limit.add_metric([portal], state.window_limit)
+        margin.add_metric([portal], state.window_margin_ms / 1000)
+        senders.add_metric([portal], state.window_senders)
         daily.add_metric([portal], state.daily_used)
         for kind, bucket in state.buckets.items():
             tokens.add_metric([portal, kind], bucket.tokens)
@@ -88,4 +98,4 @@ def limiter_families(states: Sequence[LimiterState]) -> Iterator[Metric]:
         cooldown.add_metric([portal], left / 1000)
         breaker.add_metric([portal], BREAKER_CODES[state.breaker])
         trips.add_metric([portal], state.breaker_trips)
-    yield from (used, limit, daily, tokens, capacity, cooldown, breaker, trips)
+    yield from (used, limit, margin, senders, daily, tokens, capacity, cooldown, breaker, trips)

@@ -1,4 +1,4 @@
--- report: record what a request admitted by acquire-2.lua met, for the whole account.
+-- report: record what a request admitted by acquire-4.lua met, for the whole account.
 --
 -- HubSpot's rate-limit headers first: the burst limit it reports caps ours; when it counts more
 -- requests in its window than our log holds from a window before the request's admission up to
@@ -15,6 +15,12 @@
 --                   for `open_ms`. A failed half-open probe opens it again. While the breaker is
 --                   open, late failures of requests admitted earlier change nothing.
 --
+-- Last, the burst window's margin is learnt (state field `margin`; absent means the cap): a
+-- ten-secondly 429 (policy 'window') or headers counting more than our log puts it back at the
+-- cap; headers that agree with our log shrink it by `step` ms. It never goes below the floor nor
+-- below the longest round trip (admission to answer) of burst requests in this window-long
+-- period and the one before (state fields `rtt`, `rtt_prev`, `rtt_period`), nor above the cap.
+--
 -- KEYS[1]  burst window log (sorted set)
 -- KEYS[2]  failure log (sorted set, member = id, score = failure ms)
 -- KEYS[3]  account state (hash; fields in limits/keys.py)
@@ -26,7 +32,7 @@
 -- ARGV[6]  search cooldown, ms
 -- ARGV[7]  the next daily reset after now, epoch ms
 -- ARGV[8]  admission ms of the request (-1 when unknown)
--- ARGV[9]  burst window length, ms (with the safety margin)
+-- ARGV[9]  burst window length, ms (without the margin)
 -- ARGV[10] header: burst limit (-1 when absent)
 -- ARGV[11] header: burst requests remaining (-1 when absent)
 -- ARGV[12] header: daily limit (-1 when absent)
@@ -36,6 +42,10 @@
 -- ARGV[16] breaker open time, ms
 -- ARGV[17] idle TTL, ms
 -- ARGV[18] how old an admission may be for the header comparison, ms
+-- ARGV[19] the margin's cap, ms
+-- ARGV[20] the margin's floor, ms (at most the cap)
+-- ARGV[21] how much an agreeing answer shrinks the margin, ms
+-- ARGV[22] '1' when the request took from the burst window (its round trip bounds the margin)
 -- Returns  {event, open_until, cooldown_until}: event 0 nothing changed, 1 breaker opened,
 --          2 breaker opened again after a failed probe, 3 breaker closed, 4 cooldown set.
 
@@ -48,7 +58,7 @@ local cooldown_ms = tonumber(ARGV[5])
 local search_cooldown_ms = tonumber(ARGV[6])
 local next_reset = tonumber(ARGV[7])
 local acquired_at = tonumber(ARGV[8])
-local window_ms = tonumber(ARGV[9])
+local base_ms = tonumber(ARGV[9])
 local h_max, h_remaining = tonumber(ARGV[10]), tonumber(ARGV[11])
 local h_daily, h_daily_remaining = tonumber(ARGV[12]), tonumber(ARGV[13])
 local threshold = tonumber(ARGV[14])
@@ -56,6 +66,10 @@ local failure_window_ms = tonumber(ARGV[15])
 local open_ms = tonumber(ARGV[16])
 local idle_ms = tonumber(ARGV[17])
 local horizon_ms = tonumber(ARGV[18])
+local margin_cap = tonumber(ARGV[19])
+local margin_floor = tonumber(ARGV[20])
+local margin_step = tonumber(ARGV[21])
+local is_burst = ARGV[22] == '1'
 
 local NOTHING, OPENED, REOPENED, CLOSED, COOLDOWN = 0, 1, 2, 3, 4
 local event = NOTHING
@@ -65,7 +79,8 @@ local function num(value, default)
 end
 
 local f = redis.call('HMGET', state_key, 'open_until', 'probe_at', 'cooldown_until',
-  'search_cooldown_until', 'daily_used', 'daily_reset_at')
+  'search_cooldown_until', 'daily_used', 'daily_reset_at', 'margin', 'rtt', 'rtt_prev',
+  'rtt_period')
 local open_until = num(f[1], 0)
 local probe_at = num(f[2], -1)
 local cooldown_until = num(f[3], 0)
@@ -76,6 +91,9 @@ if now >= daily_reset_at then
   daily_used = 0
   daily_reset_at = next_reset
 end
+local margin = math.min(margin_cap, num(f[7], margin_cap))
+local window_ms = base_ms + margin
+local surprise, agreed = false, false
 
 -- HubSpot's own count, from its headers.
 if h_max > 0 then
@@ -86,6 +104,7 @@ if h_max > 0 then
     local theirs = h_max - h_remaining
     local ours = redis.call('ZCOUNT', window_key, '(' .. (acquired_at - window_ms), now)
     local missing = math.min(theirs - ours, h_max)
+    if missing > 0 then surprise = true else agreed = true end
     for _ = 1, missing do
       redis.call('ZADD', window_key, acquired_at, redis.call('HINCRBY', state_key, 'seq', 1))
     end
@@ -114,6 +133,8 @@ if outcome == 'rate_limited' then
     if policy == 'daily' then
       until_ms, why = (retry_after >= 0 and now + retry_after or daily_reset_at), 'daily'
       daily_used = math.max(daily_used, num(redis.call('HGET', state_key, 'daily_max'), 0))
+    else
+      surprise = true
     end
     if until_ms > cooldown_until then
       redis.call('HSET', state_key, 'cooldown_until', until_ms, 'cooldown_policy', why)
@@ -148,7 +169,25 @@ elseif outcome == 'ok' and is_probe then
   event = CLOSED
 end
 
-redis.call('HSET', state_key, 'daily_used', daily_used, 'daily_reset_at', daily_reset_at)
+-- The margin: the longest recent round trip first, then what HubSpot's answer taught.
+local period = math.floor(now / base_ms)
+local rtt, rtt_prev, rtt_period = num(f[8], 0), num(f[9], 0), num(f[10], period)
+if rtt_period ~= period then
+  rtt_prev = (rtt_period == period - 1) and rtt or 0
+  rtt, rtt_period = 0, period
+end
+if is_burst and acquired_at >= 0 and now - acquired_at <= horizon_ms then
+  rtt = math.max(rtt, now - acquired_at)
+end
+if surprise then
+  margin = margin_cap
+elseif agreed then
+  margin = margin - margin_step
+end
+margin = math.min(margin_cap, math.max(margin, margin_floor, rtt, rtt_prev))
+
+redis.call('HSET', state_key, 'daily_used', daily_used, 'daily_reset_at', daily_reset_at,
+  'margin', margin, 'rtt', rtt, 'rtt_prev', rtt_prev, 'rtt_period', rtt_period)
 redis.call('PEXPIRE', state_key,
   math.max(idle_ms, daily_reset_at - now, cooldown_until - now, open_until - now))
 return {event, open_until, cooldown_until}

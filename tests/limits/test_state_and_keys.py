@@ -52,8 +52,8 @@ def test_every_script_touches_one_slot() -> None:
     for portal in ("1", "62515000", "987654321012", "42"):
         keys = PortalKeys(portal)
         for script_keys in (
-            [keys.window, keys.state],
-            [keys.search, keys.state],
+            [keys.window, keys.state, keys.senders, keys.wanting],
+            [keys.search, keys.state, keys.senders, keys.wanting],
             [keys.window, keys.failures, keys.state],
             list(keys.all()),
         ):
@@ -73,15 +73,18 @@ async def test_keys_expire_and_stay_small(
     limits_redis: Redis | RedisCluster, portal: str, manual_clock: ManualClock
 ) -> None:
     """Every key of an account carries a TTL no longer than a day, and an hour of steady
-    traffic leaves the window log bounded (limit × (window + 30 s history) / window)."""
+    traffic (three senders) leaves the window log bounded (limit × (window + 30 s history) /
+    window)."""
     limiter = Limiter(limits_redis, LimitConfig(window_limit=20), clock=manual_clock)
     for _ in range(3_600):
-        decision = await limiter.acquire(portal, "contact")
+        decision = await limiter.acquire(portal, "contact", sender=f"{_ % 3}")
         if decision.allowed:
             await limiter.report(portal, Outcome.FAILED if _ % 500 == 0 else Outcome.OK)
         manual_clock.advance(1_000)
+    for _ in range(25):  # a burst past the limit: a sender is refused room
+        await limiter.acquire(portal, "contact", sender="burst")
     keys = PortalKeys(portal)
-    for key in (keys.window, keys.failures, keys.state):
+    for key in (keys.window, keys.failures, keys.state, keys.senders, keys.wanting):
         ttl = await limits_redis.pttl(key)
         assert 0 < ttl <= 24 * 3_600_000, key
     assert await limits_redis.zcard(keys.window) <= 20 * 41 // 10 + 1
@@ -104,9 +107,9 @@ def test_every_script_has_a_header_matching_its_name() -> None:
     (the loader itself is tested in tests/core)."""
     scripts = read_scripts(lua_folder("limits"))
     assert {name: (s.fixed_keys, s.variadic) for name, s in scripts.items()} == {
-        "acquire": (2, False),
+        "acquire": (4, False),
         "report": (3, False),
-        "state": (4, False),
+        "state": (6, False),
     }
 
 
