@@ -57,39 +57,53 @@ def written_types(scenario: Scenario) -> list[ObjectType]:
 
 
 async def portal_problems(portal: PortalClient, scenario: Scenario) -> list[str]:
-    """What the account lacks for ``scenario``, one sentence each (empty: it can take it)."""
+    """What the account lacks for ``scenario``, one sentence each (empty: it can take it).
+
+    The reads go out together (a start waits for the slowest, not for the sum of them)."""
+    types = written_types(scenario)
+
+    async def pipelines(object_type: ObjectType, wanted: bool) -> list[Pipeline] | None:
+        if not wanted:
+            return None
+        return await _transient_retried(partial(portal.pipelines, object_type))
+
+    read, deal_pipelines, ticket_pipelines = await asyncio.gather(
+        asyncio.gather(*(_transient_retried(partial(portal.properties, t)) for t in types)),
+        pipelines(ObjectType.DEAL, scenario.has_deals),
+        pipelines(ObjectType.TICKET, scenario.rule(ActivityType.TICKET) is not None),
+    )
+    definitions = dict(zip(types, read, strict=True))
     problems: list[str] = []
-    definitions: dict[ObjectType, Mapping[str, Mapping[str, Any]]] = {}
-    for object_type in written_types(scenario):
-        definitions[object_type] = await _transient_retried(partial(portal.properties, object_type))
+    for object_type, definition in definitions.items():
         try:
-            check_unique_properties(
-                object_type, simcrm_properties(object_type), definitions[object_type]
-            )
+            check_unique_properties(object_type, simcrm_properties(object_type), definition)
         except UnusableProperty as exc:
             problems.append(exc.message)
     problems += _lifecycle_problems(definitions[ObjectType.CONTACT].get(LIFECYCLE), scenario)
-    deals = scenario.deals
-    if scenario.has_deals:
-        stages = [*deals.stages, deals.won_stage, deals.lost_stage]
-        pipelines = await _transient_retried(partial(portal.pipelines, ObjectType.DEAL))
+    if deal_pipelines is not None:
+        plan = scenario.deals
+        stages = [*plan.stages, plan.won_stage, plan.lost_stage]
         problems += _pipeline_problems(
-            pipelines, "deal", deals.pipeline, stages,
+            deal_pipelines, "deal", plan.pipeline, stages,
             "the scenario's deals.pipeline", "deals.stages, won_stage and lost_stage",
         )  # fmt: skip
-    if scenario.rule(ActivityType.TICKET) is not None:
-        pipelines = await _transient_retried(partial(portal.pipelines, ObjectType.TICKET))
+    if ticket_pipelines is not None:
         problems += _pipeline_problems(
-            pipelines, "ticket", TICKET_PIPELINE, [TICKET_STAGE],
+            ticket_pipelines, "ticket", TICKET_PIPELINE, [TICKET_STAGE],
             "tickets are created in the default ticket pipeline", "its first stage",
         )  # fmt: skip
     return problems
 
 
 async def prepare_portal(portal: PortalClient, scenario: Scenario) -> None:
-    """Create SimCRM's properties on every type ``scenario`` writes (once per transport)."""
-    for object_type in written_types(scenario):
-        await _transient_retried(partial(portal.ensure_simcrm_properties, object_type))
+    """Create SimCRM's properties on every type ``scenario`` writes (once per transport), the
+    types side by side."""
+    await asyncio.gather(
+        *(
+            _transient_retried(partial(portal.ensure_simcrm_properties, object_type))
+            for object_type in written_types(scenario)
+        )
+    )
 
 
 def _lifecycle_problems(definition: Mapping[str, Any] | None, scenario: Scenario) -> list[str]:
