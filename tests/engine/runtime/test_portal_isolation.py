@@ -1,0 +1,249 @@
+"""One blocked HubSpot account slows no other: while portal A sits in a long 429 cooldown, behind
+an open circuit breaker or out of its daily budget, portal B's backfill runs to completion in the
+same worker and shards, and A's jobs wait without spinning through the queue or failing.
+
+Both simulations write to one twin serving two portals (each owner's stored token reaches its
+own), so they share the engine's transport, limiter and queue; only the limiter's per-account
+keys (``{p<portal>}``) keep them apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from pydantic import SecretStr
+from redis.asyncio import Redis
+
+from engine.crm import HubSpotTransport, ObjectType, PortalClient, RateLimited
+from engine.runtime.handlers import Handlers
+from engine.runtime.jobs import sim_of
+from engine.settings import Settings, key_id
+from limits import BreakerState, Decision, Limiter, Outcome, Reason
+from sandbox import PortalConfig, Sandbox
+from schema.crypto import TokenCipher
+from schema.simulations import Simulation, SimulationStatus
+from schema.store import Store
+from streams import Job, Queue
+from tests.engine.runtime.harness import (
+    SECRET,
+    describe,
+    expected_objects,
+    runtime_settings,
+    simulations,
+    start_engine,
+)
+
+A, B = 7_001, 7_002
+TOKENS = {
+    A: "pat-na1-aaaaaaaa-0000-0000-0000-00000000000a",
+    B: "pat-na1-bbbbbbbb-0000-0000-0000-00000000000b",
+}
+A_RECORDS, B_RECORDS = 40, 300
+HOUR_MS = 3_600_000
+DEADLINE_S = 150  # a failure guard only: B's backfill takes a fraction of it
+#: Refusals that come from an account's own state (a 429, failures, its daily budget): B must
+#: never meet one of them, as B met no 429 and no failure.
+BLOCKS = {Reason.COOLDOWN, Reason.BREAKER, Reason.DAILY}
+
+
+def far_from_midnight() -> str:
+    """A time zone whose midnight (when a daily budget comes back) is at least six hours away."""
+    now = datetime.now(UTC)
+    for name in ("UTC", "Asia/Tokyo", "America/Los_Angeles"):
+        if now.astimezone(ZoneInfo(name)).hour < 18:
+            return name
+    raise AssertionError("one of three zones eight hours apart is before 18:00")
+
+
+async def refused_by_the_twin(sandbox: Sandbox, limiter: Limiter) -> RateLimited:
+    """One request for A through a transport and the limiter, as the engine sends it: the twin
+    answers 429 and the limiter takes what the answer says."""
+    async with HubSpotTransport(sandbox.url, limiter=limiter) as transport:
+        with pytest.raises(RateLimited) as refused:
+            await PortalClient(transport, A, TOKENS[A]).account()
+    return refused.value
+
+
+async def spend_on_the_twin(sandbox: Sandbox, requests: int) -> None:
+    """Requests for A that reach the twin without the limiter (someone else using the token)."""
+    async with HubSpotTransport(sandbox.url) as transport:
+        for _ in range(requests):
+            await transport.request(SecretStr(TOKENS[A]), None, "GET", "/account-info/v3/details")
+
+
+async def cooldown(sandbox: Sandbox, limiter: Limiter, redis: Redis) -> None:
+    """A meets a real ten-secondly 429 carrying ``Retry-After: 3600``."""
+    sandbox.reconfigure(retry_after_s=HOUR_MS // 1000)
+    sandbox.reconfigure_portal(A, tier=1)
+    await spend_on_the_twin(sandbox, 1)
+    refused = await refused_by_the_twin(sandbox, limiter)
+    assert refused.retry_after_ms == HOUR_MS, refused
+
+
+async def breaker(sandbox: Sandbox, limiter: Limiter, redis: Redis) -> None:
+    """A's breaker opens for an hour on the failures the limiter is told of."""
+    config = dataclasses.replace(limiter.config, breaker_open_ms=HOUR_MS)
+    opener = Limiter(redis, config)
+    await opener.load()
+    for _ in range(config.breaker_failures + 1):
+        await opener.report(str(A), Outcome.FAILED)
+    assert (await limiter.state(str(A))).breaker is BreakerState.OPEN
+
+
+async def daily(sandbox: Sandbox, limiter: Limiter, redis: Redis) -> None:
+    """A's daily budget runs out: the twin answers a real DAILY 429 (no Retry-After), which
+    holds A until its midnight."""
+    zone = far_from_midnight()
+    sandbox.reconfigure_portal(A, daily_limit=1, time_zone=zone)
+    await limiter.set_time_zone(str(A), zone)
+    await spend_on_the_twin(sandbox, 1)
+    await refused_by_the_twin(sandbox, limiter)
+    assert sandbox.stats().portals[str(A)].rate_limited["DAILY"] == 1
+
+
+Block = Callable[[Sandbox, Limiter, Redis], Awaitable[None]]
+CASES: dict[str, tuple[Block, Reason]] = {
+    "cooldown": (cooldown, Reason.COOLDOWN),
+    "breaker": (breaker, Reason.BREAKER),
+    "daily": (daily, Reason.DAILY),
+}
+
+
+class Spy:
+    """What the engine did, as the queue and the limiter saw it: jobs handed to the handlers by
+    simulation, and the limiter's refusals by portal."""
+
+    def __init__(self) -> None:
+        self.deliveries: Counter[int] = Counter()
+        self.refusals: dict[str, Counter[Reason]] = {str(A): Counter(), str(B): Counter()}
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        run, acquire = Handlers._run, Limiter.acquire
+
+        async def counted_run(handlers: Handlers, send: Any, jobs: Sequence[Job]) -> Any:
+            self.deliveries.update(sim_of(job) for job in jobs)
+            return await run(handlers, send, jobs)
+
+        async def noted_acquire(limiter: Limiter, portal: str, *args: Any, **kw: Any) -> Decision:
+            decision = await acquire(limiter, portal, *args, **kw)
+            if not decision.allowed and decision.reason is not None:
+                self.refusals.setdefault(portal, Counter())[decision.reason] += 1
+            return decision
+
+        monkeypatch.setattr(Handlers, "_run", counted_run)
+        monkeypatch.setattr(Limiter, "acquire", noted_acquire)
+
+    def blocked_b(self) -> Counter[Reason]:
+        return Counter({r: n for r, n in self.refusals[str(B)].items() if r in BLOCKS})
+
+
+async def start_for(store: Store, portal: int, total_records: int) -> Simulation:
+    """A running b2b backfill of ``total_records`` owned by a user whose stored token reaches
+    ``portal``."""
+    owner, _key = await store.users.create(f"owner-{portal}@example.com")
+    raw = bytes.fromhex(SECRET)
+    cipher = TokenCipher({key_id(raw): raw})
+    await store.credentials.put(owner.id, TOKENS[portal], cipher, portal_id=portal)
+    service = simulations(store)
+    row = await service.create(
+        owner.id,
+        {
+            "name": f"portal {portal}",
+            "scenario": "b2b_saas",
+            "distribution_method": "uniform",
+            "start_time": "2026-01-05T00:00:00Z",
+            "end_time": "2026-01-12T00:00:00Z",
+            "total_records": total_records,
+            "backfill": True,
+            "target": "hubspot",
+        },
+    )
+    return await service.start(row.id)
+
+
+def stored_in(sandbox: Sandbox, portal: int) -> dict[ObjectType, Counter[str]]:
+    """How many live objects carry each simcrm_key in ``portal``, by type."""
+    return {
+        t: Counter(
+            o.properties.get("simcrm_key", "") for o in sandbox.objects(t, portal) if not o.archived
+        )
+        for t in ObjectType
+    }
+
+
+@pytest.fixture
+def two_portals(sandbox: Sandbox) -> Sandbox:
+    """The runtime sandbox serving portals A and B, each reached by its own token."""
+    sandbox.reconfigure(portals=tuple(PortalConfig(TOKENS[p], p) for p in (A, B)))
+    return sandbox
+
+
+@pytest.mark.parametrize("case", list(CASES))
+async def test_a_blocked_portal_slows_no_other(
+    case: str,
+    two_portals: Sandbox,
+    runtime_store: Store,
+    database_file: str,
+    redis_url: str,
+    redis: Redis,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Portal A blocked for an hour (case), portal B backfilling in the same engine: B completes
+    with every object once and no 429; B's limiter never refuses for a cooldown, breaker or
+    daily budget; A's jobs were each handed out about once and sent nothing to the twin, none
+    failed or was dead-lettered, and A's simulation still runs with all its jobs waiting."""
+    sandbox = two_portals
+    block, reason = CASES[case]
+    settings: Settings = runtime_settings(sandbox, HUBSPOT_BASE_URL=sandbox.url)
+    limiter = Limiter(redis, settings.limits.config())
+    await limiter.load()
+    sim_a = await start_for(runtime_store, A, A_RECORDS)
+    sim_b = await start_for(runtime_store, B, B_RECORDS)
+    await block(sandbox, limiter, redis)
+    sent_to_a = sandbox.stats().portals[str(A)].requests
+    spy = Spy()
+    spy.install(monkeypatch)
+
+    running = await start_engine(settings, redis_url, database_file)
+    try:
+        deadline = time.monotonic() + DEADLINE_S
+        while (await runtime_store.simulations.get(sim_b.id)).status is SimulationStatus.RUNNING:
+            assert not spy.blocked_b(), f"B refused for A's {case}: {spy.refusals}"
+            assert time.monotonic() < deadline, await describe(redis_url, sim_b.id)
+            await asyncio.sleep(0.1)
+    finally:
+        await running.stop()
+
+    done_b = await runtime_store.simulations.get(sim_b.id)
+    assert done_b.status is SimulationStatus.COMPLETED, done_b.status
+    stats = sandbox.stats()
+    b_stats = stats.portals[str(B)]
+    assert b_stats.rate_limited == {"TEN_SECONDLY_ROLLING": 0, "DAILY": 0, "SECONDLY": 0}
+    assert b_stats.duplicates_total == 0
+    stored = stored_in(sandbox, B)
+    for object_type, keys in expected_objects(done_b).items():
+        assert set(stored[object_type]) == keys, object_type
+        assert all(count == 1 for count in stored[object_type].values()), object_type
+    assert not spy.blocked_b(), spy.refusals
+    assert (await limiter.state(str(B))).breaker is BreakerState.CLOSED
+
+    # A was held back by its own block, and only by it …
+    assert spy.refusals[str(A)][reason] > 0, spy.refusals
+    assert stats.portals[str(A)].requests == sent_to_a, "A's requests reached the twin"
+    # … its jobs waited instead of cycling through the queue …
+    assert 0 < spy.deliveries[sim_a.id] <= 2 * A_RECORDS, spy.deliveries
+    queue = Queue(redis, settings.queue_config())
+    assert await queue.live_count(str(sim_a.id)) == A_RECORDS
+    # … and none failed for it.
+    assert (await queue.dead_letters.scope(str(sim_a.id))).counts == {}
+    assert (await runtime_store.simulations.get(sim_a.id)).status is SimulationStatus.RUNNING
+    counters = await runtime_store.counters.get(sim_a.id)
+    assert not any(c.get("dead") or c.get("failed") for c in counters.values()), counters
