@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 import pytest
 from pydantic import SecretStr
 from redis.asyncio import Redis
@@ -179,6 +180,19 @@ def stored_in(sandbox: Sandbox, portal: int) -> dict[ObjectType, Counter[str]]:
     }
 
 
+async def waiting_until(queue: Queue, sim_id: int) -> list[bool]:
+    """For each of the simulation's jobs in the delayed set: whether it is due no sooner than
+    half an hour from now (when the block ends, not at the next tick)."""
+    later = int(time.time() * 1000) + HOUR_MS // 2
+    shard = queue.keys.shard_of(str(sim_id))
+    members = await queue.client.zrange(queue.keys.delayed(shard), 0, -1, withscores=True)
+    return [
+        due >= later
+        for member, due in members
+        if orjson.loads(member[1:])[0].startswith(f"{sim_id}:")
+    ]
+
+
 @pytest.fixture
 def two_portals(sandbox: Sandbox) -> Sandbox:
     """The runtime sandbox serving portals A and B, each reached by its own token."""
@@ -233,7 +247,9 @@ async def test_a_blocked_portal_slows_no_other(
         assert set(stored[object_type]) == keys, object_type
         assert all(count == 1 for count in stored[object_type].values()), object_type
     assert not spy.blocked_b(), spy.refusals
-    assert (await limiter.state(str(B))).breaker is BreakerState.CLOSED
+    b_limits = await limiter.state(str(B))
+    assert b_limits.breaker is BreakerState.CLOSED, b_limits
+    assert b_limits.cooldown_until_ms is None, b_limits
 
     # A was held back by its own block, and only by it …
     assert spy.refusals[str(A)][reason] > 0, spy.refusals
@@ -241,7 +257,9 @@ async def test_a_blocked_portal_slows_no_other(
     # … its jobs waited instead of cycling through the queue …
     assert 0 < spy.deliveries[sim_a.id] <= 2 * A_RECORDS, spy.deliveries
     queue = Queue(redis, settings.queue_config())
+    assert queue.keys.shard_of(str(sim_a.id)) == queue.keys.shard_of(str(sim_b.id))
     assert await queue.live_count(str(sim_a.id)) == A_RECORDS
+    assert await waiting_until(queue, sim_a.id) == [True] * A_RECORDS, "A's jobs due too soon"
     # … and none failed for it.
     assert (await queue.dead_letters.scope(str(sim_a.id))).counts == {}
     assert (await runtime_store.simulations.get(sim_a.id)).status is SimulationStatus.RUNNING
