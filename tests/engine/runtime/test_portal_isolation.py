@@ -1,10 +1,12 @@
 """One blocked HubSpot account slows no other: while portal A sits in a long 429 cooldown, behind
 an open circuit breaker or out of its daily budget, portal B's backfill runs to completion in the
-same worker and shards, and A's jobs wait without spinning through the queue or failing.
+same worker and shards, with every optional engagement it planned, and A's jobs wait without
+spinning through the queue or failing — also when A's 429 meets the engine's look-up of A's
+account (an owner who stored the token without its account id).
 
 Both simulations write to one twin serving two portals (each owner's stored token reaches its
-own), so they share the engine's transport, limiter and queue; only the limiter's per-account
-keys (``{p<portal>}``) keep them apart.
+own), so they share the engine's transport, limiter, queue and planner; only the per-account
+state (the limiter's ``{p<portal>}`` keys, each account's breaker) keeps them apart.
 """
 
 from __future__ import annotations
@@ -239,7 +241,7 @@ async def test_a_blocked_portal_slows_no_other(
 ) -> None:
     """Portal A blocked for an hour (case), portal B backfilling in the same engine: B completes
     with every object once and no 429; B's limiter never refuses for a cooldown, breaker or
-    daily budget; A's jobs were each handed out about once and sent nothing to the twin, none
+    daily budget; A's jobs were each handed out about once and wrote nothing to A's portal, none
     failed or was dead-lettered, and A's simulation still runs with all its jobs waiting."""
     sandbox = two_portals
     block, reason = CASES[case].block, CASES[case].reason
