@@ -59,7 +59,7 @@ from engine.runtime.lifecycle import Lifecycle
 from engine.runtime.outcomes import Outcomes
 from engine.runtime.planning import Planner
 from engine.runtime.pressure import Pressure
-from engine.runtime.registry import Registry
+from engine.runtime.registry import Known, Registry
 from engine.runtime.retention import SWEEP_MS, Retention
 from engine.simulations import HubSpotTokens, NoTokenSecret, Portals, Simulations
 from engine.telemetry.daemon import DaemonMetrics
@@ -112,7 +112,8 @@ class Engine:
         self.queue_config = settings.queue_config()
         self.clock: Clock = clock or SystemClock()
         self._stack = contextlib.AsyncExitStack()
-        self._pressure = Pressure()
+        self._pressure = Pressure()  # the backlog's, for every simulation
+        self._breakers_open: frozenset[str] = frozenset()  # accounts whose breaker is not closed
         self._stop = asyncio.Event()
         self.outages = Outages.create(self.clock)
         self.exit_code = 0
@@ -228,7 +229,7 @@ class Engine:
             self.redis,
             scripts,
             self.queue,
-            pressure=lambda: self._pressure,
+            pressure=self._pressure_on,
             clock=clock,
             thinning_events_max=settings.runtime.thinning_events_max,
         )
@@ -376,14 +377,22 @@ class Engine:
     async def _measure_pressure(self) -> None:
         stats = await self.queue.stats()
         backlog = sum(s.waiting + s.pending for shard in stats for s in shard.streams.values())
-        breaker_open = False
+        opened: set[str] = set()
         for sim in self.registry.active():
             if sim.target is not None:
                 state = await self.limiter.state(sim.target.portal_id)
-                breaker_open = breaker_open or state.breaker != "closed"
-        self._pressure = Pressure.measure(
-            backlog, self.settings.runtime.thinning_backlog_threshold, breaker_open=breaker_open
-        )
+                if state.breaker != "closed":
+                    opened.add(sim.target.portal_id)
+        self._breakers_open = frozenset(opened)
+        self._pressure = Pressure.measure(backlog, self.settings.runtime.thinning_backlog_threshold)
+
+    def _pressure_on(self, sim: Known) -> Pressure:
+        """The pressure ``sim``'s planning is under: the backlog's, and its own account's open
+        breaker — never another account's, whose failures are no reason to thin this one's work."""
+        if sim.target is None or sim.target.portal_id not in self._breakers_open:
+            return self._pressure
+        threshold = self.settings.runtime.thinning_backlog_threshold
+        return Pressure.measure(self._pressure.backlog, threshold, breaker_open=True)
 
     async def _limiter_states(self) -> list[LimiterState]:
         """The limiter state of every HubSpot account this daemon knows."""

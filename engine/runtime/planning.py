@@ -48,7 +48,7 @@ class Planner:
         scripts: Scripts,
         queue: Queue,
         *,
-        pressure: Callable[[], Pressure],
+        pressure: Callable[[Known], Pressure],
         clock: Clock,
         thinning_events_max: int,
     ) -> None:
@@ -66,7 +66,7 @@ class Planner:
         """
         if not indices:
             return 0
-        pressure = self._pressure()
+        pressure = self._pressure(sim)
         keys = sim.keys
         plans = [sim.model.plan(index).activities for index in indices]
         calls: list[tuple[str, list[str], list[KeyOrArg]]] = [

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from core.clock import Clock, SystemClock
+from engine.crm import RateLimited, RateLimitPolicy, Throttled
 from engine.model import SimulationModel, SimulationSpec
 from engine.runtime.keys import SimKeys
 from engine.runtime.timing import Timing
@@ -22,6 +23,8 @@ from schema.store import Store
 
 ACTIVE = frozenset({SimulationStatus.RUNNING, SimulationStatus.PAUSED})
 FORGET_AFTER_MS = 600_000  # a finished simulation is forgotten ten minutes after it ended
+LOOKUP_RETRY_MS = 30_000  # when an account look-up refused by a 429 is tried again …
+DAILY_RETRY_MS = 3_600_000  # … and when, if the account's daily budget refused it
 
 log = structlog.get_logger()
 
@@ -100,9 +103,22 @@ class Registry:
         return self._remember(row)
 
     async def target(self, known: Known) -> Target:
-        """The simulation's CRM target (built on first use); raises TargetUnavailable."""
+        """The simulation's CRM target (built on first use).
+
+        Raises:
+            TargetUnavailable: the CRM cannot be used (see :meth:`Portals.target`).
+            Throttled: the account look-up met a 429. Learning the account is no job's work,
+                so its jobs wait (no attempt spent) — for Retry-After, else a daily budget for
+                an hour (when it comes back is unknown until the account is) and any other
+                limit for LOOKUP_RETRY_MS.
+        """
         if known.target is None:
-            known.target = await self._portals.target(known.row)
+            try:
+                known.target = await self._portals.target(known.row)
+            except RateLimited as exc:
+                daily = exc.policy is RateLimitPolicy.DAILY
+                wait = exc.retry_after_ms or (DAILY_RETRY_MS if daily else LOOKUP_RETRY_MS)
+                raise Throttled(wait, f"account look-up met a {exc.policy} 429") from exc
         return known.target
 
     async def fail(self, known: Known, reason: str) -> None:

@@ -50,7 +50,7 @@ async def test_a_plan_resumed_after_a_crash_keeps_its_first_decisions(
             redis,
             scripts,
             queue,
-            pressure=lambda: Pressure(),  # no pressure any more
+            pressure=lambda sim: Pressure(),  # no pressure any more
             clock=ManualClock(),
             thinning_events_max=10,
         )
