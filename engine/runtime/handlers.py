@@ -37,6 +37,7 @@ from engine.runtime.jobs import CONTACT, index_of, sim_of
 from engine.runtime.outcomes import Tally
 from engine.runtime.planning import Planner
 from engine.runtime.registry import Known, Registry
+from engine.runtime.release import release
 from engine.runtime.segment_counts import increments
 from engine.runtime.updates import UPDATED_TYPES, Updates
 from engine.simulations import NoTokenSecret, Target, TargetUnavailable
@@ -187,8 +188,10 @@ class Handlers:
             )
             for name, count in per_segment.items():
                 pipe.hincrby(known.keys.segments, name, count)
-            mark_absent(pipe, known.keys.ids, tally.dead)
+            mark_absent(pipe, known.keys.ids, [job.id for job in tally.dead])
             await pipe.execute()
+            # What waited for the dead jobs' objects goes without them now, not at its fallback.
+            await release(self._ctx.queue, known, tally.dead)
         return outcomes
 
     async def _for_simulation(
