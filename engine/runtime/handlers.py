@@ -199,6 +199,8 @@ class Handlers:
     ) -> list[Outcome]:
         outcomes = self._ctx.outcomes
         if known is None or known.status in (SimulationStatus.CANCELLED, SimulationStatus.DRAFT):
+            if known is not None:  # what waits for these is skipped now too, not at its fallback
+                await release(self._ctx.queue, known, jobs)
             return [outcomes.skipped(job, tally) for job in jobs]
         if known.status is SimulationStatus.PAUSED:
             return [Defer(PAUSED_RECHECK_MS) for _ in jobs]

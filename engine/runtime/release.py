@@ -29,7 +29,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 
 from engine.model import ActivityType, PlannedActivity
-from engine.runtime.jobs import CONTACT, activity_job, index_of
+from engine.model.activities import CHAINS
+from engine.runtime.jobs import activity_job, index_of
 from engine.runtime.registry import Known
 from streams import Job, Queue
 
@@ -39,6 +40,9 @@ from streams import Job, Queue
 PARENT_FALLBACK_MS = 5 * 60_000
 
 Item = tuple[ActivityType, int]  # (kind, ordinal): one activity of a record's plan
+# The types of the jobs anything waits for (a company or deal of ordinal 0, any chain step);
+# the others are not looked at, which spares rebuilding their records' plans.
+PARENT_TYPES = frozenset(kind.value for kind in (ActivityType.COMPANY, ActivityType.DEAL, *CHAINS))
 
 
 def parent(activity: PlannedActivity) -> Item | None:
@@ -66,10 +70,10 @@ async def release(queue: Queue, sim: Known, ended: Iterable[Job]) -> int:
     recorded, their step applied or skipped, or dead-lettered). Returns how many moved forward."""
     by_record: dict[int, set[Item]] = {}
     for job in ended:
-        if job.type != CONTACT:
-            by_record.setdefault(index_of(job), set()).add(
-                (ActivityType(job.type), int(job.data["o"]))
-            )
+        if job.type in PARENT_TYPES:
+            item = (ActivityType(job.type), int(job.data["o"]))
+            if item[0] in CHAINS or item[1] == 0:
+                by_record.setdefault(index_of(job), set()).add(item)
     children: list[tuple[Job, int]] = []
     for index, parents in by_record.items():
         for activity in sim.model.plan(index).activities:
