@@ -118,3 +118,41 @@ async def test_children_are_parked_until_their_parent_releases_them(
         assert await release(queue, known, [company_job]) == 0
         assert (await queue.promote_due()).moved == deals
         assert await redis.zcard(delayed) == len(parked) - deals
+
+
+async def test_a_released_child_of_a_timed_run_keeps_its_own_moment(
+    runtime_store: Store, redis: Redis
+) -> None:
+    """In a run played at a time scale, a deal released by its company is due at its own
+    moment, never earlier — and not later than that either, once the company is done."""
+    row = await create_simulation(
+        runtime_store, total_records=500, backfill=False, time_scale=7 * 24 * 3600 / 600
+    )
+    known = await Registry(
+        runtime_store, cast(Any, None), cast(Any, None), key_prefix=DEFAULT_KEY_PREFIX
+    ).get(row.id)
+    assert known is not None
+    index = next(
+        i
+        for i in range(500)
+        if {ActivityType.COMPANY, ActivityType.DEAL}
+        <= {a.kind for a in known.model.plan(i).activities}
+    )
+    activities = known.model.plan(index).activities
+    clock = ManualClock(known.timing.anchor_ms)
+    async with Queue(redis, QueueConfig(), clock=clock) as queue:
+        scripts = Scripts(redis, lua_folder("engine.runtime"))
+        await scripts.load()
+        planner = Planner(
+            redis, scripts, queue, pressure=lambda: Pressure(), clock=clock, thinning_events_max=10
+        )
+        await planner.plan(known, [index])
+        delayed = queue.keys.delayed(queue.keys.shard_of(str(row.id)))
+        deal = next(a for a in activities if a.kind is ActivityType.DEAL)
+        member = b"s" + activity_job(row.id, index, deal).encode()
+        own = known.timing.wall_ms(deal.at_ms)
+        assert clock.now_ms() < own < clock.now_ms() + PARENT_FALLBACK_MS  # parked past its time
+        assert await redis.zscore(delayed, member) == max(own, clock.now_ms() + PARENT_FALLBACK_MS)
+        company = next(a for a in activities if a.kind is ActivityType.COMPANY)
+        await release(queue, known, [activity_job(row.id, index, company)])
+        assert await redis.zscore(delayed, member) == own
