@@ -4,12 +4,18 @@ Jobs are grouped by shard and sent as ``enqueue`` script calls of up to ``enqueu
 all pipelined in one round trip (one per node on a Cluster). A job is added only if its id is not
 live already (ready, delayed or running), so enqueuing the same job twice is harmless; once a job
 is done or dead-lettered its id may be enqueued again.
+
+A job still waiting in its shard's delayed set can be *hastened*: its due time lowered, never
+raised (``ZADD XX LT``), so a job parked far ahead can be released as soon as what it waits for
+has happened. A job that is no longer delayed — moved to its ready stream, running, retried under
+a new attempt, done — is not in the set under that member, and nothing happens to it: hastening
+never adds a job, so it can never run twice.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from core.lua import KeyList, KeyOrArg
@@ -69,6 +75,28 @@ class Producer:
         if delayed and self._on_delayed is not None:
             self._on_delayed()
         return added
+
+    async def hasten(self, scope: str, jobs: Sequence[tuple[Job, int]]) -> int:
+        """Lower the due time of ``scope``'s delayed ``jobs`` to each one's epoch ms (a job due
+        earlier already, or not delayed at all, is left as it is), in one round trip; movers are
+        nudged when one was moved forward. Returns how many were moved forward.
+
+        Each job must be encoded as it was enqueued (same data, attempt and priority): the
+        delayed set knows a job by its encoding.
+        """
+        if not jobs:
+            return 0
+        delayed = self._ctx.keys.delayed(self._ctx.keys.shard_of(scope))
+        pipe = self._ctx.client.pipeline(transaction=False)
+        for job, due_ms in jobs:
+            if job.scope != scope:
+                raise ValueError(f"job {job.id} has scope {job.scope!r}, not {scope!r}")
+            member = job.priority.code.encode() + job.encode()
+            pipe.zadd(delayed, {member: due_ms}, xx=True, lt=True, ch=True)
+        hastened = sum(int(changed) for changed in await pipe.execute())
+        if hastened and self._on_delayed is not None:
+            self._on_delayed()
+        return hastened
 
     def _call(
         self, shard: int, items: list[tuple[str, str, str, int, bytes]], now: int

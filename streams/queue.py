@@ -132,6 +132,10 @@ class Queue:
         """Enqueue many jobs in one round trip (see :meth:`Producer.enqueue_many`)."""
         return await self.producer.enqueue_many(jobs)
 
+    async def hasten(self, scope: str, jobs: Sequence[tuple[Job, int]]) -> int:
+        """Bring delayed jobs of ``scope`` forward (see :meth:`Producer.hasten`)."""
+        return await self.producer.hasten(scope, jobs)
+
     # -- consuming -------------------------------------------------------------------------
 
     def worker(

@@ -7,7 +7,8 @@ live metrics, however often its job runs. ``-`` marks an object that will not ex
 was planned for the record, or it went over budget, or its job was dead-lettered. Jobs that depend
 on an object (a deal's company association, a deal-stage update) wait while its job is live in the
 queue, and go ahead without it once it is neither recorded nor live; a replayed job that creates
-it later overwrites the marker with the real id.
+it later overwrites the marker with the real id. Normally they do not get that far: they are
+parked until their parent's job ends, which releases them (:mod:`.release`).
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ HubSpot has no idempotency key, so every create follows the same rules:
 * Each activity is associated with its record's contact, and a deal with its company; a deal
   whose company is not recorded yet waits for it (deferred, no attempt spent) while the company's
   job is live in the queue, and goes without it when the company will not exist (not planned,
-  over budget, or dead-lettered — by the runtime or by the queue itself).
+  over budget, or dead-lettered — by the runtime or by the queue itself). A deal is normally
+  parked until then (:mod:`.release`): a recorded company or deal hastens its children.
 * Before a create is sent, its jobs are marked *in flight* in ``{s<id>}:uncertain``. When the
   answer is lost — a timeout, a connection lost after sending, any 5xx or 524, or a 2xx that says
   nothing about an input — the mark is stamped with the moment the loss was *seen*, and the job
@@ -50,6 +51,7 @@ from engine.runtime.context import WAIT_FOR_PARENT_MS, HandlerContext, as_text, 
 from engine.runtime.jobs import CONTACT, activity_of, index_of
 from engine.runtime.outcomes import Tally
 from engine.runtime.registry import Known
+from engine.runtime.release import release
 from engine.simulations import Target
 from streams import Job, Outcome
 
@@ -124,9 +126,13 @@ class Creates:
             for position, job in enumerate(jobs):
                 if position not in batch.outcomes:
                     batch.outcomes[position] = self._ctx.outcomes.of_error(job, tally, exc)
-        # Also after a failure midway: contacts recorded before it must get their plans.
-        if batch.recorded and self._on_recorded is not None and job_type == CONTACT:
-            await self._on_recorded(known, [jobs[p] for p in sorted(batch.recorded)])
+        # Also after a failure midway: contacts recorded before it must get their plans, and
+        # objects recorded before it their parked children — before any of them is settled.
+        recorded = [jobs[p] for p in sorted(batch.recorded)]
+        if recorded and job_type != CONTACT:
+            await release(self._ctx.queue, known, recorded)
+        elif recorded and self._on_recorded is not None:
+            await self._on_recorded(known, recorded)
         return [batch.outcomes[position] for position in range(len(jobs))]
 
     async def _send(self, batch: _Batch) -> None:

@@ -39,6 +39,7 @@ from engine.runtime.jobs import CONTACT, index_of, sim_of
 from engine.runtime.outcomes import Tally
 from engine.runtime.planning import Planner
 from engine.runtime.registry import Known, Registry
+from engine.runtime.release import release
 from engine.runtime.segment_counts import increments
 from engine.runtime.updates import UPDATED_TYPES, Updates
 from engine.simulations import NoTokenSecret, Target, TargetUnavailable
@@ -203,8 +204,10 @@ class Handlers:
             )
             for name, count in per_segment.items():
                 pipe.hincrby(known.keys.segments, name, count)
-            mark_absent(pipe, known.keys.ids, tally.dead)
+            mark_absent(pipe, known.keys.ids, [job.id for job in tally.dead])
             await pipe.execute()
+            # What waited for the dead jobs' objects goes without them now, not at its fallback.
+            await release(self._ctx.queue, known, tally.dead)
         return outcomes
 
     async def _for_simulation(
@@ -212,6 +215,8 @@ class Handlers:
     ) -> list[Outcome]:
         outcomes = self._ctx.outcomes
         if known is None or known.status in (SimulationStatus.CANCELLED, SimulationStatus.DRAFT):
+            if known is not None:  # what waits for these is skipped now too, not at its fallback
+                await release(self._ctx.queue, known, jobs)
             return [outcomes.skipped(job, tally) for job in jobs]
         if known.status is SimulationStatus.PAUSED:
             return [Defer(PAUSED_RECHECK_MS) for _ in jobs]

@@ -21,7 +21,8 @@ queue's outcomes as they are; with the queue's own (:class:`~streams.QueueCatego
 * the simulation was cancelled, or the object a step applies to will not exist → ack and
   ``skipped``.
 
-Jobs dead-lettered here are listed in the :class:`Tally` so their objects can be marked absent.
+Jobs dead-lettered here are listed in the :class:`Tally` so their objects can be marked absent
+and their parked children released.
 Completion does not rest on these counts but on the queue's exact live count per simulation.
 """
 
@@ -73,7 +74,7 @@ class Tally:
 
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
-        self.dead: list[str] = []
+        self.dead: list[Job] = []
         self.settled_records: list[int] = []
         self.created: list[int] = []
 
@@ -150,7 +151,7 @@ class Outcomes:
         )
         tally.add(job.type, Metric.DEAD)
         tally.settled(job)
-        tally.dead.append(job.id)
+        tally.dead.append(job)
         return DeadLetter(category, clip_error(message))
 
     def of_item(self, job: Job, tally: Tally, item: ItemResult) -> Outcome:

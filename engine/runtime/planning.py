@@ -8,6 +8,12 @@ the pending entry deleted. A record planned by a worker that died before enqueue
 mask back when its contact job runs again, so budgets are never spent twice and no activity is
 lost. Optional engagements are thinned first, under backlog pressure (:mod:`.pressure`), and each
 planning pass that thinned something leaves a thinning event.
+
+A newly planned activity whose parent object was admitted with it (a deal's company, a deal-stage
+step's deal, a chain's previous step) is enqueued *parked*, released by its parent's job
+(:mod:`.release`). Parked jobs are enqueued before the others, so a parent is never in the queue
+before its children and its release always finds them. A resumed record's jobs are enqueued as
+they would be without parking: some of their parents may have ended already.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from engine.runtime.context import as_text, mark_absent
 from engine.runtime.jobs import activity_job
 from engine.runtime.pressure import THINNABLE, Pressure, keeps
 from engine.runtime.registry import Known
+from engine.runtime.release import PARENT_FALLBACK_MS, waits
 from streams import Job, Queue
 
 log = structlog.get_logger()
@@ -79,6 +86,8 @@ class Planner:
         ]
         replies = await self._scripts.run_many(calls)
         jobs: list[tuple[Job, int]] = []
+        waiting: list[tuple[Job, int]] = []  # parked: released by their parent's job
+        fallback_ms = self._clock.now_ms() + PARENT_FALLBACK_MS
         finished: list[int] = []
         absent: list[str] = []
         thinned = before = 0
@@ -88,15 +97,15 @@ class Planner:
                 continue
             finished.append(index)
             admitted = [a for a, flag in zip(activities, mask, strict=True) if flag == ADMITTED]
-            jobs.extend(
-                (activity_job(sim.id, index, activity), sim.timing.wall_ms(activity.at_ms))
-                for activity in admitted
-            )
+            park = fallback_ms if status is PlanStatus.NEW else None
+            _schedule(sim, index, admitted, park, ready=jobs, parked=waiting)
             if not any(a.kind is ActivityType.COMPANY and a.ordinal == 0 for a in admitted):
                 absent.append(object_key(sim.id, ActivityType.COMPANY.value, index, 0))
             if status is PlanStatus.NEW:
                 thinned += mask.count(THINNED)
                 before += len(mask)
+        if waiting:
+            await self._queue.enqueue_many(waiting)
         if jobs:
             await self._queue.enqueue_many(jobs)
         pipe = self._redis.pipeline(transaction=False)
@@ -108,7 +117,7 @@ class Planner:
             self._record_thinning(pipe, sim, pressure, before, thinned)
         if len(pipe):
             await pipe.execute()
-        return len(jobs)
+        return len(jobs) + len(waiting)
 
     def _record_thinning(
         self, pipe: Any, sim: Known, pressure: Pressure, before: int, thinned: int
@@ -123,6 +132,28 @@ class Planner:
         )
         thinning.record(pipe, sim.keys, event, self._events_max)
         log.info("activities_thinned", thinned=thinned, factor=pressure.factor)
+
+
+def _schedule(
+    sim: Known,
+    index: int,
+    admitted: Sequence[PlannedActivity],
+    fallback_ms: int | None,
+    *,
+    ready: list[tuple[Job, int]],
+    parked: list[tuple[Job, int]],
+) -> None:
+    """Add record ``index``'s admitted activities as jobs due at their own time to ``ready``,
+    or — given the parking fallback's epoch ms — those that wait for a parent to ``parked``,
+    due no earlier than the fallback."""
+    items = {(activity.kind, activity.ordinal) for activity in admitted}
+    for activity in admitted:
+        due = sim.timing.wall_ms(activity.at_ms)
+        job = activity_job(sim.id, index, activity)
+        if fallback_ms is not None and waits(activity, items):
+            parked.append((job, max(due, fallback_ms)))
+        else:
+            ready.append((job, due))
 
 
 def _candidates(

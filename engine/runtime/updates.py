@@ -26,8 +26,9 @@ from engine.runtime.context import WAIT_FOR_PARENT_MS, HandlerContext, recorded_
 from engine.runtime.jobs import CONTACT, activity_of, index_of
 from engine.runtime.outcomes import Tally
 from engine.runtime.registry import Known
+from engine.runtime.release import release
 from engine.simulations import Target
-from streams import Job, Outcome
+from streams import ACK, Job, Outcome
 
 log = structlog.get_logger()
 
@@ -69,13 +70,24 @@ class Updates:
             except CrmError as exc:  # a limiter refusal is the handlers' to decide
                 for position in step:
                     outcomes[position] = self._ctx.outcomes.of_error(jobs[position], tally, exc)
-                return [outcomes[position] for position in range(len(jobs))]
+                return await self._settled(known, jobs, outcomes)
             for position, item in zip(step, result.items, strict=True):
                 job = jobs[position]
                 if item.ok:
                     outcomes[position] = self._ctx.outcomes.updated(job, tally)
                 else:
                     outcomes[position] = self._ctx.outcomes.of_item(job, tally, item)
+        return await self._settled(known, jobs, outcomes)
+
+    async def _settled(
+        self, known: Known, jobs: Sequence[Job], outcomes: dict[int, Outcome]
+    ) -> list[Outcome]:
+        """The outcomes in job order, once the steps done (applied, or skipped) have released
+        their next steps — before any of them is settled (dead ones release theirs once their
+        objects are marked absent: see :mod:`.handlers`)."""
+        done = [job for position, job in enumerate(jobs) if outcomes[position] is ACK]
+        if done:
+            await release(self._ctx.queue, known, done)
         return [outcomes[position] for position in range(len(jobs))]
 
     async def _forward(
