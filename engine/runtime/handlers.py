@@ -6,9 +6,10 @@ batches of up to 100 (:mod:`.coalesce`), checked against the simulation's status
 deferred, cancelled → skipped), sent as one batch call, and settled one by one from their own
 item's result. A call the rate limiter refuses for a moment (its window or bucket is full) is held
 in the process and its jobs join the next batch of their kind (for up to ``HOLD_MAX_MS``), so
-the request, when it comes, goes to a fuller batch and nothing goes back through the queue. Contacts and activities are created by :mod:`.creates` (exactly once, whatever
-answers get lost); once a record's contact is recorded in ``{s<id>}:ids`` its activities are
-planned (:mod:`.planning`). Progressions are applied by :mod:`.updates`.
+the request, when it comes, goes to a fuller batch and nothing goes back through the queue.
+Contacts and activities are created by :mod:`.creates` (exactly once, whatever answers get lost);
+once a record's contact is recorded in ``{s<id>}:ids`` its activities are planned
+(:mod:`.planning`). Progressions are applied by :mod:`.updates`.
 """
 
 from __future__ import annotations

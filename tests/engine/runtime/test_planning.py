@@ -100,7 +100,12 @@ async def test_children_are_parked_until_their_parent_releases_them(
         scripts = Scripts(redis, lua_folder("engine.runtime"))
         await scripts.load()
         planner = Planner(
-            redis, scripts, queue, pressure=lambda: Pressure(), clock=clock, thinning_events_max=10
+            redis,
+            scripts,
+            queue,
+            pressure=lambda sim: Pressure(),
+            clock=clock,
+            thinning_events_max=10,
         )
         assert await planner.plan(known, [index]) == len(activities)
         delayed = queue.keys.delayed(queue.keys.shard_of(str(row.id)))
@@ -144,7 +149,12 @@ async def test_a_released_child_of_a_timed_run_keeps_its_own_moment(
         scripts = Scripts(redis, lua_folder("engine.runtime"))
         await scripts.load()
         planner = Planner(
-            redis, scripts, queue, pressure=lambda: Pressure(), clock=clock, thinning_events_max=10
+            redis,
+            scripts,
+            queue,
+            pressure=lambda sim: Pressure(),
+            clock=clock,
+            thinning_events_max=10,
         )
         await planner.plan(known, [index])
         delayed = queue.keys.delayed(queue.keys.shard_of(str(row.id)))
