@@ -5,8 +5,8 @@ contact batch's activities planned here, a deferred group coming back there — 
 few of a type, and sending them as they come would spend one rate-limited request on a handful of
 objects. Under HubSpot's limits a request is the scarce thing, so jobs of the same key wait a short
 while for company: the first to arrive opens a batch, later arrivals join it, and it is sent when it
-holds ``size`` jobs, or when ``linger_ms`` has passed and it holds at least ``min_fill()`` jobs, or
-at the latest after ``max_wait_ms``. The caller keeps ``min_fill`` at 1 while requests are
+holds ``size`` jobs, or when ``linger_ms`` has passed and it holds at least ``min_fill(key)``
+jobs, or at the latest after ``max_wait_ms``. The caller keeps ``min_fill`` at 1 while requests are
 plentiful (latency stays low) and raises it while the rate limiter refuses calls, so that scarce
 requests go to full batches and rare types wait to be gathered. Each caller gets back the outcomes
 of its own jobs.
@@ -61,7 +61,7 @@ class Coalescer(Generic[T, R]):
         *,
         linger_ms: int = 100,
         size: int = 100,
-        min_fill: Callable[[], int] = lambda: 1,
+        min_fill: Callable[[Hashable], int] = lambda key: 1,
         max_wait_ms: int = 5_000,
         hold_max_ms: int = 0,
         expired: Callable[[list[T], int], Sequence[R]] | None = None,
@@ -146,7 +146,7 @@ class Coalescer(Generic[T, R]):
             return
         loop = asyncio.get_running_loop()
         waited = loop.time() - batch.opened
-        if len(batch.items) >= self._min_fill() or waited >= self._max_wait_s:
+        if len(batch.items) >= self._min_fill(key) or waited >= self._max_wait_s:
             self._seal(key, batch, send)
         else:
             loop.call_later(self._linger_s, self._lingered, key, batch, send)

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import cast
 
 import structlog
 from redis.exceptions import (
@@ -52,14 +53,14 @@ from streams.tasks import raise_if_cancelling
 log = structlog.get_logger()
 
 LINGER_MS = 100  # how long a part-filled batch waits for more jobs of its kind
-SATURATED_MIN_FILL = 50  # while the limiter refuses calls, smaller batches keep waiting …
-MAX_WAIT_MS = 5_000  # … for at most this long
+SATURATED_MIN_FILL = 100  # while the limiter refuses a simulation's calls, only full batches go …
+MAX_WAIT_MS = 10_000  # … or those that waited this long
 SATURATED_FOR_MS = 3_000  # "refusing" means: refused a call this recently
-# A batch the limiter refuses for a moment (its window or bucket is full) waits in the process
-# and then joins the batch of its kind being gathered, rather than going back through the queue:
-# for at most HOLD_MAX_MS in all, after which its jobs are deferred as any refused call's are.
-HOLD_REASONS = frozenset({"window", "bucket"})
-HOLD_MAX_MS = 3_000
+# A batch the limiter refuses for a moment (its window, bucket or share is full) waits in the
+# process and then joins the batch of its kind being gathered, rather than going back through the
+# queue: for at most HOLD_MAX_MS in all, after which its jobs are deferred as any refused call's.
+HOLD_REASONS = frozenset({"window", "bucket", "share"})
+HOLD_MAX_MS = 30_000
 PAUSED_RECHECK_MS = 1_000
 REDIS_RECHECK_MS = 1_000  # how long jobs wait after Redis failed under them
 # Redis being away (down, restarting, loading, failing over), as opposed to refusing us: bad
@@ -114,9 +115,13 @@ class Handlers:
         """Jobs whose batch the limiter kept refusing: back to the queue until ``wait_ms``."""
         return [self._ctx.outcomes.defer(wait_ms) for _ in jobs]
 
-    def _min_fill(self) -> int:
-        since = self._ctx.clock.now_ms() - self._ctx.outcomes.last_throttled_ms
-        return SATURATED_MIN_FILL if since < SATURATED_FOR_MS else 1
+    def _min_fill(self, key: Hashable) -> int:
+        """How full a lingering batch must be to go: full while its simulation's calls are being
+        refused (each request is scarce then, and a part-filled call wastes one), else any size
+        (latency matters more than fill while requests are plentiful)."""
+        sim_id, _ = cast(tuple[int, str], key)
+        since = self._ctx.outcomes.since_throttled_ms(sim_id)
+        return SATURATED_MIN_FILL if since is not None and since < SATURATED_FOR_MS else 1
 
     def stop(self) -> None:
         """The worker has stopped and handed back every job it still held: from now on a job
@@ -237,7 +242,7 @@ class Handlers:
             ]
         except Throttled as exc:
             if exc.reason in HOLD_REASONS and exc.wait_ms <= HOLD_MAX_MS:
-                outcomes.last_throttled_ms = self._ctx.clock.now_ms()
+                outcomes.throttled(known.id)
                 raise Hold(exc.wait_ms) from None
             return [outcomes.of_error(job, tally, exc) for job in jobs]
         except CrmError as exc:

@@ -36,7 +36,7 @@ import structlog
 
 from core.clock import Clock
 from engine.crm import CrmError, ErrorCategory, ItemResult, NetworkError, RateLimited, Throttled
-from engine.runtime.jobs import CONTACT, index_of
+from engine.runtime.jobs import CONTACT, index_of, sim_of
 from engine.runtime.metrics import Metric, field
 from streams import ACK, DeadLetter, Defer, Job, Outcome, Retry
 from streams.outcomes import clip_error
@@ -97,7 +97,7 @@ class Outcomes:
         """``is_last_attempt`` is the queue's rule (:meth:`streams.Queue.is_last_attempt`)."""
         self._is_last_attempt = is_last_attempt
         self._clock = clock
-        self.last_throttled_ms = 0  # when the limiter last refused a call (batches linger then)
+        self._throttled: dict[int, int] = {}  # simulation → when the limiter last refused it
 
     def defer(self, wait_ms: int) -> Outcome:
         """Run again after at least ``wait_ms``, at the next quarter-second boundary."""
@@ -159,10 +159,19 @@ class Outcomes:
         category = item.category or ErrorCategory.UNKNOWN
         return self.failed(job, tally, category, item.message or "", retryable=item.retryable)
 
+    def throttled(self, sim_id: int) -> None:
+        """The limiter refused a call of simulation ``sim_id`` just now."""
+        self._throttled[sim_id] = self._clock.now_ms()
+
+    def since_throttled_ms(self, sim_id: int) -> int | None:
+        """How long ago the limiter last refused a call of ``sim_id`` (None: never)."""
+        at = self._throttled.get(sim_id)
+        return None if at is None else self._clock.now_ms() - at
+
     def of_error(self, job: Job, tally: Tally, error: Exception) -> Outcome:
         """The outcome of a call that failed as a whole (or was not sent)."""
         if isinstance(error, Throttled):
-            self.last_throttled_ms = self._clock.now_ms()
+            self.throttled(sim_of(job))
             return self.defer(error.wait_ms)
         if isinstance(error, CrmError) and error.maybe_applied:
             return self.unanswered(job, tally, LOST_ANSWER_RETRY_MS)
