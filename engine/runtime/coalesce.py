@@ -14,8 +14,10 @@ of its own jobs.
 A send may raise :class:`Hold`: the server cannot take the call for a moment (the rate limiter's
 window is full). The jobs of that call then wait here and join the key's next batch — they are
 not handed back to the queue, and they fill the next call instead of making a small one of their
-own. Each part of a caller's jobs is held for at most ``hold_max_ms`` in all; after that,
-``expired`` gives their results (the caller decides what a job refused that long becomes).
+own. A part of a caller's jobs stays here at most ``hold_max_ms`` from its first refusal, and
+at most ``hold_max_items`` jobs of one key are held at once (one key's refused work must not
+take every job slot of the process); beyond either, ``expired`` gives their results (the caller
+decides what a job refused that long becomes).
 
 A batch call runs in a task of its own, apart from the jobs waiting for it, so cancelling a job
 does not cut a request other jobs share. :meth:`Coalescer.close` ends them all at shutdown: the
@@ -64,10 +66,13 @@ class Coalescer(Generic[T, R]):
         min_fill: Callable[[Hashable], int] = lambda key: 1,
         max_wait_ms: int = 5_000,
         hold_max_ms: int = 0,
+        hold_max_items: int = 0,
         expired: Callable[[list[T], int], Sequence[R]] | None = None,
     ) -> None:
         self._linger_s = linger_ms / 1000
-        self._hold_max_ms = hold_max_ms
+        self._hold_max_s = hold_max_ms / 1000
+        self._hold_max_items = hold_max_items
+        self._held_items: dict[Hashable, int] = {}
         self._expired = expired
         self.size = size
         self._min_fill = min_fill
@@ -96,10 +101,10 @@ class Coalescer(Generic[T, R]):
         exception is raised to every caller whose items were in that call. After :meth:`close`
         it raises :class:`asyncio.CancelledError`.
         """
-        return await self._submit(key, items, send, held_ms=0)
+        return await self._submit(key, items, send, held_since=None)
 
     async def _submit(
-        self, key: Hashable, items: Sequence[T], send: Send[T, R], held_ms: int
+        self, key: Hashable, items: Sequence[T], send: Send[T, R], held_since: float | None
     ) -> list[R]:
         if self._closed:
             raise asyncio.CancelledError
@@ -124,21 +129,41 @@ class Coalescer(Generic[T, R]):
                 outcome = await asyncio.shield(batch.future)
             except Hold as hold:
                 part = batch.items[start:stop]
-                results.extend(await self._held(key, part, send, held_ms, hold.wait_ms))
+                results.extend(await self._held(key, part, send, held_since, hold.wait_ms))
             else:
                 results.extend(outcome[start:stop])
         return results
 
     async def _held(
-        self, key: Hashable, items: list[T], send: Send[T, R], held_ms: int, wait_ms: int
+        self,
+        key: Hashable,
+        items: list[T],
+        send: Send[T, R],
+        held_since: float | None,
+        wait_ms: int,
     ) -> Sequence[R]:
         """Items whose call was held: sent again after ``wait_ms``, or expired."""
-        if self._expired is None or held_ms + wait_ms > self._hold_max_ms:
+        now = asyncio.get_running_loop().time()
+        since = now if held_since is None else held_since
+        held = self._held_items.get(key, 0)
+        if (
+            self._expired is None
+            or now - since + wait_ms / 1000 > self._hold_max_s
+            or held + len(items) > self._hold_max_items
+        ):
             if self._expired is None:
                 raise Hold(wait_ms)
             return self._expired(items, wait_ms)
-        await asyncio.sleep(wait_ms / 1000)
-        return await self._submit(key, items, send, held_ms + wait_ms)
+        self._held_items[key] = held + len(items)
+        try:
+            await asyncio.sleep(wait_ms / 1000)
+        finally:
+            left = self._held_items[key] - len(items)
+            if left:
+                self._held_items[key] = left
+            else:
+                del self._held_items[key]
+        return await self._submit(key, items, send, since)
 
     def _lingered(self, key: Hashable, batch: _Batch[T, R], send: Send[T, R]) -> None:
         """The linger is over: send if full enough or old enough, else linger again."""

@@ -122,7 +122,9 @@ class Creates:
             await self._send(batch)
         except UnusableProperty:
             raise  # the account cannot take the simulation: it fails (see handlers)
-        except CrmError as exc:  # a limiter refusal is the handlers' to decide (held or deferred)
+        except (CrmError, Throttled) as exc:
+            if isinstance(exc, Throttled) and not batch.outcomes:
+                raise  # nothing settled yet: the handlers hold the whole batch, or defer it
             for position, job in enumerate(jobs):
                 if position not in batch.outcomes:
                     batch.outcomes[position] = self._ctx.outcomes.of_error(job, tally, exc)

@@ -45,6 +45,7 @@ from engine.runtime.release import release
 from engine.runtime.segment_counts import increments
 from engine.runtime.updates import UPDATED_TYPES, Updates
 from engine.simulations import NoTokenSecret, Target, TargetUnavailable
+from limits import Reason
 from limits.config import MAX_BATCH
 from schema.simulations import SimulationStatus
 from streams import Batched, Defer, Job, Outcome, log_fields
@@ -58,9 +59,12 @@ MAX_WAIT_MS = 10_000  # … or those that waited this long
 SATURATED_FOR_MS = 3_000  # "refusing" means: refused a call this recently
 # A batch the limiter refuses for a moment (its window, bucket or share is full) waits in the
 # process and then joins the batch of its kind being gathered, rather than going back through the
-# queue: for at most HOLD_MAX_MS in all, after which its jobs are deferred as any refused call's.
-HOLD_REASONS = frozenset({"window", "bucket", "share"})
+# queue: for at most HOLD_MAX_MS from its first refusal, and at most HOLD_MAX_JOBS jobs of one
+# simulation and type at once (two calls' worth: what can go as soon as the window has room);
+# beyond that, its jobs are deferred as any refused call's are.
+HOLD_REASONS = frozenset({Reason.WINDOW, Reason.BUCKET, Reason.SHARE})
 HOLD_MAX_MS = 30_000
+HOLD_MAX_JOBS = 2 * MAX_BATCH
 PAUSED_RECHECK_MS = 1_000
 REDIS_RECHECK_MS = 1_000  # how long jobs wait after Redis failed under them
 # Redis being away (down, restarting, loading, failing over), as opposed to refusing us: bad
@@ -103,6 +107,7 @@ class Handlers:
             min_fill=self._min_fill,
             max_wait_ms=MAX_WAIT_MS,
             hold_max_ms=HOLD_MAX_MS,
+            hold_max_items=HOLD_MAX_JOBS,
             expired=self._held_too_long,
         )
 
@@ -112,7 +117,8 @@ class Handlers:
         await self._coalescer.close()
 
     def _held_too_long(self, jobs: list[Job], wait_ms: int) -> list[Outcome]:
-        """Jobs whose batch the limiter kept refusing: back to the queue until ``wait_ms``."""
+        """Jobs whose batch the limiter kept refusing (or too many held): back to the queue
+        until ``wait_ms``."""
         return [self._ctx.outcomes.defer(wait_ms) for _ in jobs]
 
     def _min_fill(self, key: Hashable) -> int:

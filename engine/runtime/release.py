@@ -34,9 +34,11 @@ from engine.runtime.jobs import activity_job, index_of
 from engine.runtime.registry import Known
 from streams import Job, Queue
 
-# How long a parked child waits at most for its parent's job to release it: long enough that a
-# backfill never reaches it, short enough that a child of a parent lost by the queue (stalled
-# and dead-lettered) goes ahead on its own soon after.
+# How long a parked child waits at most for its parent's job to release it: long enough for the
+# usual wait behind a company or the step before, short enough that a child of a parent lost by
+# the queue (stalled and dead-lettered) goes ahead on its own soon after. A parent that waits
+# longer (a long backfill behind the rate limit) is not harmed: its children come due, find it
+# not recorded yet, and wait for it the old way (deferred while its job is live).
 PARENT_FALLBACK_MS = 5 * 60_000
 
 Item = tuple[ActivityType, int]  # (kind, ordinal): one activity of a record's plan

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import structlog
 
-from engine.crm import CrmError, ObjectType, UpdateInput
+from engine.crm import CrmError, ObjectType, Throttled, UpdateInput
 from engine.model import ActivityType, object_key
 from engine.runtime.context import WAIT_FOR_PARENT_MS, HandlerContext, recorded_id
 from engine.runtime.jobs import CONTACT, activity_of, index_of
@@ -67,7 +67,9 @@ class Updates:
             ]
             try:
                 result = await target.portal.batch_update(object_type, inputs)
-            except CrmError as exc:  # a limiter refusal is the handlers' to decide
+            except (CrmError, Throttled) as exc:
+                if isinstance(exc, Throttled) and not outcomes:
+                    raise  # nothing settled yet: the handlers hold the whole batch, or defer it
                 for position in step:
                     outcomes[position] = self._ctx.outcomes.of_error(jobs[position], tally, exc)
                 return await self._settled(known, jobs, outcomes)

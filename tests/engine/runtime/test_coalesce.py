@@ -48,10 +48,11 @@ async def test_a_held_call_joins_the_next_batch_and_each_item_goes_once() -> Non
     out with what gathered meanwhile. A caller whose items spanned a held call and a call that
     went through gets each result once, and no item is ever sent twice."""
     coalescer: Coalescer[int, str] = Coalescer(
-        linger_ms=10,
+        linger_ms=50,
         size=3,
         max_wait_ms=60_000,
-        hold_max_ms=1_000,
+        hold_max_ms=10_000,
+        hold_max_items=10,
         expired=lambda items, wait_ms: ["expired" for _ in items],
     )
     sent: list[list[int]] = []
@@ -60,27 +61,28 @@ async def test_a_held_call_joins_the_next_batch_and_each_item_goes_once() -> Non
     async def send(items: list[int]) -> list[str]:
         if refusals and items[0] == 1:
             refusals.pop()
-            raise Hold(20)
+            raise Hold(300)
         sent.append(items)
         return [f"ok{item}" for item in items]
 
     first = asyncio.create_task(coalescer.submit("k", [1, 2, 3, 4], send))  # [1,2,3] held, [4]
-    await asyncio.sleep(0.005)
+    for _ in range(3):
+        await asyncio.sleep(0)
     second = asyncio.create_task(coalescer.submit("k", [5], send))  # joins [4]
     assert await first == ["ok1", "ok2", "ok3", "ok4"]
     assert await second == ["ok5"]
-    items = sorted(item for call in sent for item in call)
-    assert items == [1, 2, 3, 4, 5]  # each once
-    assert [4, 5] in sent
+    assert sorted(item for call in sent for item in call) == [1, 2, 3, 4, 5]  # each once
+    assert sent == [[4, 5], [1, 2, 3]]  # the lingering batch went while the held one waited
 
 
 async def test_a_call_held_too_long_gives_the_expired_results() -> None:
-    """Past ``hold_max_ms`` in all, the held items get what ``expired`` says (the handlers hand
-    them back to the queue) instead of being sent."""
+    """Past ``hold_max_ms`` from the first refusal, the held items get what ``expired`` says
+    (the handlers hand them back to the queue) instead of being sent."""
     coalescer: Coalescer[int, str] = Coalescer(
         linger_ms=5,
         size=10,
         hold_max_ms=50,
+        hold_max_items=10,
         expired=lambda items, wait_ms: [f"later{item}:{wait_ms}" for item in items],
     )
     calls = 0
@@ -92,3 +94,29 @@ async def test_a_call_held_too_long_gives_the_expired_results() -> None:
 
     assert await coalescer.submit("k", [1, 2], always_full) == ["later1:30", "later2:30"]
     assert calls == 2  # held once (30 ms), then 60 ms would pass the 50 ms allowed
+
+
+async def test_no_more_than_hold_max_items_of_a_key_wait_at_once() -> None:
+    """Refused work of one key beyond ``hold_max_items`` is not held (it would take the job
+    slots other keys' work needs): it gets the expired results at once."""
+    coalescer: Coalescer[int, str] = Coalescer(
+        linger_ms=5,
+        size=3,
+        hold_max_ms=60_000,
+        hold_max_items=3,
+        expired=lambda items, wait_ms: ["back" for _ in items],
+    )
+    refused = 2
+
+    async def send(items: list[int]) -> list[str]:
+        nonlocal refused
+        if refused:
+            refused -= 1
+            raise Hold(200)
+        return [f"ok{item}" for item in items]
+
+    first = coalescer.submit("k", [1, 2, 3], send)  # two callers, two full calls, both refused
+    second = coalescer.submit("k", [4, 5, 6], send)
+    results = await asyncio.gather(first, second)
+    # the second refusal found three jobs of the key already waiting: its jobs went back
+    assert sorted(results) == [["back", "back", "back"], ["ok1", "ok2", "ok3"]]
