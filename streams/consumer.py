@@ -277,7 +277,7 @@ class ShardConsumer:
         """Take over entries idle past the visibility timeout (as many as free slots allow)."""
         total = 0
         for priority, stream in zip(STREAM_ORDER, self._streams, strict=True):
-            if self._slots.free == 0:
+            if self._slots.free <= 0:
                 break
             room = await self._slots.take(self._ctx.config.read_count)
             claimed: list[Any] = []

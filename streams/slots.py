@@ -32,7 +32,7 @@ class Slots:
 
     async def take(self, most: int) -> int:
         """Wait for a turn and at least one free slot, then take up to ``most`` of them."""
-        if self._free and not self._waiters:
+        if self._free > 0 and not self._waiters:
             return self._grant(most)
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._waiters.append((future, most))
@@ -48,11 +48,23 @@ class Slots:
         self._free -= taken
         return taken
 
+    def resize(self, total: int) -> None:
+        """Make the limit ``total``. Slots already taken stay taken: after a shrink, none is
+        handed out until enough of them have been given back."""
+        if total < 1:
+            raise ValueError("total must be >= 1")
+        self._free += total - self.total
+        self.total = total
+        self._serve()
+
     def give_back(self, count: int) -> None:
         if count <= 0:
             return
         self._free = min(self.total, self._free + count)
-        while self._waiters and self._free:
+        self._serve()
+
+    def _serve(self) -> None:
+        while self._waiters and self._free > 0:
             future, most = self._waiters.popleft()
             if not future.done():
                 future.set_result(self._grant(most))

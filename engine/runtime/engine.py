@@ -77,6 +77,7 @@ log = structlog.get_logger()
 
 TICK_MS = 250
 REFRESH_MS = 500
+SLOTS_SIMULATIONS_MAX = 8  # a daemon holds SIMCRM_CONCURRENCY jobs per simulation, for up to 8
 PRESSURE_MS = 1_000
 EXIT_MISCONFIGURED = 3  # the worker's settings cannot serve what the store holds
 
@@ -333,6 +334,7 @@ class Engine:
             try:
                 if due(now, last_refresh, REFRESH_MS):
                     await self.registry.refresh()
+                    self._size_slots()
                     self.outages.database.succeeded()
                     last_refresh = now
                 if due(now, last_pressure, PRESSURE_MS):
@@ -373,6 +375,13 @@ class Engine:
         finally:
             for waiter in (stopping, ticking):
                 waiter.cancel()
+
+    def _size_slots(self) -> None:
+        """Hold up to SIMCRM_CONCURRENCY jobs per running or paused simulation (counting at most
+        SLOTS_SIMULATIONS_MAX of them): each simulation's batches gather their jobs in these
+        slots, so one simulation's part-filled batches must not crowd out another's reads."""
+        simulations = min(max(1, len(self.registry.active())), SLOTS_SIMULATIONS_MAX)
+        self.worker.slots.resize(self.settings.queue.concurrency * simulations)
 
     async def _measure_pressure(self) -> None:
         stats = await self.queue.stats()

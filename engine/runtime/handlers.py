@@ -64,7 +64,7 @@ SATURATED_FOR_MS = 3_000  # "refusing" means: refused a call this recently
 # beyond that, its jobs are deferred as any refused call's are.
 HOLD_REASONS = frozenset({Reason.WINDOW, Reason.BUCKET, Reason.SHARE})
 HOLD_MAX_MS = 30_000
-HOLD_MAX_JOBS = 2 * MAX_BATCH
+HOLD_MAX_JOBS = 4 * MAX_BATCH
 PAUSED_RECHECK_MS = 1_000
 REDIS_RECHECK_MS = 1_000  # how long jobs wait after Redis failed under them
 # Redis being away (down, restarting, loading, failing over), as opposed to refusing us: bad
