@@ -77,7 +77,7 @@ log = structlog.get_logger()
 
 TICK_MS = 250
 REFRESH_MS = 500
-SLOTS_SIMULATIONS_MAX = 8  # a daemon holds SIMCRM_CONCURRENCY jobs per simulation, for up to 8
+SLOTS_SIMULATIONS_MAX = 4  # a daemon holds SIMCRM_CONCURRENCY jobs per simulation, for up to 4
 PRESSURE_MS = 1_000
 EXIT_MISCONFIGURED = 3  # the worker's settings cannot serve what the store holds
 
