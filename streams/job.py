@@ -96,6 +96,11 @@ class Job:
         return replace(self, attempt=self.attempt + 1)
 
 
+def delayed_member(priority: Priority, payload: bytes | str) -> bytes:
+    """How the delayed set names a job: its class code, then its wire form (``payload``)."""
+    return priority.code.encode() + (payload if isinstance(payload, bytes) else payload.encode())
+
+
 def decode_job(raw: bytes | str) -> Job:
     """The job encoded by :meth:`Job.encode`; :class:`PayloadError` when it is not one."""
     try:

@@ -20,7 +20,7 @@ from typing import Any
 
 from core.lua import KeyList, KeyOrArg
 from streams.context import QueueContext
-from streams.job import Job
+from streams.job import Job, delayed_member
 
 Scheduled = Job | tuple[Job, int | None]
 PIPELINE_CALLS = 4
@@ -91,7 +91,7 @@ class Producer:
         for job, due_ms in jobs:
             if job.scope != scope:
                 raise ValueError(f"job {job.id} has scope {job.scope!r}, not {scope!r}")
-            member = job.priority.code.encode() + job.encode()
+            member = delayed_member(job.priority, job.encode())
             pipe.zadd(delayed, {member: due_ms}, xx=True, lt=True, ch=True)
         hastened = sum(int(changed) for changed in await pipe.execute())
         if hastened and self._on_delayed is not None:

@@ -16,7 +16,7 @@ import orjson
 
 from core.lua import KeyList, KeyOrArg
 from streams.context import QueueContext
-from streams.job import Job, Priority
+from streams.job import Job, Priority, delayed_member
 from streams.keys import GROUP
 from streams.outcomes import Ack, DeadLetter, Defer, Outcome, Retry
 from streams.retry import RetryPolicy
@@ -104,7 +104,7 @@ def record_for(delivery: Delivery, outcome: Outcome, policy: RetryPolicy, now_ms
     if isinstance(outcome, Ack):
         return ("a", delivery.entry_id, job.id, job.scope)
     if isinstance(outcome, Defer):
-        member = job.priority.code.encode() + _as_bytes(delivery.payload)
+        member = delayed_member(job.priority, delivery.payload)
         return ("r", delivery.entry_id, now_ms + outcome.after_ms, member)
     if isinstance(outcome, Retry):
         if policy.is_last_attempt(job):
@@ -112,15 +112,11 @@ def record_for(delivery: Delivery, outcome: Outcome, policy: RetryPolicy, now_ms
         wait = outcome.after_ms
         if wait is None:
             wait = policy.delay_before_retry(job.attempt)
-        member = job.priority.code.encode() + job.next_attempt().encode()
+        member = delayed_member(job.priority, job.next_attempt().encode())
         return ("r", delivery.entry_id, now_ms + wait, member)
     if isinstance(outcome, DeadLetter):
         return dead_record(delivery, outcome.category, outcome.error, now_ms)
     raise TypeError(f"not an outcome: {outcome!r}")
-
-
-def _as_bytes(value: bytes | str) -> bytes:
-    return value if isinstance(value, bytes) else value.encode()
 
 
 class Settlements:
